@@ -1,0 +1,126 @@
+"""The diagnostic model every front end (library, CLI, middleware) reports from.
+
+A :class:`Diagnostic` explains one removal, replacement, rejection or note, and
+points at the exact place with an RFC 6901 JSON Pointer. A :class:`Result` is
+what :func:`fwcompat.check` returns: the normalized request plus its diagnostics.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Action", "Diagnostic", "Fix", "Result", "Scope", "Severity"]
+
+
+class Severity(str, enum.Enum):
+    """How serious a finding is. Compares equal to its plain string value."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def rank(self) -> int:
+        """Ordering key: info < warning < error."""
+        return _RANK[self]
+
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+Scope = Literal["body", "headers", "url"]
+Action = Literal["removed", "replaced", "rejected", "noted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """The edit behind a ``removed`` or ``replaced`` diagnostic.
+
+    ``applicability`` follows ruff: ``safe`` fixes keep the request's meaning on
+    Fireworks, ``unsafe`` ones (a model swap from ``model_map``) may not.
+    ``replacement`` is the new value for a ``replaced`` diagnostic, ``None``
+    for a removal.
+    """
+
+    applicability: Literal["safe", "unsafe"]
+    replacement: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One explained finding about a request."""
+
+    code: str
+    """Stable rule code, e.g. ``FW603``."""
+    rule: str
+    """Rule slug, e.g. ``tool-cache-control``."""
+    severity: Severity
+    scope: Scope
+    path: str
+    """RFC 6901 JSON Pointer into the scope's document (``""`` is the whole document)."""
+    action: Action
+    message: str
+    doc: str
+    """The sentence of the provider's documentation that the rule implements."""
+    fix: Fix | None = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view, used by reporters and logs."""
+        data: dict[str, Any] = {
+            "code": self.code,
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "scope": self.scope,
+            "path": self.path,
+            "action": self.action,
+            "message": self.message,
+            "doc": self.doc,
+            "fix": None,
+        }
+        if self.fix is not None:
+            data["fix"] = {"applicability": self.fix.applicability}
+            if self.action == "replaced":
+                data["fix"]["replacement"] = self.fix.replacement
+        return data
+
+    def __str__(self) -> str:
+        where = f"{self.scope}:{self.path or '/'}" if self.scope != "body" else (self.path or "/")
+        return f"{self.code} [{self.severity.value}] {where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What :func:`fwcompat.check` returns.
+
+    ``request`` is the normalized body (the very input object when nothing
+    changed: treat it as read-only), ``headers`` the normalized headers
+    (``{}`` when none were given), ``diagnostics`` in document order
+    (url, then headers, then body).
+    """
+
+    request: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when no diagnostic is an error."""
+        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def changed(self) -> bool:
+        """True when a removal or replacement was applied."""
+        return any(d.action in ("removed", "replaced") for d in self.diagnostics)

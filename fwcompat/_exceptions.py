@@ -1,0 +1,64 @@
+"""fwcompat's exceptions.
+
+The tree::
+
+    FwcompatError                  base of everything fwcompat raises
+    ├── IncompatibleRequestError   (ValueError) normalize(): the request has error diagnostics
+    ├── ConfigError                (ValueError) a bad config dict, Config, or [tool.fwcompat] table
+    └── RuleFileError              (ValueError) a rule file or pack that cannot be loaded;
+                                   names the file, the rule and the field
+
+:func:`fwcompat.check` itself never raises for a request: every problem with the
+request is a diagnostic. It raises only for bad *configuration* (ConfigError,
+RuleFileError).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._diagnostics import Diagnostic
+
+__all__ = ["ConfigError", "FwcompatError", "IncompatibleRequestError", "RuleFileError"]
+
+
+class FwcompatError(Exception):
+    """Base class of every exception fwcompat raises."""
+
+
+class IncompatibleRequestError(FwcompatError, ValueError):
+    """The request cannot be sent to the provider as it is.
+
+    ``diagnostics`` holds every diagnostic of the check; ``errors`` only the
+    error ones, which the message lists.
+    """
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        self.errors: tuple[Diagnostic, ...] = tuple(
+            d for d in self.diagnostics if d.severity == "error"
+        )
+        lines = "; ".join(str(d) for d in self.errors)
+        super().__init__(f"request is not compatible ({len(self.errors)} error(s)): {lines}")
+
+
+class ConfigError(FwcompatError, ValueError):
+    """Configuration is invalid. The message names the offending key."""
+
+
+class RuleFileError(FwcompatError, ValueError):
+    """A rule file, pack or schema cannot be loaded.
+
+    ``file``, ``rule`` and ``field`` say where, when known.
+    """
+
+    def __init__(
+        self, message: str, *, file: str = "", rule: str = "", field: str = ""
+    ) -> None:
+        self.file = file
+        self.rule = rule
+        self.field = field
+        where = ": ".join(p for p in (file, f"rule {rule}" if rule else "", field) if p)
+        super().__init__(f"{where}: {message}" if where else message)
