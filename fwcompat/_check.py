@@ -1,0 +1,83 @@
+"""The one entry point every front end calls: :func:`check`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from ._config import Config, coerce_config
+from ._diagnostics import Result
+from ._exceptions import ConfigError, IncompatibleRequestError
+from ._interpreter import run_pack
+from ._rules import Pack, Rule, load_pack
+
+__all__ = ["check", "list_rules", "normalize"]
+
+ConfigLike = Config | Mapping[str, Any] | None
+
+
+@lru_cache(maxsize=64)
+def _prepared(config: Config) -> Pack:
+    """Load the pack for a config and validate its tables against the pack's constraints."""
+    pack = load_pack(config.pack, config.rule_files)
+    for name, table in (("model_map", config.model_map), ("effort_map", config.effort_map)):
+        if table and name not in pack.tables:
+            raise ConfigError(f"config.{name}: the {pack.name!r} pack has no {name} table")
+    for name, (key_ok, value_ok) in pack.table_checks.items():
+        description = pack.tables[name].get("description", "")
+        for key, value in config.table(name).items():
+            if not key_ok(key, key, {}):
+                raise ConfigError(f"config.{name}: key {key!r} is not accepted: {description}")
+            if not value_ok(value, key, {}):
+                raise ConfigError(f"config.{name}.{key}: value {value!r} is not accepted: {description}")
+    for code in (*config.select, *config.ignore, *(c for c, _ in config.severity_items)):
+        if not any(r.rule.code.startswith(code) for r in pack.rules):
+            raise ConfigError(f"config: {code!r} matches no rule of the {pack.name!r} pack")
+    return pack
+
+
+def check(
+    body: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+    path: str | None = None,
+    config: ConfigLike = None,
+) -> Result:
+    """Check one Anthropic Messages request and return it normalized, with diagnostics.
+
+    Pure: the arguments are never mutated; only the containers along a
+    changed path are copied. Never raises for a request, whatever its shape:
+    problems are error diagnostics. Raises :class:`~fwcompat.ConfigError` or
+    :class:`~fwcompat.RuleFileError` for bad configuration.
+    """
+    pack = _prepared(coerce_config(config))
+    cfg = coerce_config(config)
+    try:
+        new_body, new_headers, diagnostics = run_pack(
+            pack, cfg, body=body, headers=headers, base_url=base_url, path=path
+        )
+    except RecursionError:  # pragma: no cover - paths are bounded by the schema depth
+        raise
+    return Result(request=new_body, headers=new_headers, diagnostics=tuple(diagnostics))
+
+
+def normalize(
+    body: Any,
+    *,
+    headers: Mapping[str, str] | None = None,
+    base_url: str | None = None,
+    path: str | None = None,
+    config: ConfigLike = None,
+) -> Any:
+    """The normalized body, or :class:`~fwcompat.IncompatibleRequestError` if any error remains."""
+    result = check(body, headers=headers, base_url=base_url, path=path, config=config)
+    if not result.ok:
+        raise IncompatibleRequestError(result.diagnostics)
+    return result.request
+
+
+def list_rules(config: ConfigLike = None) -> tuple[Rule, ...]:
+    """Every rule of the configured pack (plus extra rule files), in the order they run."""
+    return tuple(r.rule for r in _prepared(coerce_config(config)).rules)

@@ -1,0 +1,149 @@
+"""The condition language of rules (``when:``), compiled to predicates.
+
+A condition is a mapping whose entries must all hold::
+
+    present: false              # the member is absent (default: rules see present members only)
+    type: string                # JSON type(s) of the value; not_type: the negation
+    equals: max                 # in: [low, medium]  /  not_in: [...]
+    matches: '^claude-'         # a string value the regex finds (re.search); not_matches
+    key_in: [model, messages]   # the selected member's own name; key_not_in
+    in_table: model_map         # a string value that is a key of a config table; not_in_table
+    members: {type: {matches: '^web_search'}}   # conditions on members of an object value
+    any_of: [{...}, {...}]      # all_of: [...]  /  not: {...}
+
+Conditions see only the value, its member name and the config tables: rules
+cannot run code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._paths import MISSING, Segment
+from ._schema import _TYPE_CHECKS, _json_equal
+
+__all__ = ["Predicate", "compile_condition"]
+
+Tables = Mapping[str, Mapping[str, str]]
+Predicate = Callable[[Any, Segment, Tables], bool]
+
+_KNOWN = (
+    "present", "type", "not_type", "equals", "in", "not_in", "matches", "not_matches",
+    "key_in", "key_not_in", "in_table", "not_in_table", "members", "any_of", "all_of", "not",
+)  # fmt: skip
+
+
+class ConditionError(ValueError):
+    """A malformed condition; ``field`` names the offending entry."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+def compile_condition(when: Mapping[str, Any] | None, field: str = "when") -> tuple[Predicate, bool]:
+    """Compile a ``when`` mapping. Returns ``(predicate, matches_absent)``.
+
+    ``matches_absent`` is True when the condition is about absence
+    (``present: false``), so the interpreter offers absent members to it.
+    """
+    when = when or {}
+    absent = when.get("present") is False
+    return _compile(when, field), absent
+
+
+def _compile(when: Any, field: str) -> Predicate:
+    if not isinstance(when, Mapping):
+        raise ConditionError(field, "a condition must be a mapping")
+    checks: list[Predicate] = []
+    for key, arg in when.items():
+        where = f"{field}.{key}"
+        if key not in _KNOWN:
+            raise ConditionError(where, f"unknown condition {key!r} (known: {', '.join(_KNOWN)})")
+        checks.append(_one(key, arg, where))
+    if "present" not in when:
+        checks.insert(0, lambda v, k, t: v is not MISSING)
+    if len(checks) == 1:
+        return checks[0]
+    return lambda v, k, t: all(c(v, k, t) for c in checks)
+
+
+def _one(key: str, arg: Any, where: str) -> Predicate:  # noqa: PLR0911 - one branch per keyword
+    if key == "present":
+        if not isinstance(arg, bool):
+            raise ConditionError(where, "present must be true or false")
+        return (lambda v, k, t: v is not MISSING) if arg else (lambda v, k, t: v is MISSING)
+    if key in ("type", "not_type"):
+        names = [arg] if isinstance(arg, str) else arg
+        if not isinstance(names, list) or not names or any(n not in _TYPE_CHECKS for n in names):
+            raise ConditionError(where, f"expected JSON type name(s) from {sorted(_TYPE_CHECKS)}")
+        tests = [_TYPE_CHECKS[n] for n in names]
+        if key == "type":
+            return lambda v, k, t: v is not MISSING and any(c(v) for c in tests)
+        return lambda v, k, t: v is not MISSING and not any(c(v) for c in tests)
+    if key == "equals":
+        return lambda v, k, t: v is not MISSING and _json_equal(v, arg)
+    if key in ("in", "not_in"):
+        if not isinstance(arg, list):
+            raise ConditionError(where, f"{key} expects a list of values")
+        values = list(arg)
+        if key == "in":
+            return lambda v, k, t: v is not MISSING and any(_json_equal(v, x) for x in values)
+        return lambda v, k, t: v is not MISSING and not any(_json_equal(v, x) for x in values)
+    if key in ("matches", "not_matches"):
+        if not isinstance(arg, str):
+            raise ConditionError(where, f"{key} expects a regular expression string")
+        try:
+            regex = re.compile(arg)
+        except re.error as exc:
+            raise ConditionError(where, f"bad regular expression {arg!r}: {exc}") from None
+        if key == "matches":
+            return lambda v, k, t: isinstance(v, str) and regex.search(v) is not None
+        return lambda v, k, t: isinstance(v, str) and regex.search(v) is None
+    if key in ("key_in", "key_not_in"):
+        if not isinstance(arg, list) or not all(isinstance(x, str) for x in arg):
+            raise ConditionError(where, f"{key} expects a list of member names")
+        names_set = frozenset(arg)
+        if key == "key_in":
+            return lambda v, k, t: str(k) in names_set
+        return lambda v, k, t: str(k) not in names_set
+    if key in ("in_table", "not_in_table"):
+        if not isinstance(arg, str):
+            raise ConditionError(where, f"{key} expects a config table name")
+        if key == "in_table":
+            return lambda v, k, t: isinstance(v, str) and v in t.get(arg, {})
+        return lambda v, k, t: isinstance(v, str) and v not in t.get(arg, {})
+    if key == "members":
+        if not isinstance(arg, Mapping) or not arg:
+            raise ConditionError(where, "members expects a mapping of member name to condition")
+        subs = [(str(name), _compile(c, f"{where}.{name}")) for name, c in arg.items()]
+
+        def members(v: Any, k: Segment, t: Tables) -> bool:
+            if not isinstance(v, dict):
+                return False
+            return all(p(v.get(name, MISSING), name, t) for name, p in subs)
+
+        return members
+    if key in ("any_of", "all_of"):
+        if not isinstance(arg, list) or not arg:
+            raise ConditionError(where, f"{key} expects a non-empty list of conditions")
+        parts = [_compile_nested(c, f"{where}[{i}]") for i, c in enumerate(arg)]
+        if key == "any_of":
+            return lambda v, k, t: any(p(v, k, t) for p in parts)
+        return lambda v, k, t: all(p(v, k, t) for p in parts)
+    # key == "not"
+    inner = _compile_nested(arg, where)
+    return lambda v, k, t: not inner(v, k, t)
+
+
+def _compile_nested(when: Any, field: str) -> Predicate:
+    """Nested conditions carry no implicit ``present`` check of their own."""
+    if not isinstance(when, Mapping):
+        raise ConditionError(field, "a condition must be a mapping")
+    checks = [_one(key, arg, f"{field}.{key}") for key, arg in when.items() if key in _KNOWN]
+    unknown = [key for key in when if key not in _KNOWN]
+    if unknown:
+        raise ConditionError(f"{field}.{unknown[0]}", f"unknown condition {unknown[0]!r}")
+    return lambda v, k, t: all(c(v, k, t) for c in checks)

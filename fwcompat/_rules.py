@@ -1,0 +1,275 @@
+"""Loading rule packs: YAML files validated against ``schemas/rule-file.schema.json``.
+
+A pack is a folder of ``rules/`` with a ``pack.yaml`` (name, provider, source,
+config tables, the ordered list of rule files). Everything here is data: the
+loader compiles paths, conditions and schemas, and fails with a
+:class:`~fwcompat.RuleFileError` naming the file, the rule and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from ._conditions import ConditionError, Predicate, compile_condition
+from ._diagnostics import Severity
+from ._exceptions import RuleFileError
+from ._paths import Selector
+from ._resources import rules_dir, schemas_dir
+from ._schema import CompiledSchema, SchemaCompileError
+
+__all__ = ["CompiledRule", "Pack", "Rule", "load_pack"]
+
+RuleAction = Literal["remove", "replace", "reject", "note"]
+_PAST: dict[str, str] = {"remove": "removed", "replace": "replaced", "reject": "rejected", "note": "noted"}
+_TEMPLATE_FIELDS = frozenset({"value", "key", "pointer", "replacement", "where", "error"})
+
+try:  # the C loader is several times faster; both are safe loaders
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One documented difference, as written in a rule file."""
+
+    code: str
+    name: str
+    title: str
+    doc: str
+    scope: Literal["body", "headers", "url"]
+    path: str
+    severity: Severity
+    action: RuleAction
+    message: str
+    fix: Literal["safe", "unsafe"] | None = None
+    when: Mapping[str, Any] = field(default_factory=dict)
+    replace: Mapping[str, Any] | None = None
+    validate: str | None = None
+    examples: tuple[Mapping[str, Any], ...] = ()
+    source: str = ""
+
+    @property
+    def past_action(self) -> str:
+        """The diagnostic's action: removed, replaced, rejected or noted."""
+        return _PAST[self.action]
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    selector: Selector
+    predicate: Predicate
+    matches_absent: bool
+    schema: CompiledSchema | None
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A loaded, compiled rule pack."""
+
+    name: str
+    title: str
+    source: str
+    revision: str
+    tables: Mapping[str, Mapping[str, Any]]
+    rules: tuple[CompiledRule, ...]
+    table_checks: Mapping[str, tuple[Predicate, Predicate]]
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RuleFileError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise RuleFileError(f"not UTF-8 text: {exc}", file=str(path)) from None
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise RuleFileError(f"invalid YAML{where}: {problem}", file=str(path)) from None
+    except RecursionError:
+        raise RuleFileError("YAML nested too deeply", file=str(path)) from None
+
+
+@lru_cache(maxsize=1)
+def _rule_file_schema() -> CompiledSchema:
+    path = schemas_dir() / "rule-file.schema.json"
+    return CompiledSchema(_read_json(path), name=path.name)
+
+
+@lru_cache(maxsize=16)
+def _request_schema(name: str) -> CompiledSchema:
+    path = schemas_dir() / name
+    return CompiledSchema(_read_json(path), name=name)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RuleFileError(f"cannot load schema: {exc}", file=str(path)) from None
+
+
+def _check_shape(data: Any, path: Path) -> None:
+    """Validate a rule file against the rule-file schema; first error wins."""
+    for err in _rule_file_schema().iter_errors(data):
+        rule = ""
+        if len(err.path) >= 2 and err.path[0] == "rules" and isinstance(err.path[1], int):
+            index = err.path[1]
+            entry = data["rules"][index]
+            code = entry.get("code") if isinstance(entry, dict) else None
+            rule = f"{code} (rules[{index}])" if isinstance(code, str) else f"rules[{index}]"
+            where = ".".join(str(s) for s in err.path[2:])
+        else:
+            where = ".".join(str(s) for s in err.path)
+        raise RuleFileError(err.message, file=str(path), rule=rule, field=where or "")
+
+
+def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledRule:
+    code = entry["code"]
+    label = f"{code} (rules[{index}])"
+
+    def fail(field_name: str, message: str) -> RuleFileError:
+        return RuleFileError(message, file=str(path), rule=label, field=field_name)
+
+    action: RuleAction = entry["action"]
+    scope = entry.get("scope", "body")
+    fix = entry.get("fix")
+    if action in ("remove", "replace"):
+        fix = fix or "safe"
+        if scope == "url":
+            raise fail("action", "url rules can only reject or note (the URL is not rewritten)")
+    elif fix is not None:
+        raise fail("fix", f"only remove/replace rules carry a fix, not {action!r}")
+    if action == "replace" and not entry.get("replace"):
+        raise fail("replace", "a replace rule needs replace: {value: ...} or {table: ...}")
+    if action != "replace" and entry.get("replace") is not None:
+        raise fail("replace", f"replace: only makes sense with action: replace, not {action!r}")
+    try:
+        selector = Selector(entry["path"])
+    except ValueError as exc:
+        raise fail("path", str(exc)) from None
+    try:
+        predicate, absent = compile_condition(entry.get("when"))
+    except ConditionError as exc:
+        raise fail(exc.field, str(exc)) from None
+    if absent and action in ("remove", "replace"):
+        raise fail("when.present", "an absent member cannot be removed or replaced")
+    schema = None
+    if entry.get("validate") is not None:
+        if action != "reject":
+            raise fail("validate", "a validate rule must have action: reject")
+        try:
+            schema = _request_schema(entry["validate"])
+        except SchemaCompileError as exc:
+            raise fail("validate", f"schema {entry['validate']!r}: {exc}") from None
+        except RuleFileError as exc:
+            raise fail("validate", str(exc)) from None
+    try:
+        names = [n for _, n, _, _ in string.Formatter().parse(entry["message"]) if n is not None]
+    except ValueError as exc:
+        raise fail("message", f"bad template: {exc}") from None
+    for name in names:
+        if re.split(r"[\[.]", name, maxsplit=1)[0] not in _TEMPLATE_FIELDS:
+            raise fail("message", f"unknown placeholder {{{name}}} (known: {sorted(_TEMPLATE_FIELDS)})")
+    rule = Rule(
+        code=code,
+        name=entry["name"],
+        title=entry["title"],
+        doc=entry["doc"],
+        scope=scope,
+        path=entry["path"],
+        severity=Severity(entry["severity"]),
+        action=action,
+        message=entry["message"],
+        fix=fix,
+        when=entry.get("when") or {},
+        replace=entry.get("replace"),
+        validate=entry.get("validate"),
+        examples=tuple(entry.get("examples") or ()),
+        source=str(path),
+    )
+    return CompiledRule(rule, selector, predicate, absent, schema)
+
+
+def load_rule_file(path: Path) -> tuple[CompiledRule, ...]:
+    """Load and compile one rule file (a mapping with a ``rules:`` list)."""
+    data = _read_yaml(path)
+    _check_shape(data, path)
+    if not isinstance(data, dict) or "rules" not in data:
+        raise RuleFileError("a rule file needs a top-level 'rules:' list", file=str(path))
+    return tuple(_compile_rule(entry, path, i) for i, entry in enumerate(data["rules"]))
+
+
+def _pack_dir(pack: str) -> Path:
+    candidate = Path(pack)
+    if (candidate / "pack.yaml").is_file():
+        return candidate
+    shipped = rules_dir() / pack
+    if (shipped / "pack.yaml").is_file():
+        return shipped
+    known = sorted(p.name for p in rules_dir().iterdir() if (p / "pack.yaml").is_file())
+    raise RuleFileError(f"unknown rule pack {pack!r} (shipped packs: {', '.join(known) or 'none'})")
+
+
+def available_packs() -> tuple[str, ...]:
+    return tuple(sorted(p.name for p in rules_dir().iterdir() if (p / "pack.yaml").is_file()))
+
+
+@lru_cache(maxsize=16)
+def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pack:
+    """Load a pack by name (or folder path) plus extra rule files, compiled and cached."""
+    folder = _pack_dir(pack)
+    meta_path = folder / "pack.yaml"
+    meta = _read_yaml(meta_path)
+    _check_shape(meta, meta_path)
+    if not isinstance(meta, dict) or "pack" not in meta:
+        raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=str(meta_path))
+    info = meta["pack"]
+    rules: list[CompiledRule] = []
+    for name in info["files"]:
+        rules.extend(load_rule_file(folder / name))
+    for extra in extra_files:
+        rules.extend(load_rule_file(Path(extra)))
+    seen: dict[str, str] = {}
+    for compiled in rules:
+        rule = compiled.rule
+        if rule.code in seen:
+            raise RuleFileError(
+                f"duplicate rule code (also defined in {seen[rule.code]})",
+                file=rule.source,
+                rule=rule.code,
+                field="code",
+            )
+        seen[rule.code] = rule.source
+    tables = info.get("tables") or {}
+    table_checks: dict[str, tuple[Predicate, Predicate]] = {}
+    for tname, spec in tables.items():
+        try:
+            keys, _ = compile_condition({"present": True, **(spec.get("keys") or {})}, f"tables.{tname}.keys")
+            values, _ = compile_condition({"present": True, **(spec.get("values") or {})}, f"tables.{tname}.values")
+        except ConditionError as exc:
+            raise RuleFileError(str(exc), file=str(meta_path), field=f"pack.{exc.field}") from None
+        table_checks[tname] = (keys, values)
+    return Pack(
+        name=info["name"],
+        title=info["title"],
+        source=info.get("source", ""),
+        revision=info.get("revision", ""),
+        tables=tables,
+        rules=tuple(rules),
+        table_checks=table_checks,
+    )

@@ -1,0 +1,136 @@
+"""``fwcompat rules`` and ``fwcompat explain CODE``."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from collections.abc import Mapping
+from typing import Any
+
+from .._check import list_rules
+from .._config import Config
+from .._rules import Rule
+
+__all__ = ["explain", "rules_table"]
+
+_WHAT = {
+    "remove": "removes the member",
+    "replace": "replaces the value",
+    "reject": "rejects the request (nothing is changed; the request must be fixed by hand)",
+    "note": "notes it and changes nothing",
+}
+
+
+def _severity(rule: Rule, config: Config) -> str:
+    return str(config.severity.get(rule.code, rule.severity))
+
+
+def _rule_dict(rule: Rule, config: Config) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "title": rule.title,
+        "doc": rule.doc,
+        "scope": rule.scope,
+        "path": rule.path,
+        "severity": _severity(rule, config),
+        "default_severity": str(rule.severity),
+        "action": rule.action,
+        "fix": rule.fix,
+        "message": rule.message,
+        "enabled": config.enabled(rule.code),
+        "examples": [dict(e) for e in rule.examples],
+        "source": rule.source,
+    }
+
+
+def rules_table(config: Config, fmt: str) -> int:
+    rules = list_rules(config)
+    if fmt == "json":
+        data = [_rule_dict(r, config) for r in rules]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        return 0
+    rows = [("CODE", "SEVERITY", "ACTION", "FIX", "TITLE")]
+    for r in rules:
+        code = r.code if config.enabled(r.code) else f"{r.code}-"
+        rows.append((code, _severity(r, config), r.action, r.fix or "", r.title))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:4])]
+        sys.stdout.write("  ".join([*cells, row[4]]).rstrip() + "\n")
+    disabled = sum(1 for r in rules if not config.enabled(r.code))
+    tail = f" ({disabled} disabled by select/ignore, marked -)" if disabled else ""
+    sys.stdout.write(f"\n{len(rules)} rules{tail}. `fwcompat explain CODE` shows one in full.\n")
+    return 0
+
+
+def _find(rules: tuple[Rule, ...], code: str) -> Rule | None:
+    wanted = code.strip()
+    for rule in rules:
+        if rule.code.upper() == wanted.upper() or rule.name == wanted:
+            return rule
+    return None
+
+
+def _example_text(example: Mapping[str, Any]) -> str:
+    lines = [f"  - {example.get('name', 'example')}"]
+    for key in ("base_url", "path", "headers", "config", "body"):
+        if key in example:
+            value = json.dumps(example[key], ensure_ascii=False, default=str)
+            lines.append(f"      {key}: {value}")
+    expect = example.get("expect") or []
+    if expect:
+        found = ", ".join(
+            f"{e.get('code')} at {e.get('path') or '/'}" for e in expect if isinstance(e, Mapping)
+        )
+        lines.append(f"      gives: {found}")
+    else:
+        lines.append("      gives: no diagnostic")
+    if "normalized" in example:
+        value = json.dumps(example["normalized"], ensure_ascii=False, default=str)
+        lines.append(f"      normalized: {value}")
+    return "\n".join(lines)
+
+
+def explain(config: Config, code: str, fmt: str) -> int:
+    rules = list_rules(config)
+    rule = _find(rules, code)
+    if rule is None:
+        sys.stderr.write(
+            f"fwcompat: error: no rule {code!r}; `fwcompat rules` lists the codes\n"
+        )
+        return 2
+    if fmt == "json":
+        data = _rule_dict(rule, config)
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+        return 0
+    fix = {
+        "safe": "a safe fix (`fwcompat check --fix`)",
+        "unsafe": "an unsafe fix (`fwcompat check --fix --unsafe-fixes`)",
+        None: "no automatic fix",
+    }[rule.fix]
+    where = rule.path or "/"
+    if rule.scope != "body":
+        where = f"{rule.scope}:{where}"
+    wrap = textwrap.TextWrapper(width=88, initial_indent="  ", subsequent_indent="  ")
+    parts = [
+        f"{rule.code} {rule.name}: {rule.title}",
+        "",
+        "Documented by the provider:",
+        wrap.fill(rule.doc),
+        "",
+        "What it does:",
+        wrap.fill(
+            f"At {where}, fwcompat {_WHAT.get(rule.action, rule.action)}; severity "
+            f"{_severity(rule, config)}; {fix}."
+        ),
+        "",
+        "Message:",
+        wrap.fill(rule.message),
+    ]
+    if rule.examples:
+        parts += ["", "Examples:", *(_example_text(e) for e in rule.examples)]
+    parts += ["", f"Defined in {rule.source}"]
+    sys.stdout.write("\n".join(parts) + "\n")
+    return 0

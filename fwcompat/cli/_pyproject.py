@@ -1,0 +1,87 @@
+"""Finding and reading ``[tool.fwcompat]`` settings.
+
+Lookup, like ruff: ``--config FILE`` if given; otherwise walk up from the current
+folder and take the first ``pyproject.toml`` that has a ``[tool.fwcompat]`` table.
+A ``--config`` file may be a ``pyproject.toml`` (its ``[tool.fwcompat]`` table is
+read) or a dedicated TOML file whose top level is the settings table.
+Relative ``rule-files`` are resolved against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from .._config import Config
+from .._exceptions import ConfigError
+
+__all__ = ["find_pyproject", "load_config"]
+
+
+def _toml_load(path: str) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on 3.10 only
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _has_table(path: str) -> bool:
+    # Cheap pre-filter before parsing TOML: most pyproject.toml files have no such table.
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "fwcompat" in handle.read()
+    except OSError:
+        return False
+
+
+def find_pyproject(start: str | None = None) -> str | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.fwcompat]`` table."""
+    folder = os.path.abspath(start or os.getcwd())
+    while True:
+        candidate = os.path.join(folder, "pyproject.toml")
+        if os.path.isfile(candidate) and _has_table(candidate):
+            tool = _toml_load(candidate).get("tool")
+            if isinstance(tool, dict) and "fwcompat" in tool:
+                return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def load_config(path: str | None = None, *, search: bool = True) -> tuple[Config, str | None]:
+    """(Config, file it came from). Default Config when no file is given or found."""
+    if path is None:
+        path = find_pyproject() if search else None
+        if path is None:
+            return Config(), None
+    data = _toml_load(path)
+    tool = data.get("tool")
+    if isinstance(tool, dict) and "fwcompat" in tool:
+        table = tool["fwcompat"]
+        source = f"{path} [tool.fwcompat]"
+    elif os.path.basename(path) == "pyproject.toml":
+        raise ConfigError(f"{path}: no [tool.fwcompat] table")
+    else:
+        table = data
+        source = path
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: expected a table")
+    table = dict(table)
+    base = os.path.dirname(os.path.abspath(path))
+    for key in ("rule_files", "rule-files"):
+        files = table.get(key)
+        if isinstance(files, list):
+            table[key] = [
+                os.path.normpath(os.path.join(base, f)) if isinstance(f, str) and f else f
+                for f in files
+            ]
+    return Config.from_dict(table, source=source), path

@@ -1,0 +1,453 @@
+"""Token usage as Fireworks reports it, for non-streaming and streaming responses.
+
+Fireworks' Anthropic-compatible endpoint reports usage like this:
+
+- **non-streaming**: ``usage`` on the response object (:func:`usage_from_response`);
+- **streaming**: exactly one ``message_delta`` event, the last event before
+  ``message_stop``, carries the real counts. The ``usage`` of ``message_start``
+  is always zero and must be ignored for metering.
+
+:class:`UsageMeter` is fed a stream's events one at a time (dicts as parsed from
+SSE, or the ``anthropic`` SDK's event objects) and reports a :class:`StreamIssue`
+whenever the stream breaks that documented shape. :class:`SSEDecoder` turns raw
+response bytes into :class:`SSEEvent` objects, so a gateway that sees bytes can
+meter without the SDK::
+
+    meter = UsageMeter()
+    for chunk in response_chunks:
+        meter.feed_bytes(chunk)
+    usage = meter.finish()          # Usage, or None when no usage was seen
+    for issue in meter.issues:
+        log.warning("%s", issue)
+
+Nothing here imports the SDK or an HTTP library.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "SSEDecoder",
+    "SSEEvent",
+    "StreamIssue",
+    "Usage",
+    "UsageMeter",
+    "aiter_sse",
+    "iter_sse",
+    "iter_sse_lines",
+    "usage_from_response",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one response.
+
+    ``input_tokens`` and ``output_tokens`` are what Fireworks documents; the cache
+    counts are ``None`` when the response does not carry them.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        """Every input token (plain and cached) plus every output token."""
+        return (
+            self.input_tokens
+            + (self.cache_creation_input_tokens or 0)
+            + (self.cache_read_input_tokens or 0)
+            + self.output_tokens
+        )
+
+    def to_dict(self) -> dict[str, int]:
+        """The counts as a JSON-ready dict; absent cache counts are left out."""
+        data = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+        if self.cache_creation_input_tokens is not None:
+            data["cache_creation_input_tokens"] = self.cache_creation_input_tokens
+        if self.cache_read_input_tokens is not None:
+            data["cache_read_input_tokens"] = self.cache_read_input_tokens
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class StreamIssue:
+    """A way a stream differs from the shape Fireworks documents.
+
+    Not a :class:`fwcompat.Diagnostic`: that type describes a place in a
+    *request* (body, headers or url); a stream issue describes the *response*
+    and points at an event by its 0-based position in the stream (``event``),
+    or ``None`` when the issue is about the stream as a whole (something missing
+    at the end).
+
+    Codes (stable):
+
+    - ``FWU001`` ``no-message-delta``: the stream ended without a ``message_delta``,
+      so it carried no usage.
+    - ``FWU002`` ``multiple-message-delta``: more than one ``message_delta``; the
+      meter keeps the counts of the last one (Anthropic's cumulative semantics).
+    - ``FWU003`` ``message-delta-after-stop``: a ``message_delta`` after ``message_stop``.
+    - ``FWU004`` ``bad-usage``: a ``message_delta`` whose ``usage`` is missing or whose
+      ``input_tokens``/``output_tokens`` are not non-negative integers.
+    - ``FWU005`` ``no-message-stop``: the stream ended without ``message_stop``
+      (it was cut off).
+    - ``FWU006`` ``error-event``: the stream carried an ``error`` event.
+    - ``FWU007`` ``bad-event``: an SSE ``data`` field that is not a JSON object.
+    """
+
+    code: str
+    slug: str
+    message: str
+    event: int | None = None
+
+    def __str__(self) -> str:
+        where = f" (event {self.event})" if self.event is not None else ""
+        return f"{self.code} {self.slug}{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "slug": self.slug, "message": self.message, "event": self.event}
+
+
+def _get(obj: Any, key: str) -> Any:
+    """``obj[key]`` for a mapping, ``obj.key`` for an SDK object, ``None`` when absent."""
+    if isinstance(obj, Mapping):
+        return obj.get(key)
+    return getattr(obj, key, None)
+
+
+def _count(value: Any) -> int | None:
+    """A token count, or ``None`` when ``value`` is not a non-negative integer."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def _usage(raw: Any) -> tuple[Usage | None, str]:
+    """Usage out of a ``usage`` object; the empty string or a reason it is bad."""
+    if raw is None:
+        return None, "has no usage"
+    inp = _count(_get(raw, "input_tokens"))
+    out = _count(_get(raw, "output_tokens"))
+    usage = Usage(
+        input_tokens=inp or 0,
+        output_tokens=out or 0,
+        cache_creation_input_tokens=_count(_get(raw, "cache_creation_input_tokens")),
+        cache_read_input_tokens=_count(_get(raw, "cache_read_input_tokens")),
+    )
+    missing = [name for name, v in (("input_tokens", inp), ("output_tokens", out)) if v is None]
+    if missing:
+        return usage, f"usage has no valid {' or '.join(missing)}"
+    return usage, ""
+
+
+def usage_from_response(response: Any) -> Usage | None:
+    """Usage of a non-streaming response.
+
+    ``response`` is the parsed JSON body (a dict), the SDK's ``Message``, or the
+    raw body as ``bytes``/``str``. Returns ``None`` when there is no usable
+    ``usage`` (not a message, no usage object, or counts that are not integers).
+    """
+    if isinstance(response, (bytes, bytearray, str)):
+        try:
+            response = json.loads(response)
+        except ValueError:
+            return None
+    if response is None or isinstance(response, (list, int, float, str, bool)):
+        return None
+    usage, problem = _usage(_get(response, "usage"))
+    return None if problem else usage
+
+
+class UsageMeter:
+    """Meters one streamed response, fed its events one by one.
+
+    Accepts dicts as parsed from SSE data (``{"type": "message_delta", ...}``),
+    the ``anthropic`` SDK's event objects (anything with a ``type`` attribute,
+    including the ``messages.stream()`` helper's extra ``text``/``input_json``
+    events, which are ignored), or :class:`SSEEvent` objects. ``feed_bytes``
+    takes raw response bytes in chunks of any size.
+
+    ``message_start`` usage is ignored (always 0 on Fireworks); the counts come
+    from the ``message_delta`` event. Issues are collected in :attr:`issues`;
+    the end-of-stream checks (``FWU001``, ``FWU005``) run in :meth:`finish`.
+    """
+
+    __slots__ = ("_decoder", "_deltas", "_finished", "_issues", "_stopped", "_usage", "events")
+
+    def __init__(self) -> None:
+        self.events = 0
+        """How many events were fed so far."""
+        self._usage: Usage | None = None
+        self._deltas = 0
+        self._stopped = False
+        self._finished = False
+        self._issues: list[StreamIssue] = []
+        self._decoder: SSEDecoder | None = None
+
+    @property
+    def usage(self) -> Usage | None:
+        """Counts of the ``message_delta`` seen so far (the last one), else ``None``."""
+        return self._usage
+
+    @property
+    def issues(self) -> tuple[StreamIssue, ...]:
+        return tuple(self._issues)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether ``message_stop`` was seen."""
+        return self._stopped
+
+    @property
+    def ok(self) -> bool:
+        """True when no issue was found (call :meth:`finish` first for the end checks)."""
+        return not self._issues
+
+    def _issue(self, code: str, slug: str, message: str, event: int | None) -> None:
+        self._issues.append(StreamIssue(code, slug, message, event))
+
+    def feed(self, event: Any) -> None:
+        """Account for one event (a dict, an SDK event object or an :class:`SSEEvent`)."""
+        if isinstance(event, SSEEvent):
+            self.feed_sse(event)
+            return
+        index = self.events
+        self.events += 1
+        kind = _get(event, "type")
+        if kind == "message_delta":
+            self._deltas += 1
+            if self._stopped:
+                self._issue(
+                    "FWU003",
+                    "message-delta-after-stop",
+                    "a message_delta event came after message_stop",
+                    index,
+                )
+            if self._deltas == 2:
+                self._issue(
+                    "FWU002",
+                    "multiple-message-delta",
+                    "more than one message_delta event; Fireworks sends exactly one "
+                    "(the counts of the last one are kept)",
+                    index,
+                )
+            usage, problem = _usage(_get(event, "usage"))
+            if problem:
+                self._issue("FWU004", "bad-usage", f"the message_delta event {problem}", index)
+            if usage is not None:
+                self._usage = usage
+        elif kind == "message_stop":
+            self._stopped = True
+        elif kind == "error":
+            error = _get(event, "error")
+            detail = _get(error, "message") if error is not None else None
+            text = f": {detail}" if isinstance(detail, str) and detail else ""
+            self._issue("FWU006", "error-event", f"the stream carried an error event{text}", index)
+
+    def feed_sse(self, event: SSEEvent) -> None:
+        """Account for one decoded SSE event; its ``data`` is parsed as JSON."""
+        try:
+            data = json.loads(event.data) if event.data else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            if event.event in (None, "ping") and not event.data:
+                return  # keep-alive frames carry nothing to meter
+            self.events += 1
+            self._issue(
+                "FWU007",
+                "bad-event",
+                f"SSE event {event.event or 'message'!r} has data that is not a JSON object",
+                self.events - 1,
+            )
+            return
+        if "type" not in data and event.event:
+            data = {**data, "type": event.event}
+        self.feed(data)
+
+    def feed_bytes(self, chunk: bytes) -> None:
+        """Account for a chunk of a raw ``text/event-stream`` body (any split)."""
+        if self._decoder is None:
+            self._decoder = SSEDecoder()
+        for event in self._decoder.feed(chunk):
+            self.feed_sse(event)
+
+    def finish(self) -> Usage | None:
+        """Mark the end of the stream, run the end checks and return the usage.
+
+        Idempotent: a second call reports nothing new.
+        """
+        if self._finished:
+            return self._usage
+        self._finished = True
+        if self._decoder is not None:
+            for event in self._decoder.flush():
+                self.feed_sse(event)
+        if self._deltas == 0:
+            self._issue(
+                "FWU001",
+                "no-message-delta",
+                "the stream ended without a message_delta event, so it reported no usage",
+                None,
+            )
+        if not self._stopped:
+            self._issue(
+                "FWU005", "no-message-stop", "the stream ended without a message_stop event", None
+            )
+        return self._usage
+
+
+# --------------------------------------------------------------------------- SSE
+
+
+@dataclass(frozen=True, slots=True)
+class SSEEvent:
+    """One server-sent event: its ``event`` name (``None`` if unnamed) and ``data``."""
+
+    event: str | None
+    data: str
+    id: str | None = None
+    retry: int | None = None
+
+    def json(self) -> Any:
+        """``data`` parsed as JSON (raises ``ValueError`` if it is not JSON)."""
+        return json.loads(self.data)
+
+
+class SSEDecoder:
+    """An incremental ``text/event-stream`` decoder (WHATWG HTML, "event stream").
+
+    Feed it bytes in chunks split anywhere (inside a line or a UTF-8 sequence);
+    it returns the events completed so far. Lines end in ``\\n``, ``\\r\\n`` or
+    ``\\r``; comment lines (``:...``) are skipped; several ``data:`` lines are
+    joined with ``\\n``; an event is dispatched at a blank line when it has
+    data or a name. :meth:`flush` dispatches what an unterminated stream left.
+    """
+
+    __slots__ = ("_buffer", "_data", "_event", "_first", "_id", "_pending_cr", "_retry")
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._pending_cr = False
+        self._first = True
+        self._event: str | None = None
+        self._data: list[str] = []
+        self._id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Decode ``chunk``; return the events it completed."""
+        if not chunk:
+            return []
+        if self._pending_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]  # the \n of a \r\n split across chunks
+        self._pending_cr = False
+        buffer = self._buffer + chunk
+        events: list[SSEEvent] = []
+        start = 0
+        n = len(buffer)
+        while True:
+            cr = buffer.find(b"\r", start)
+            lf = buffer.find(b"\n", start)
+            if cr == -1 and lf == -1:
+                break
+            if cr == -1 or (lf != -1 and lf < cr):
+                end, nxt = lf, lf + 1
+            else:
+                end = cr
+                if cr + 1 < n:
+                    nxt = cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
+                else:
+                    nxt = cr + 1
+                    self._pending_cr = True
+            event = self._line(buffer[start:end])
+            if event is not None:
+                events.append(event)
+            start = nxt
+        self._buffer = buffer[start:]
+        return events
+
+    def flush(self) -> list[SSEEvent]:
+        """End of stream: decode a last unterminated line and dispatch a pending event."""
+        events: list[SSEEvent] = []
+        if self._buffer:
+            line, self._buffer = self._buffer, b""
+            event = self._line(line)
+            if event is not None:
+                events.append(event)
+        event = self._dispatch()
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _line(self, raw: bytes) -> SSEEvent | None:
+        line = raw.decode("utf-8", errors="replace")
+        if self._first:
+            self._first = False
+            line = line.removeprefix("\ufeff")
+        if not line:
+            return self._dispatch()
+        if line.startswith(":"):
+            return None
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id":
+            if "\0" not in value:
+                self._id = value
+        elif name == "retry" and value.isascii() and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> SSEEvent | None:
+        if not self._data and self._event is None:
+            return None
+        event = SSEEvent(self._event, "\n".join(self._data), self._id, self._retry)
+        self._event = None
+        self._data = []
+        self._retry = None
+        return event
+
+
+def iter_sse(chunks: Iterable[bytes | str]) -> Iterator[SSEEvent]:
+    """Events of an SSE body given as byte chunks, or as text lines/chunks.
+
+    ``str`` items are encoded as UTF-8; pass lines *with* their line endings
+    (as ``iter_lines(keepends=True)`` or a file object gives them).
+    """
+    decoder = SSEDecoder()
+    for chunk in chunks:
+        yield from decoder.feed(chunk.encode() if isinstance(chunk, str) else chunk)
+    yield from decoder.flush()
+
+
+def iter_sse_lines(lines: Iterable[bytes | str]) -> Iterator[SSEEvent]:
+    """Events of an SSE body given line by line, each item one line (ending optional).
+
+    For readers that already split lines, such as ``response.iter_lines()``.
+    """
+    decoder = SSEDecoder()
+    for line in lines:
+        raw = line.encode() if isinstance(line, str) else line
+        yield from decoder.feed(raw.rstrip(b"\r\n") + b"\n")
+    yield from decoder.flush()
+
+
+async def aiter_sse(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[SSEEvent]:
+    """Async :func:`iter_sse`, e.g. over ``response.aiter_bytes()``."""
+    decoder = SSEDecoder()
+    async for chunk in chunks:
+        for event in decoder.feed(chunk.encode() if isinstance(chunk, str) else chunk):
+            yield event
+    for event in decoder.flush():
+        yield event

@@ -1,0 +1,266 @@
+"""Real parts for the integration tests and the benchmark.
+
+- :class:`FireworksStub`: a small ASGI app that behaves like Fireworks'
+  Anthropic-compatible ``POST /v1/messages``: it records every request it
+  receives, answers non-streaming requests with a message carrying ``usage``, and
+  streams SSE with zero usage in ``message_start`` and the real counts in the one
+  final ``message_delta``. The header ``x-stub-shape`` bends the stream out of
+  that shape (``no-delta``, ``two-deltas``, ``delta-after-stop``, ``cut``) so the
+  meter's diagnostics can be tested over real HTTP.
+- :class:`ForwardingApp`: a minimal gateway that forwards requests to an
+  upstream with ``httpx`` and streams the response back without buffering.
+- :class:`ServerThread`: uvicorn on 127.0.0.1, on a free port, in a thread.
+
+Pure ASGI: no web framework needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import uvicorn
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+MODEL = "accounts/fireworks/models/kimi-k2p5"
+REPLY = ["Hello", " from", " the", " stub."]
+
+
+@dataclass
+class Received:
+    """One request as the stub saw it."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    raw: bytes
+    body: Any
+    usage: dict[str, int] | None = None
+
+
+@dataclass
+class FireworksStub:
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.received.clear()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        raw = b""
+        while True:
+            message = await receive()
+            raw += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = Received(
+            scope["method"],
+            scope["path"],
+            scope["query_string"].decode(),
+            headers,
+            raw,
+            body,
+        )
+        with self.lock:
+            self.received.append(record)
+        if scope["method"] != "POST" or scope["path"] != "/v1/messages":
+            await _json(send, 404, {"type": "error", "error": {"type": "not_found_error"}})
+            return
+        if not isinstance(body, dict):
+            error = {"type": "invalid_request_error", "message": "bad body"}
+            await _json(send, 400, {"type": "error", "error": error})
+            return
+        usage = {"input_tokens": len(raw) // 4, "output_tokens": len(REPLY) + 1}
+        record.usage = usage
+        if body.get("stream"):
+            await self._stream(send, usage, headers.get("x-stub-shape", ""))
+        else:
+            await _json(send, 200, _message("".join(REPLY), usage))
+
+    async def _stream(self, send: Send, usage: dict[str, int], shape: str) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")],
+            }
+        )
+
+        async def event(name: str, data: dict[str, Any]) -> None:
+            frame = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+
+        start = _message("", {"input_tokens": 0, "output_tokens": 0})
+        start["stop_reason"] = None
+        await event("message_start", {"type": "message_start", "message": start})
+        block = {"type": "text", "text": ""}
+        await event(
+            "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+        )
+        await event("ping", {"type": "ping"})
+        for piece in REPLY:
+            delta = {"type": "text_delta", "text": piece}
+            await event(
+                "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
+            )
+            await asyncio.sleep(0)
+        await event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        delta_event = {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": usage,
+        }
+        if shape != "no-delta":
+            await event("message_delta", delta_event)
+        if shape == "two-deltas":
+            await event("message_delta", delta_event)
+        if shape != "cut":
+            await event("message_stop", {"type": "message_stop"})
+        if shape == "delta-after-stop":
+            await event("message_delta", delta_event)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _message(text: str, usage: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": "msg_stub",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [{"type": "text", "text": text}] if text else [],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": usage,
+    }
+
+
+async def _json(send: Send, status: int, data: Any) -> None:
+    payload = json.dumps(data).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+_HOP_BY_HOP = {
+    b"host",
+    b"connection",
+    b"keep-alive",
+    b"transfer-encoding",
+    b"te",
+    b"upgrade",
+    b"proxy-connection",
+}
+
+
+class ForwardingApp:
+    """A minimal gateway: forwards every request to ``upstream`` and streams the answer back.
+
+    The request body is streamed to the upstream as it arrives and the response
+    is streamed back chunk by chunk (never buffered), as a real gateway does.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if self.client is None:
+            self.client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=64))
+
+        async def body() -> Any:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                chunk = message.get("body", b"")
+                if chunk:
+                    yield chunk
+                if not message.get("more_body", False):
+                    return
+
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]
+        url = self.upstream + scope["path"]
+        if scope["query_string"]:
+            url += "?" + scope["query_string"].decode("latin-1")
+        request = self.client.build_request(scope["method"], url, headers=headers, content=body())
+        response = await self.client.send(request, stream=True)
+        try:
+            out = [
+                (k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP
+            ]
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": out}
+            )
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
+
+class ServerThread:
+    """A real uvicorn server for ``app`` on 127.0.0.1, on a free port, in a daemon thread."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port: int = self.sock.getsockname()[1]
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        for _ in range(1000):
+            if self.server.started:
+                return self
+            if not self.thread.is_alive():
+                break
+            threading.Event().wait(0.01)
+        raise RuntimeError("uvicorn did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()

@@ -1,0 +1,354 @@
+"""Unit tests of fwcompat.usage: the usage meter, the SSE decoder and response usage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fwcompat.usage import (
+    SSEDecoder,
+    SSEEvent,
+    StreamIssue,
+    Usage,
+    UsageMeter,
+    aiter_sse,
+    iter_sse,
+    iter_sse_lines,
+    usage_from_response,
+)
+
+
+def fireworks_events(input_tokens: int = 12, output_tokens: int = 7) -> list[dict[str, Any]]:
+    """A stream in Fireworks' documented shape: zero usage at start, counts in message_delta."""
+    return [
+        {
+            "type": "message_start",
+            "message": {
+                "id": "msg_1",
+                "type": "message",
+                "role": "assistant",
+                "content": [],
+                "model": "accounts/fireworks/models/kimi-k2p5",
+                "stop_reason": None,
+                "stop_sequence": None,
+                "usage": {"input_tokens": 0, "output_tokens": 0},
+            },
+        },
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "ping"},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}},
+        {"type": "content_block_stop", "index": 0},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        },
+        {"type": "message_stop"},
+    ]
+
+
+def to_sse(events: list[dict[str, Any]], newline: str = "\n") -> bytes:
+    out = []
+    for event in events:
+        out.append(f"event: {event['type']}{newline}data: {json.dumps(event)}{newline}{newline}")
+    return "".join(out).encode()
+
+
+def codes(meter: UsageMeter) -> list[str]:
+    return [issue.code for issue in meter.issues]
+
+
+# ----------------------------------------------------------------- the meter
+
+
+def test_meter_takes_counts_from_message_delta_and_ignores_message_start() -> None:
+    meter = UsageMeter()
+    events = fireworks_events(12, 7)
+    events[0]["message"]["usage"] = {"input_tokens": 999, "output_tokens": 999}
+    for event in events:
+        meter.feed(event)
+    assert meter.finish() == Usage(input_tokens=12, output_tokens=7)
+    assert meter.issues == ()
+    assert meter.ok
+    assert meter.stopped
+    assert meter.events == len(events)
+
+
+def test_usage_is_none_before_message_delta() -> None:
+    meter = UsageMeter()
+    for event in fireworks_events()[:3]:
+        meter.feed(event)
+    assert meter.usage is None
+
+
+def test_missing_message_delta_is_reported_at_finish() -> None:
+    meter = UsageMeter()
+    for event in fireworks_events():
+        if event["type"] != "message_delta":
+            meter.feed(event)
+    assert meter.issues == ()  # only known at the end
+    assert meter.finish() is None
+    assert codes(meter) == ["FWU001"]
+    assert meter.issues[0].event is None
+    assert meter.finish() is None
+    assert codes(meter) == ["FWU001"]  # finish is idempotent
+
+
+def test_two_message_deltas_keep_the_last_counts() -> None:
+    meter = UsageMeter()
+    events = fireworks_events(5, 1)
+    second = {
+        "type": "message_delta",
+        "delta": {},
+        "usage": {"input_tokens": 5, "output_tokens": 9},
+    }
+    events.insert(-1, second)
+    for event in events:
+        meter.feed(event)
+    assert meter.finish() == Usage(5, 9)
+    assert codes(meter) == ["FWU002"]
+    assert meter.issues[0].event == 6
+    assert "more than one message_delta" in str(meter.issues[0])
+
+
+def test_message_delta_after_message_stop() -> None:
+    meter = UsageMeter()
+    events = fireworks_events()
+    events.append(events[-2])
+    for event in events:
+        meter.feed(event)
+    meter.finish()
+    assert codes(meter) == ["FWU003", "FWU002"]
+
+
+def test_cut_off_stream_has_no_message_stop() -> None:
+    meter = UsageMeter()
+    for event in fireworks_events()[:-1]:
+        meter.feed(event)
+    assert meter.finish() == Usage(12, 7)
+    assert codes(meter) == ["FWU005"]
+
+
+@pytest.mark.parametrize(
+    "usage",
+    [None, {"output_tokens": 3}, {"input_tokens": "3", "output_tokens": 3}, {"input_tokens": -1}],
+)
+def test_bad_usage_in_message_delta(usage: Any) -> None:
+    meter = UsageMeter()
+    events = fireworks_events()
+    if usage is None:
+        del events[-2]["usage"]
+    else:
+        events[-2]["usage"] = usage
+    for event in events:
+        meter.feed(event)
+    meter.finish()
+    assert codes(meter) == ["FWU004"]
+
+
+def test_boolean_counts_are_not_counts() -> None:
+    meter = UsageMeter()
+    meter.feed({"type": "message_delta", "usage": {"input_tokens": True, "output_tokens": 2}})
+    assert codes(meter) == ["FWU004"]
+    assert meter.usage == Usage(0, 2)
+
+
+def test_cache_counts_are_kept() -> None:
+    meter = UsageMeter()
+    meter.feed(
+        {
+            "type": "message_delta",
+            "usage": {
+                "input_tokens": 3,
+                "output_tokens": 4,
+                "cache_read_input_tokens": 10,
+                "cache_creation_input_tokens": None,
+            },
+        }
+    )
+    assert meter.usage == Usage(3, 4, None, 10)
+    assert meter.usage is not None
+    assert meter.usage.total_tokens == 17
+    assert meter.usage.to_dict() == {
+        "input_tokens": 3,
+        "output_tokens": 4,
+        "cache_read_input_tokens": 10,
+    }
+
+
+def test_error_event_is_reported() -> None:
+    meter = UsageMeter()
+    meter.feed({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+    assert codes(meter) == ["FWU006"]
+    assert "Overloaded" in meter.issues[0].message
+
+
+class _Obj:
+    """Stands in for an SDK model: attributes, not keys."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.__dict__.update(kwargs)
+
+
+def test_meter_accepts_attribute_objects() -> None:
+    meter = UsageMeter()
+    meter.feed(_Obj(type="message_start", message=_Obj(usage=_Obj(input_tokens=0))))
+    meter.feed(_Obj(type="text", text="hi"))  # messages.stream() helper events are ignored
+    meter.feed(_Obj(type="message_delta", usage=_Obj(input_tokens=2, output_tokens=3)))
+    meter.feed(_Obj(type="message_stop"))
+    assert meter.finish() == Usage(2, 3)
+    assert meter.ok
+
+
+def test_stream_issue_formats() -> None:
+    issue = StreamIssue("FWU002", "multiple-message-delta", "two deltas", 4)
+    assert str(issue) == "FWU002 multiple-message-delta (event 4): two deltas"
+    assert issue.to_dict()["event"] == 4
+    assert str(StreamIssue("FWU001", "no-message-delta", "none")) == "FWU001 no-message-delta: none"
+
+
+# ----------------------------------------------------------------- bytes and SSE
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_feed_bytes_meters_a_raw_stream(newline: str) -> None:
+    meter = UsageMeter()
+    body = to_sse(fireworks_events(40, 2), newline)
+    for i in range(0, len(body), 7):
+        meter.feed_bytes(body[i : i + 7])
+    assert meter.finish() == Usage(40, 2)
+    assert meter.ok
+
+
+def test_feed_bytes_reports_non_json_data() -> None:
+    meter = UsageMeter()
+    meter.feed_bytes(b"event: message_delta\ndata: {not json\n\n")
+    meter.feed_bytes(b": keep-alive comment\n\n")
+    assert codes(meter) == ["FWU007"]
+
+
+def test_event_name_fills_in_a_missing_type() -> None:
+    meter = UsageMeter()
+    meter.feed_sse(SSEEvent("message_delta", '{"usage": {"input_tokens": 1, "output_tokens": 1}}'))
+    assert meter.usage == Usage(1, 1)
+
+
+def test_decoder_fields() -> None:
+    decoder = SSEDecoder()
+    events = decoder.feed(
+        b"\xef\xbb\xbfid: 7\nretry: 150\nevent: x\ndata: a\ndata:b\n: comment\nunknown: 1\n\n"
+    )
+    assert events == [SSEEvent("x", "a\nb", "7", 150)]
+    assert decoder.feed(b"data: tail") == []
+    assert decoder.flush() == [SSEEvent(None, "tail", "7", None)]
+
+
+def test_decoder_ignores_empty_frames_and_keeps_split_utf8() -> None:
+    text = 'data: {"text": "h\u00e9llo \u2603"}\n\n\n\n'.encode()
+    decoder = SSEDecoder()
+    events: list[SSEEvent] = []
+    for b in text:
+        events.extend(decoder.feed(bytes([b])))
+    events.extend(decoder.flush())
+    assert [e.json() for e in events] == [{"text": "h\u00e9llo \u2603"}]
+
+
+def test_iter_sse_and_iter_sse_lines() -> None:
+    body = to_sse(fireworks_events())
+    assert [e.event for e in iter_sse([body])] == [e["type"] for e in fireworks_events()]
+    lines = body.decode().splitlines()
+    assert list(iter_sse_lines(lines)) == list(iter_sse([body]))
+    assert list(iter_sse([body.decode()])) == list(iter_sse([body]))
+
+
+def test_aiter_sse() -> None:
+    body = to_sse(fireworks_events())
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 5):
+            yield body[i : i + 5]
+
+    async def collect() -> list[SSEEvent]:
+        return [event async for event in aiter_sse(chunks())]
+
+    assert asyncio.run(collect()) == list(iter_sse([body]))
+
+
+@given(
+    data=st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n")), max_size=4),
+    name=st.one_of(st.none(), st.text(alphabet="abcdefgh_", min_size=1, max_size=10)),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=8),
+)
+def test_decoder_is_independent_of_chunking(
+    data: list[str], name: str | None, newline: str, cuts: list[int]
+) -> None:
+    frame = "".join(f"data: {d}{newline}" for d in data)
+    if name is not None:
+        frame = f"event: {name}{newline}" + frame
+    body = (frame + newline) * 2
+    raw = body.encode()
+    whole = SSEDecoder().feed(raw)
+    decoder = SSEDecoder()
+    pieces: list[SSEEvent] = []
+    previous = 0
+    for cut in [*sorted(min(c, len(raw)) for c in cuts), len(raw)]:
+        pieces.extend(decoder.feed(raw[previous:cut]))
+        previous = cut
+    pieces.extend(decoder.flush())
+    assert pieces == whole
+    expected = [] if not data and name is None else [SSEEvent(name, "\n".join(data))] * 2
+    assert whole == expected
+
+
+@given(
+    st.lists(
+        st.sampled_from(["message_start", "message_delta", "message_stop", "ping", "text"]),
+        max_size=12,
+    )
+)
+def test_meter_issue_invariants(kinds: list[str]) -> None:
+    meter = UsageMeter()
+    for kind in kinds:
+        event: dict[str, Any] = {"type": kind}
+        if kind == "message_delta":
+            event["usage"] = {"input_tokens": 1, "output_tokens": 2}
+        meter.feed(event)
+    usage = meter.finish()
+    found = set(codes(meter))
+    deltas = kinds.count("message_delta")
+    assert ("FWU001" in found) == (deltas == 0)
+    assert ("FWU002" in found) == (deltas > 1)
+    assert ("FWU005" in found) == ("message_stop" not in kinds)
+    stop = kinds.index("message_stop") if "message_stop" in kinds else len(kinds)
+    assert ("FWU003" in found) == ("message_delta" in kinds[stop:])
+    assert (usage is None) == (deltas == 0)
+
+
+# ----------------------------------------------------------------- non-streaming
+
+
+def test_usage_from_response() -> None:
+    body = {
+        "type": "message",
+        "content": [{"type": "text", "text": "hi"}],
+        "usage": {"input_tokens": 11, "output_tokens": 5},
+    }
+    assert usage_from_response(body) == Usage(11, 5)
+    assert usage_from_response(json.dumps(body)) == Usage(11, 5)
+    assert usage_from_response(json.dumps(body).encode()) == Usage(11, 5)
+    assert usage_from_response(_Obj(usage=_Obj(input_tokens=1, output_tokens=2))) == Usage(1, 2)
+
+
+@pytest.mark.parametrize(
+    "response",
+    [None, [], "not json", b"[1]", {"usage": None}, {"usage": {"input_tokens": 1}}, {"type": "x"}],
+)
+def test_usage_from_response_without_usage(response: Any) -> None:
+    assert usage_from_response(response) is None
