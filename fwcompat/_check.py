@@ -9,8 +9,8 @@ from typing import Any
 from ._config import Config, coerce_config
 from ._diagnostics import Result
 from ._exceptions import ConfigError, IncompatibleRequestError
-from ._interpreter import run_pack
-from ._rules import Pack, Rule, load_pack
+from ._interpreter import Plan, make_plan, run_plan
+from ._rules import Rule, load_pack
 
 __all__ = ["check", "list_rules", "normalize"]
 
@@ -18,7 +18,7 @@ ConfigLike = Config | Mapping[str, Any] | None
 
 
 @lru_cache(maxsize=64)
-def _prepared(config: Config) -> Pack:
+def _prepared(config: Config) -> Plan:
     """Load the pack for a config and validate its tables against the pack's constraints."""
     pack = load_pack(config.pack, config.rule_files)
     for name, table in (("model_map", config.model_map), ("effort_map", config.effort_map)):
@@ -34,7 +34,7 @@ def _prepared(config: Config) -> Pack:
     for code in (*config.select, *config.ignore, *(c for c, _ in config.severity_items)):
         if not any(r.rule.code.startswith(code) for r in pack.rules):
             raise ConfigError(f"config: {code!r} matches no rule of the {pack.name!r} pack")
-    return pack
+    return make_plan(pack, config)
 
 
 def check(
@@ -52,14 +52,10 @@ def check(
     problems are error diagnostics. Raises :class:`~fwcompat.ConfigError` or
     :class:`~fwcompat.RuleFileError` for bad configuration.
     """
-    pack = _prepared(coerce_config(config))
-    cfg = coerce_config(config)
-    try:
-        new_body, new_headers, diagnostics = run_pack(
-            pack, cfg, body=body, headers=headers, base_url=base_url, path=path
-        )
-    except RecursionError:  # pragma: no cover - paths are bounded by the schema depth
-        raise
+    plan = _prepared(coerce_config(config))
+    new_body, new_headers, diagnostics = run_plan(
+        plan, body=body, headers=headers, base_url=base_url, path=path
+    )
     return Result(request=new_body, headers=new_headers, diagnostics=tuple(diagnostics))
 
 
@@ -80,4 +76,4 @@ def normalize(
 
 def list_rules(config: ConfigLike = None) -> tuple[Rule, ...]:
     """Every rule of the configured pack (plus extra rule files), in the order they run."""
-    return tuple(r.rule for r in _prepared(coerce_config(config)).rules)
+    return tuple(r.rule for r in _prepared(coerce_config(config)).pack.rules)

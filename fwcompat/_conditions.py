@@ -63,10 +63,23 @@ def _compile(when: Any, field: str) -> Predicate:
         if key not in _KNOWN:
             raise ConditionError(where, f"unknown condition {key!r} (known: {', '.join(_KNOWN)})")
         checks.append(_one(key, arg, where))
-    if "present" not in when:
-        checks.insert(0, lambda v, k, t: v is not MISSING)
+    # No implicit "is present" check: the interpreter offers absent members (MISSING)
+    # only to rules that say ``present: false``.
+    return _conjunction(checks)
+
+
+def _conjunction(checks: list[Predicate]) -> Predicate:
+    """``all`` of the checks, unrolled for the short lists rules actually have."""
+    if not checks:
+        return lambda v, k, t: True
     if len(checks) == 1:
         return checks[0]
+    if len(checks) == 2:
+        a, b = checks
+        return lambda v, k, t: a(v, k, t) and b(v, k, t)
+    if len(checks) == 3:
+        a, b, c = checks
+        return lambda v, k, t: a(v, k, t) and b(v, k, t) and c(v, k, t)
     return lambda v, k, t: all(c(v, k, t) for c in checks)
 
 
@@ -84,11 +97,18 @@ def _one(key: str, arg: Any, where: str) -> Predicate:  # noqa: PLR0911 - one br
             return lambda v, k, t: v is not MISSING and any(c(v) for c in tests)
         return lambda v, k, t: v is not MISSING and not any(c(v) for c in tests)
     if key == "equals":
+        if isinstance(arg, str):
+            return lambda v, k, t: v == arg and isinstance(v, str)
         return lambda v, k, t: v is not MISSING and _json_equal(v, arg)
     if key in ("in", "not_in"):
         if not isinstance(arg, list):
             raise ConditionError(where, f"{key} expects a list of values")
         values = list(arg)
+        if all(isinstance(x, str) for x in values):
+            strings = frozenset(values)
+            if key == "in":
+                return lambda v, k, t: isinstance(v, str) and v in strings
+            return lambda v, k, t: v is not MISSING and not (isinstance(v, str) and v in strings)
         if key == "in":
             return lambda v, k, t: v is not MISSING and any(_json_equal(v, x) for x in values)
         return lambda v, k, t: v is not MISSING and not any(_json_equal(v, x) for x in values)
@@ -146,4 +166,4 @@ def _compile_nested(when: Any, field: str) -> Predicate:
     unknown = [key for key in when if key not in _KNOWN]
     if unknown:
         raise ConditionError(f"{field}.{unknown[0]}", f"unknown condition {unknown[0]!r}")
-    return lambda v, k, t: all(c(v, k, t) for c in checks)
+    return _conjunction(checks)

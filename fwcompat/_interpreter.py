@@ -12,16 +12,154 @@ explains it better). Nothing here knows about any provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
 from ._paths import MISSING, Segment, format_pointer
-from ._rules import CompiledRule, Pack
+from ._conditions import Predicate
+from ._rules import CompiledRule, Pack, Rule
 from ._schema import short
 
-__all__ = ["run_pack"]
+__all__ = ["Plan", "make_plan", "run_plan"]
+
+Found = list[tuple[tuple[Segment, ...], Diagnostic]]
+
+
+class _Trie:
+    """All rule paths of a scope merged, so one walk can test every rule at once."""
+
+    __slots__ = ("absent", "children", "leaf", "present", "wildcard")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Trie] = {}
+        self.wildcard: _Trie | None = None
+        self.present: list[Predicate] = []  # rules about the value found here
+        self.absent: list[Predicate] = []  # rules about this member being absent
+        self.leaf = True
+
+    def add(self, compiled: CompiledRule) -> None:
+        node = self
+        for token in compiled.selector.tokens:
+            node.leaf = False
+            if token == "*":
+                node.wildcard = node.wildcard or _Trie()
+                node = node.wildcard
+            else:
+                node = node.children.setdefault(token, _Trie())
+        (node.absent if compiled.matches_absent else node.present).append(compiled.predicate)
+
+
+Scan = Callable[[Any, Mapping[str, Mapping[str, str]]], bool]
+
+
+def _compile_scan(trie: _Trie) -> Scan:
+    """Generate one function that walks a document along every rule path at once.
+
+    It answers "does any path rule match the unedited document?" with nested
+    loops instead of a call per node. Predicates are bound by name; the only
+    text from the rules that reaches the source is through those names.
+    """
+    ns: dict[str, Any] = {"_M": MISSING}
+    lines = ["def scan(root, tables):"]
+    counter = [0]
+
+    def fresh(prefix: str, value: Any = None) -> str:
+        counter[0] += 1
+        name = f"{prefix}{counter[0]}"
+        if value is not None:
+            ns[name] = value
+        return name
+
+    def emit(node: _Trie, var: str, key: str, ind: str) -> None:
+        for predicate in node.present:
+            lines.append(f"{ind}if {fresh('p', predicate)}({var}, {key}, tables): return True")
+        if node.leaf:
+            return
+        names = [t for t in node.children if not t.isdigit()]
+        if names:
+            lines.append(f"{ind}if isinstance({var}, dict):")
+            for token in names:
+                child = node.children[token]
+                tok = fresh("k", token)
+                sub = fresh("v")
+                lines.append(f"{ind}    {sub} = {var}.get({tok}, _M)")
+                if child.absent:
+                    lines.append(f"{ind}    if {sub} is _M:")
+                    for predicate in child.absent:
+                        lines.append(f"{ind}        if {fresh('p', predicate)}(_M, {tok}, tables): return True")
+                if child.present or not child.leaf:
+                    lines.append(f"{ind}    if {sub} is not _M:")
+                    emit(child, sub, tok, ind + "        ")
+        indexes = [t for t in node.children if t.isdigit()]
+        if indexes:
+            lines.append(f"{ind}if isinstance({var}, (list, tuple)):")
+            for token in indexes:
+                sub = fresh("v")
+                lines.append(f"{ind}    if len({var}) > {int(token)}:")
+                lines.append(f"{ind}        {sub} = {var}[{int(token)}]")
+                emit(node.children[token], sub, str(int(token)), ind + "        ")
+        if node.wildcard is not None:
+            it, k, w = fresh("it"), fresh("key"), fresh("v")
+            lines.append(f"{ind}if isinstance({var}, dict): {it} = {var}.items()")
+            lines.append(f"{ind}elif isinstance({var}, (list, tuple)): {it} = enumerate({var})")
+            lines.append(f"{ind}else: {it} = ()")
+            lines.append(f"{ind}for {k}, {w} in {it}:")
+            before = len(lines)
+            emit(node.wildcard, w, k, ind + "    ")
+            if len(lines) == before:
+                lines.append(f"{ind}    pass")
+
+    emit(trie, "root", "''", "    ")
+    lines.append("    return False")
+    code = compile("\n".join(lines), "<fwcompat rule scan>", "exec")
+    exec(code, ns)  # noqa: S102 - generated from rule paths; values bound by name
+    scan: Scan = ns["scan"]
+    return scan
+
+
+@dataclass(frozen=True)
+class _Step:
+    compiled: CompiledRule
+    severity: Severity
+    scan: Scan | None  # "does this rule match anything here?", generated; None for headers
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A pack prepared for one Config: enabled rules per scope, severities, tables."""
+
+    pack: Pack
+    scopes: Mapping[str, tuple[_Step, ...]]
+    tables: Mapping[str, Mapping[str, str]]
+    body_scan: Scan
+
+
+def make_plan(pack: Pack, config: Config) -> Plan:
+    severities = config.severity
+    scopes: dict[str, list[_Step]] = {"url": [], "headers": [], "body": []}
+    for compiled in pack.rules:
+        rule = compiled.rule
+        if not config.enabled(rule.code):
+            continue
+        scan = None
+        if rule.scope != "headers" and compiled.schema is None:  # header names fold case
+            single = _Trie()
+            single.add(compiled)
+            scan = _compile_scan(single)
+        scopes[rule.scope].append(_Step(compiled, severities.get(rule.code, rule.severity), scan))
+    trie = _Trie()
+    for step in scopes["body"]:
+        if step.compiled.schema is None:
+            trie.add(step.compiled)
+    return Plan(
+        pack=pack,
+        scopes={k: tuple(v) for k, v in scopes.items()},
+        tables={name: config.table(name) for name in pack.tables},
+        body_scan=_compile_scan(trie),
+    )
 
 
 class _CopyOnWrite:
@@ -93,41 +231,83 @@ def _under(segments: tuple[Segment, ...], prefixes: Iterable[tuple[Segment, ...]
     return any(segments[: len(p)] == p for p in prefixes)
 
 
+def _diagnostic(
+    rule: Rule, severity: Severity, segments: tuple[Segment, ...], message: str, fix: Fix | None
+) -> Diagnostic:
+    return Diagnostic(
+        code=rule.code,
+        rule=rule.name,
+        severity=severity,
+        scope=rule.scope,
+        path=format_pointer(segments),
+        action=rule.past_action,  # type: ignore[arg-type]
+        message=message,
+        doc=rule.doc,
+        fix=fix,
+    )
+
+
+def _validate(step: _Step, document: Any, rejected: list[tuple[Segment, ...]], found: Found) -> None:
+    rule = step.compiled.rule
+    schema = step.compiled.schema
+    assert schema is not None
+    for err in schema.iter_errors(document):
+        if _under(err.path, rejected):
+            continue
+        at = err.path[:-1] if err.keyword == "required" else err.path
+        message = rule.message.format(
+            error=err.message, where=_where(at), pointer=format_pointer(err.path),
+            value=_Shown(MISSING), key="", replacement="",
+        )  # fmt: skip
+        found.append((err.path, _diagnostic(rule, step.severity, err.path, message, None)))
+
+
+def _run_clean(document: Any, steps: tuple[_Step, ...]) -> Found:
+    """The run when no path rule matches: only schema rules can speak."""
+    found: Found = []
+    for step in steps:
+        if step.compiled.schema is not None:
+            _validate(step, document, [], found)
+    return found
+
+
 def _run_scope(
-    scope: Scope,
-    document: Any,
-    rules: Iterable[CompiledRule],
-    config: Config,
-    tables: Mapping[str, Mapping[str, str]],
-) -> tuple[Any, list[tuple[tuple[Segment, ...], Diagnostic]]]:
+    scope: Scope, document: Any, steps: tuple[_Step, ...], tables: Mapping[str, Mapping[str, str]]
+) -> tuple[Any, Found]:
     doc = _CopyOnWrite(document)
-    found: list[tuple[tuple[Segment, ...], Diagnostic]] = []
+    found: Found = []
     rejected: list[tuple[Segment, ...]] = []
     fold = scope == "headers"  # HTTP header names are case-insensitive
-    severities = config.severity
-    for compiled in rules:
-        rule = compiled.rule
-        if rule.scope != scope or not config.enabled(rule.code):
-            continue
-        severity = severities.get(rule.code, rule.severity)
+    # Several rules often select the same path (/model, /output_config/effort): select once
+    # and reuse the matches until an edit changes the document.
+    selections: dict[tuple[str, bool], list[tuple[tuple[Segment, ...], Any]]] = {}
+    for step in steps:
+        compiled = step.compiled
         if compiled.schema is not None:
-            for err in compiled.schema.iter_errors(doc.root):
-                if _under(err.path, rejected):
-                    continue
-                message = rule.message.format(
-                    error=err.message, where=_where(err.path), pointer=format_pointer(err.path),
-                    value="", key="", replacement="",
-                )  # fmt: skip
-                found.append((err.path, _diagnostic(rule, severity, err.path, message, None)))
+            _validate(step, doc.root, rejected, found)
             continue
-        if not isinstance(doc.root, dict):
+        root = doc.root
+        if not isinstance(root, dict):
             continue  # only schema rules speak about a document that is not an object
+        if step.scan is not None and not step.scan(root, tables):
+            continue
+        predicate = compiled.predicate
+        cache_key = (compiled.selector.source, compiled.matches_absent)
+        selected = selections.get(cache_key)
+        if selected is None:
+            selected = selections[cache_key] = compiled.selector.select(
+                root, fold_case=fold, absent=compiled.matches_absent
+            )
         matches = [
             (segments, value)
-            for segments, value in compiled.selector.select(doc.root, fold_case=fold)
-            if (value is not MISSING or compiled.matches_absent)
-            and compiled.predicate(value, segments[-1] if segments else "", tables)
+            for segments, value in selected
+            if predicate(value, segments[-1] if segments else "", tables)
         ]
+        if not matches:
+            continue
+        rule = compiled.rule
+        if rule.action in ("remove", "replace"):
+            selections.clear()
         # Apply edits last-first so removing array elements keeps earlier indices valid.
         for segments, value in reversed(matches):
             fix = None
@@ -153,27 +333,11 @@ def _run_scope(
                 where=_where(segments),
                 error="",
             )
-            found.append((segments, _diagnostic(rule, severity, segments, message, fix)))
+            found.append((segments, _diagnostic(rule, step.severity, segments, message, fix)))
     return doc.root, found
 
 
-def _diagnostic(
-    rule: Any, severity: Severity, segments: tuple[Segment, ...], message: str, fix: Fix | None
-) -> Diagnostic:
-    return Diagnostic(
-        code=rule.code,
-        rule=rule.name,
-        severity=severity,
-        scope=rule.scope,
-        path=format_pointer(segments),
-        action=rule.past_action,
-        message=message,
-        doc=rule.doc,
-        fix=fix,
-    )
-
-
-def _document_order(original: Any, found: list[tuple[tuple[Segment, ...], Diagnostic]]) -> list[Diagnostic]:
+def _document_order(original: Any, found: Found) -> list[Diagnostic]:
     """Sort diagnostics by where their pointer sits in the original document (stable)."""
     if len(found) < 2:
         return [d for _, d in found]
@@ -201,36 +365,35 @@ def _document_order(original: Any, found: list[tuple[tuple[Segment, ...], Diagno
     return [d for _, d in sorted(found, key=lambda item: position(item[0]))]
 
 
-def run_pack(
-    pack: Pack,
-    config: Config,
-    *,
-    body: Any,
-    headers: Any,
-    base_url: Any,
-    path: Any,
+def run_plan(
+    plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any
 ) -> tuple[Any, dict[str, Any], list[Diagnostic]]:
-    """Apply ``pack`` to one request. Returns (body, headers, diagnostics)."""
-    tables = {name: config.table(name) for name in pack.tables}
+    """Apply a prepared pack to one request. Returns (body, headers, diagnostics)."""
     diagnostics: list[Diagnostic] = []
+    tables = plan.tables
 
-    url_doc: dict[str, Any] = {}
-    if base_url is not None:
-        url_doc["base_url"] = base_url
-    if path is not None:
-        url_doc["path"] = path
-    if url_doc:
-        _, found = _run_scope("url", url_doc, pack.rules, config, tables)
+    if base_url is not None or path is not None:
+        url_doc: dict[str, Any] = {}
+        if base_url is not None:
+            url_doc["base_url"] = base_url
+        if path is not None:
+            url_doc["path"] = path
+        _, found = _run_scope("url", url_doc, plan.scopes["url"], tables)
         diagnostics += _document_order(url_doc, found)
 
     out_headers: dict[str, Any] = {}
     if headers is not None:
         header_doc: Any = dict(headers.items()) if isinstance(headers, Mapping) else headers
-        new_headers, found = _run_scope("headers", header_doc, pack.rules, config, tables)
+        new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], tables)
         diagnostics += _document_order(header_doc, found)
         if isinstance(new_headers, dict):
             out_headers = new_headers
 
-    new_body, found = _run_scope("body", body, pack.rules, config, tables)
+    # Fast path: one walk over the unedited body tests every path rule at once. When none
+    # matches, no edit can happen, so running the rules one by one would find nothing either.
+    if isinstance(body, dict) and not plan.body_scan(body, tables):
+        new_body, found = body, _run_clean(body, plan.scopes["body"])
+    else:
+        new_body, found = _run_scope("body", body, plan.scopes["body"], tables)
     diagnostics += _document_order(body, found)
     return new_body, out_headers, diagnostics

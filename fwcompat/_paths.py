@@ -7,7 +7,7 @@ always yields concrete segments, so every diagnostic carries a real pointer.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 __all__ = ["MISSING", "Segment", "Selector", "escape", "format_pointer", "parse_pointer"]
@@ -67,67 +67,94 @@ class Selector:
     an object (value :data:`MISSING`), so rules can require a field.
     """
 
-    __slots__ = ("_tokens", "source")
+    __slots__ = ("_plain", "_tokens", "source")
 
     def __init__(self, path: str) -> None:
         self.source = path
         self._tokens: tuple[str, ...] = tuple(parse_pointer(path))
+        # Member names only (no wildcard, no array index): walked without bookkeeping.
+        self._plain = all(t != WILDCARD and not t.isdigit() for t in self._tokens)
 
     @property
     def tokens(self) -> tuple[str, ...]:
         return self._tokens
 
-    def select(self, document: Any, *, fold_case: bool = False) -> Iterator[tuple[tuple[Segment, ...], Any]]:
-        """Every match in document order. ``fold_case`` compares object keys case-insensitively."""
-        if not self._tokens:
-            yield (), document
-            return
-        yield from _walk(document, self._tokens, 0, (), fold_case)
+    def select(
+        self, document: Any, *, fold_case: bool = False, absent: bool = True
+    ) -> list[tuple[tuple[Segment, ...], Any]]:
+        """Every match, in document order, as ``(segments, value)``.
 
-
-def _walk(
-    node: Any, tokens: tuple[str, ...], i: int, prefix: tuple[Segment, ...], fold: bool
-) -> Iterator[tuple[tuple[Segment, ...], Any]]:
-    token = tokens[i]
-    last = i == len(tokens) - 1
-    if token == WILDCARD:
-        if isinstance(node, dict):
-            items: Any = list(node.items())
-        elif isinstance(node, (list, tuple)):
-            items = enumerate(node)
-        else:
-            return
-        for key, child in items:
-            if last:
-                yield (*prefix, key), child
+        Iterative (no recursion, no generators): this runs for every rule on
+        every request. ``fold_case`` compares object keys case-insensitively;
+        ``absent`` also reports a missing last member (value ``MISSING``).
+        """
+        tokens = self._tokens
+        if not tokens:
+            return [((), document)]
+        if self._plain and not fold_case:
+            node = document
+            for token in tokens[:-1]:
+                if not isinstance(node, dict) or token not in node:
+                    return []
+                node = node[token]
+            if not isinstance(node, dict):
+                return []
+            value = node.get(tokens[-1], MISSING)
+            if value is MISSING and not absent:
+                return []
+            return [(tokens, value)]
+        frontier: list[tuple[tuple[Segment, ...], Any]] = [((), document)]
+        last = len(tokens) - 1
+        for depth, token in enumerate(tokens):
+            nxt: list[tuple[tuple[Segment, ...], Any]] = []
+            if token == WILDCARD:
+                # Look ahead: when a plain member name follows, skip children without it.
+                ahead = tokens[depth + 1] if depth < last else None
+                if (
+                    ahead is not None
+                    and ahead != WILDCARD
+                    and not fold_case
+                    and not ahead.isdigit()
+                    and not (absent and depth + 1 == last)
+                ):
+                    for prefix, node in frontier:
+                        if isinstance(node, dict):
+                            items: Any = node.items()
+                        elif isinstance(node, (list, tuple)):
+                            items = enumerate(node)
+                        else:
+                            continue
+                        nxt.extend(
+                            ((*prefix, k), v) for k, v in items if isinstance(v, dict) and ahead in v
+                        )
+                    if not nxt:
+                        return nxt
+                    frontier = nxt
+                    continue
+                for prefix, node in frontier:
+                    if isinstance(node, dict):
+                        nxt.extend(((*prefix, k), v) for k, v in node.items())
+                    elif isinstance(node, (list, tuple)):
+                        nxt.extend(((*prefix, i), v) for i, v in enumerate(node))
+            elif fold_case:
+                low = token.lower()
+                for prefix, node in frontier:
+                    if isinstance(node, dict):
+                        keys = [k for k in node if isinstance(k, str) and k.lower() == low]
+                        nxt.extend(((*prefix, k), node[k]) for k in keys)
+                        if not keys and absent and depth == last:
+                            nxt.append(((*prefix, token), MISSING))
             else:
-                yield from _walk(child, tokens, i + 1, (*prefix, key), fold)
-        return
-    if isinstance(node, dict):
-        if fold:
-            matches = [k for k in node if isinstance(k, str) and k.lower() == token.lower()]
-            if not matches:
-                if last:
-                    yield (*prefix, token), MISSING
-                return
-            for key in matches:
-                if last:
-                    yield (*prefix, key), node[key]
-                else:
-                    yield from _walk(node[key], tokens, i + 1, (*prefix, key), fold)
-            return
-        if token in node:
-            if last:
-                yield (*prefix, token), node[token]
-            else:
-                yield from _walk(node[token], tokens, i + 1, (*prefix, token), fold)
-        elif last:
-            yield (*prefix, token), MISSING
-        return
-    if isinstance(node, (list, tuple)) and token.isdigit() and (token == "0" or token[0] != "0"):
-        index = int(token)
-        if index < len(node):
-            if last:
-                yield (*prefix, index), node[index]
-            else:
-                yield from _walk(node[index], tokens, i + 1, (*prefix, index), fold)
+                is_index = token.isdigit() and (token == "0" or token[0] != "0")
+                for prefix, node in frontier:
+                    if isinstance(node, dict):
+                        if token in node:
+                            nxt.append(((*prefix, token), node[token]))
+                        elif absent and depth == last:
+                            nxt.append(((*prefix, token), MISSING))
+                    elif is_index and isinstance(node, (list, tuple)) and int(token) < len(node):
+                        nxt.append(((*prefix, int(token)), node[int(token)]))
+            if not nxt:
+                return nxt
+            frontier = nxt
+        return frontier

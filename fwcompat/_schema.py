@@ -99,6 +99,28 @@ _TYPE_CHECKS: dict[str, FastCheck] = {
 }
 
 
+_PY_TYPES: dict[str, tuple[type, ...]] = {
+    "object": (dict,),
+    "array": (list, tuple),
+    "string": (str,),
+    "boolean": (bool,),
+    "null": (type(None),),
+}
+
+
+def _type_check(types: list[str]) -> FastCheck:
+    """One fast predicate for a list of JSON type names."""
+    if "number" in types or "integer" in types:
+        checks = [_TYPE_CHECKS[t] for t in types]
+        if len(checks) == 1:
+            return checks[0]
+        return lambda x: any(c(x) for c in checks)
+    py: tuple[type, ...] = tuple(t for name in types for t in _PY_TYPES[name])
+    if "boolean" not in types:
+        return lambda x: isinstance(x, py)
+    return lambda x: isinstance(x, py)
+
+
 def describe(x: Any) -> str:
     """The JSON type of a value, with an article, for messages."""
     if x is None:
@@ -184,14 +206,18 @@ class CompiledSchema:
         self.name = name
         self.schema = schema
         self._defs: dict[str, _Node] = {}
+        self._compiling: set[str] = set()
         self._root = self._compile(schema, "#")
+        from ._schema_codegen import compile_fast
+
+        self._fast = compile_fast(schema)
 
     def is_valid(self, instance: Any) -> bool:
-        return self._root.fast(instance)
+        return self._fast(instance)
 
     def iter_errors(self, instance: Any) -> Iterator[SchemaViolation]:
         """Every problem, one error each, in document order. Empty when valid."""
-        if self._root.fast(instance):
+        if self._fast(instance):
             return iter(())
         return self._root.slow(instance, ())
 
@@ -210,7 +236,9 @@ class CompiledSchema:
             target = target[token]
         node = _Node()
         self._defs[ref] = node  # placeholder first: recursion-safe
+        self._compiling.add(ref)
         compiled = self._compile(target, ref)
+        self._compiling.discard(ref)
         node.fast, node.slow = compiled.fast, compiled.slow
         node.schema, node.title, node.types = compiled.schema, compiled.title, compiled.types
         node.resolved = compiled.resolved
@@ -288,8 +316,12 @@ class CompiledSchema:
             if len(schema) == 1:
                 node.resolved, node.types = target.resolved, target.types
                 node.title = node.title or target.title
-            fast.append(lambda x: target.fast(x))
-            slow.append(lambda x, p: target.slow(x, p))
+            if ref in self._compiling:  # recursive: look the function up at call time
+                fast.append(lambda x: target.fast(x))
+                slow.append(lambda x, p: target.slow(x, p))
+            else:
+                fast.append(target.fast)
+                slow.append(target.slow)
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 f, s = self._union(schema[key], key, where, node.title)
@@ -316,13 +348,7 @@ class CompiledSchema:
         return [self._compile(b, f"{where}/{key}/{i}") for i, b in enumerate(value)]
 
     def _type(self, types: list[str], title: str | None) -> tuple[FastCheck, SlowCheck]:
-        checks = [_TYPE_CHECKS[t] for t in types]
-        if len(checks) == 1:
-            fast = checks[0]
-        else:
-
-            def fast(x: Any) -> bool:
-                return any(c(x) for c in checks)
+        fast = _type_check(types)
 
         wanted = " or ".join(types)
 
@@ -352,21 +378,25 @@ class CompiledSchema:
         absent = object()
         allowed = ", ".join(props) if len(props) <= 16 else ", ".join(list(props)[:16]) + ", …"
 
+        allowed_keys = frozenset(props)
+        checks = tuple((k, f) for k, f in props_fast.items() if f is not None)
+
         def fast(x: Any) -> bool:
             if not isinstance(x, dict):
                 return not strict
             for k in required:
                 if k not in x:
                     return False
-            for k, v in x.items():
-                sub = props_fast.get(k, absent) if isinstance(k, str) else absent
-                if sub is absent:
-                    if closed:
-                        return False
-                    if addl_fast is not None and not addl_fast(v):
-                        return False
-                elif sub is not None and not sub(v):  # type: ignore[operator]
+            if closed and not x.keys() <= allowed_keys:
+                return False
+            for k, check in checks:
+                v = x.get(k, absent)
+                if v is not absent and not check(v):
                     return False
+            if addl_fast is not None:
+                for k, v in x.items():
+                    if k not in allowed_keys and not addl_fast(v):
+                        return False
             if min_p is not None and len(x) < min_p:
                 return False
             return not (max_p is not None and len(x) > max_p)
@@ -476,10 +506,20 @@ class CompiledSchema:
                     raise SchemaCompileError(f"{where}: {key} must be a number")
                 bounds.append((key, schema[key], op, text))
 
-        def fast(x: Any) -> bool:
-            if not _is_number(x):
-                return True
-            return all(op(x, b) for _, b, op, _ in bounds)
+        lo = schema.get("minimum")
+        hi = schema.get("maximum")
+        if set(schema) & _NUMBER_KEYS <= {"minimum", "maximum"}:
+
+            def fast(x: Any) -> bool:
+                if not isinstance(x, (int, float)) or isinstance(x, bool):
+                    return True
+                return (lo is None or x >= lo) and (hi is None or x <= hi)
+        else:
+
+            def fast(x: Any) -> bool:
+                if not _is_number(x):
+                    return True
+                return all(op(x, b) for _, b, op, _ in bounds)
 
         def slow(x: Any, p: tuple[Segment, ...]) -> Iterator[SchemaViolation]:
             if not _is_number(x):
@@ -510,8 +550,14 @@ class CompiledSchema:
         return fast, slow
 
     def _const(self, value: Any) -> tuple[FastCheck, SlowCheck]:
-        def fast(x: Any) -> bool:
-            return _json_equal(x, value)
+        if isinstance(value, str):
+
+            def fast(x: Any) -> bool:
+                return x == value and isinstance(x, str)
+        else:
+
+            def fast(x: Any) -> bool:
+                return _json_equal(x, value)
 
         def slow(x: Any, p: tuple[Segment, ...]) -> Iterator[SchemaViolation]:
             if not fast(x):
@@ -526,10 +572,20 @@ class CompiledSchema:
             return _dispatch(table, title)
         exactly_one = key == "oneOf"
 
-        def fast(x: Any) -> bool:
-            if exactly_one:
-                return sum(1 for b in branches if b.fast(x)) == 1
-            return any(b.fast(x) for b in branches)
+        branch_fasts = [b.fast for b in branches]
+        if not exactly_one and len(branches) == 2:
+            first, second = branch_fasts
+
+            def fast(x: Any) -> bool:
+                return first(x) or second(x)
+        elif not exactly_one:
+
+            def fast(x: Any) -> bool:
+                return any(f(x) for f in branch_fasts)
+        else:
+
+            def fast(x: Any) -> bool:
+                return sum(1 for f in branch_fasts if f(x)) == 1
 
         def slow(x: Any, p: tuple[Segment, ...]) -> Iterator[SchemaViolation]:
             passing = sum(1 for b in branches if b.fast(x))
@@ -620,6 +676,9 @@ def _all(checks: list[FastCheck]) -> FastCheck:
     if len(checks) == 2:
         a, b = checks
         return lambda x: a(x) and b(x)
+    if len(checks) == 3:
+        a, b, c = checks
+        return lambda x: a(x) and b(x) and c(x)
     return lambda x: all(c(x) for c in checks)
 
 

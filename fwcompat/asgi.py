@@ -56,7 +56,11 @@ REJECTED_HEADER = b"x-fwcompat-rejected"
 
 logger = logging.getLogger("fwcompat")
 
-_LEVEL = {Severity.ERROR: logging.WARNING, Severity.WARNING: logging.WARNING, Severity.INFO: logging.DEBUG}
+_LEVEL = {
+    Severity.ERROR: logging.WARNING,
+    Severity.WARNING: logging.WARNING,
+    Severity.INFO: logging.DEBUG,
+}
 
 
 class _Reject(Exception):
@@ -183,7 +187,7 @@ class CompatMiddleware:
             )
             return
         if result.changed:
-            raw = json.dumps(result.request, ensure_ascii=False, separators=(",", ":")).encode()
+            raw = json.dumps(result.request, separators=(",", ":")).encode()
         new_headers = _rebuild_headers(scope["headers"], headers, result.headers, len(raw))
         scope = dict(scope)
         scope["headers"] = new_headers

@@ -46,9 +46,7 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         help="settings file: a pyproject.toml with [tool.fwcompat], or a TOML file of "
         "settings (default: the nearest pyproject.toml with [tool.fwcompat])",
     )
-    group.add_argument(
-        "--isolated", action="store_true", help="ignore every configuration file"
-    )
+    group.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     group.add_argument("--pack", metavar="NAME", help="rule pack name or folder")
     group.add_argument(
         "--select",
@@ -121,7 +119,7 @@ def _input_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .. import __version__
+    from fwcompat import __version__
 
     parser = argparse.ArgumentParser(
         prog="fwcompat",
@@ -206,7 +204,8 @@ def _default_command(argv: list[str]) -> list[str]:
 
 
 def _load_config(args: argparse.Namespace) -> Any:
-    from .._config import Config
+    from fwcompat._config import Config
+
     from ._pyproject import load_config
 
     config, _ = load_config(args.config, search=not args.isolated)
@@ -244,7 +243,7 @@ def _load_config(args: argparse.Namespace) -> Any:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .._exceptions import ConfigError, RuleFileError
+    from fwcompat._exceptions import ConfigError, RuleFileError
 
     try:
         config = _load_config(args)
@@ -261,7 +260,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace, config: Any) -> int:
-    from .._diagnostics import Severity
+    from fwcompat._diagnostics import Severity
+
     from ._commands import CLI_RULES, Checker, CheckOptions, run_normalize
     from ._reporters import REPORTER_BY_NAME
 
@@ -286,7 +286,7 @@ def _check(args: argparse.Namespace, config: Any) -> int:
     def rule_info(code: str) -> dict[str, Any]:
         if code in CLI_RULES:
             return dict(CLI_RULES[code])
-        from .._check import list_rules
+        from fwcompat._check import list_rules
 
         for rule in list_rules(config):
             if rule.code == code:

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, TextIO
 
-from .._check import check
-from .._config import Config
-from .._diagnostics import Diagnostic, Result, Severity
-from .._exceptions import ConfigError, RuleFileError
+from fwcompat._check import check
+from fwcompat._config import Config
+from fwcompat._diagnostics import Diagnostic, Result, Severity
+from fwcompat._exceptions import ConfigError, RuleFileError
+
 from ._reporters import Finding, Reporter, Summary
 from ._sources import (
     Format,
     SourceError,
     Unit,
     detect_format,
+    file_tokens,
+    fixable,
     iter_jsonl,
     load_json,
     load_yaml,
@@ -29,9 +33,9 @@ from ._sources import (
 
 __all__ = ["CheckOptions", "Checker", "run_normalize"]
 
-PARSE_ERROR = "FW001"
-READ_ERROR = "FW002"
-INTERNAL_ERROR = "FW003"
+PARSE_ERROR = "E901"
+READ_ERROR = "E902"
+INTERNAL_ERROR = "E903"
 CLI_RULES: dict[str, dict[str, str]] = {
     PARSE_ERROR: {
         "name": "parse-error",
@@ -96,7 +100,9 @@ def _decode(data: bytes) -> str:
         head = data[: exc.start].decode("utf-8", "replace")
         line = head.count("\n") + 1
         column = len(head) - (head.rfind("\n") + 1) + 1
-        raise SourceError(f"not UTF-8 text: {exc.reason} at byte {exc.start}", line, column) from None
+        raise SourceError(
+            f"not UTF-8 text: {exc.reason} at byte {exc.start}", line, column
+        ) from None
 
 
 def _parse_document(text: str, fmt: Format) -> Unit:
@@ -161,8 +167,6 @@ class Checker:
             return envelope, None, f"internal error: {type(exc).__name__}: {exc}"
 
     def _locate(self, unit: Unit, d: Diagnostic, envelope: bool) -> tuple[int, int]:
-        from ._fix import file_tokens
-
         try:
             tokens = file_tokens(d, pointer_tokens(d.path), envelope)
         except ValueError:
@@ -172,31 +176,33 @@ class Checker:
         return unit.locate(tokens)
 
     def _emit(self, finding: Finding) -> None:
-        from ._fix import fixable
-
         d = finding.diagnostic
         self.summary.count(finding, unsafe_fixable=fixable(d, unsafe=True))
         if d.code in (PARSE_ERROR, READ_ERROR, INTERNAL_ERROR):
             self.failed_io = True
         self.reporter.finding(finding)
 
-    def _report_unit(self, name: str, unit: Unit, envelope: bool, result: Result | None,
-                     error: str) -> None:
-        from ._fix import fixable
-
+    def _report_unit(
+        self, name: str, unit: Unit, envelope: bool, result: Result | None, error: str
+    ) -> None:
         if result is None:
             d = cli_diagnostic(INTERNAL_ERROR, error)
             self._emit(Finding(name, unit.line, 1, d, False, unit.line))
             return
-        for d in result.diagnostics:
-            line, column = self._locate(unit, d, envelope)
-            allowed = self.options.unsafe_fixes
-            self._emit(Finding(name, line, column, d, fixable(d, allowed), unit.line))
+        allowed = self.options.unsafe_fixes
+        findings = [
+            Finding(name, *self._locate(unit, d, envelope), d, fixable(d, allowed), unit.line)
+            for d in result.diagnostics
+        ]
+        findings.sort(key=lambda f: (f.line, f.column))
+        for finding in findings:
+            self._emit(finding)
 
     def _report_error(self, name: str, exc: SourceError) -> None:
         code = READ_ERROR if exc.io else PARSE_ERROR
-        self._emit(Finding(name, exc.line, exc.column, cli_diagnostic(code, exc.message), False,
-                           exc.line))
+        self._emit(
+            Finding(name, exc.line, exc.column, cli_diagnostic(code, exc.message), False, exc.line)
+        )
 
     # ------------------------------------------------------------------ files
 
@@ -212,9 +218,7 @@ class Checker:
         s = self.summary
         if self.failed_io:
             code = 2
-        elif s.at_or_above(self.options.fail_on):
-            code = 1
-        elif self.options.exit_non_zero_on_fix and s.fixed:
+        elif s.at_or_above(self.options.fail_on) or (self.options.exit_non_zero_on_fix and s.fixed):
             code = 1
         else:
             code = 0
@@ -235,8 +239,9 @@ class Checker:
             self._report_error(name, exc)
             return
         except OSError as exc:
-            self._report_error(name, SourceError(f"cannot read file: {exc.strerror or exc}",
-                                                 io=True))
+            self._report_error(
+                name, SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
+            )
             return
         with handle:
             try:
@@ -280,19 +285,15 @@ class Checker:
             return
         self._check_text(None, name, text, fmt)
 
-    def _fixed_text(self, text: str, fmt: Format, document: Any, envelope: bool,
-                    result: Result) -> tuple[str, int]:
-        from ._fix import JsonStyle, apply_edits, dump_json, edits_for, fix_yaml_text
+    def _fixed_text(
+        self, text: str, fmt: Format, document: Any, envelope: bool, result: Result
+    ) -> tuple[str, int]:
+        from ._fix import edits_for, fix_json_text, fix_yaml_text
 
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
-        if not edits:
-            return text, 0
         if fmt == "yaml":
-            return fix_yaml_text(text, edits)
-        new_doc, applied = apply_edits(document, edits)
-        if not applied:
-            return text, 0
-        return dump_json(new_doc, JsonStyle.of(text)), applied
+            return fix_yaml_text(text, edits) if edits else (text, 0)
+        return fix_json_text(text, edits)
 
     def _check_text(self, path: str | None, name: str, text: str, fmt: Format) -> None:
         try:
@@ -323,8 +324,12 @@ class Checker:
                         try:
                             write_atomic(path, new_text)
                         except OSError as exc:
-                            self._report_error(name, SourceError(
-                                f"cannot write fixed file: {exc.strerror or exc}", io=True))
+                            self._report_error(
+                                name,
+                                SourceError(
+                                    f"cannot write fixed file: {exc.strerror or exc}", io=True
+                                ),
+                            )
                             return
                     # Report what remains, at its position in the fixed text.
                     text = new_text
@@ -351,9 +356,14 @@ class Checker:
                 import tempfile
 
                 target = os.path.realpath(path)
-                fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
-                                           suffix=".fwcompat-tmp", dir=os.path.dirname(target))
-                out = open(fd, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                fd, tmp = tempfile.mkstemp(
+                    prefix=f".{os.path.basename(target)}.",
+                    suffix=".fwcompat-tmp",
+                    dir=os.path.dirname(target),
+                )
+                out = open(  # noqa: SIM115
+                    fd, "w", encoding="utf-8", errors="surrogateescape", newline=""
+                )
         total = 0
         if path is not None:
             try:
@@ -365,14 +375,17 @@ class Checker:
             enabled = sys.stderr.isatty()
         progress = _Progress(total, name, bool(enabled and total))
         try:
-            text_lines = _decoded_lines(handle)
-            for number, raw, item in iter_jsonl(text_lines):
+            for number, raw, item in iter_jsonl(handle):
                 if progress.enabled and number % 256 == 0:
                     progress.update(handle.tell())
+                if item is None:
+                    if out is not None:
+                        _write(out, raw)
+                    continue
                 if isinstance(item, SourceError):
                     self._report_error(name, item)
                     if out is not None:
-                        out.write(raw)
+                        _write(out, raw)
                     continue
                 self.summary.requests += 1
                 unit = item
@@ -395,14 +408,12 @@ class Checker:
                             unit = Unit(unit.document, number, _shift(unit, number))
                             envelope, result, error = self._check_unit(unit.document)
                 if out is not None:
-                    out.write(new_raw)
+                    _write(out, new_raw)
                 self._report_unit(name, unit, envelope, result, error)
-        except _LineDecodeError as exc:
-            self._report_error(name, SourceError(exc.message, exc.line, exc.column))
-            changed = False
         except OSError as exc:
-            self._report_error(name, SourceError(f"cannot read file: {exc.strerror or exc}",
-                                                 io=True))
+            self._report_error(
+                name, SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
+            )
             changed = False
         finally:
             progress.close()
@@ -411,30 +422,23 @@ class Checker:
                 if changed:
                     import shutil
 
-                    try:
+                    with contextlib.suppress(OSError):
                         shutil.copymode(os.path.realpath(path or ""), tmp)
-                    except OSError:
-                        pass
                     os.replace(tmp, os.path.realpath(path or ""))
                 else:
                     os.unlink(tmp)
         if changed:
             self.summary.files_fixed += 1
 
-    def _fixed_line(self, raw: str, document: Any, envelope: bool,
-                    result: Result) -> tuple[str, int]:
-        from ._fix import JsonStyle, apply_edits, dump_json, edits_for
+    def _fixed_line(
+        self, raw: str, document: Any, envelope: bool, result: Result
+    ) -> tuple[str, int]:
+        from ._fix import edits_for, fix_json_text
 
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
-        if not edits:
-            return raw, 0
-        new_doc, applied = apply_edits(document, edits)
-        if not applied:
-            return raw, 0
         body = raw.rstrip("\r\n")
-        ending = raw[len(body):]
-        style = JsonStyle.of(body)
-        return dump_json(new_doc, style) + ending, applied
+        new, applied = fix_json_text(body, edits)
+        return new + raw[len(body) :], applied
 
 
 def _nl(line: str) -> str:
@@ -449,22 +453,15 @@ def _shift(unit: Unit, number: int) -> Callable[[Sequence[str]], tuple[int, int]
     return locate
 
 
-class _LineDecodeError(Exception):
-    def __init__(self, message: str, line: int, column: int) -> None:
-        super().__init__(message)
-        self.message, self.line, self.column = message, line, column
-
-
-def _decoded_lines(handle: IO[bytes]) -> Iterator[str]:
-    for number, raw in enumerate(handle, 1):
-        try:
-            yield raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            head = raw[: exc.start].decode("utf-8", "replace")
-            raise _LineDecodeError(
-                f"not UTF-8 text: {exc.reason} at byte {exc.start} of the line",
-                number, len(head) + 1,
-            ) from None
+def _write(out: IO[str], text: str) -> None:
+    """Write a JSONL line back, restoring undecodable bytes (surrogateescape)."""
+    stdout: TextIO = sys.stdout
+    if out is stdout:
+        stdout.flush()
+        stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
+        stdout.buffer.flush()
+    else:
+        out.write(text)
 
 
 # ---------------------------------------------------------------------- normalize
@@ -474,8 +471,9 @@ def run_normalize(options: CheckOptions, paths: Sequence[str], reporter: Reporte
     """Print each request's normalized form (all fixes applied, as ``fwcompat.normalize``)."""
 
     class _Capture(Checker):
-        def _report_unit(self, name: str, unit: Unit, envelope: bool, result: Result | None,
-                         error: str) -> None:
+        def _report_unit(
+            self, name: str, unit: Unit, envelope: bool, result: Result | None, error: str
+        ) -> None:
             if result is not None:
                 out: Any = result.request
                 if envelope:
@@ -486,8 +484,8 @@ def run_normalize(options: CheckOptions, paths: Sequence[str], reporter: Reporte
                     out = env
                 compact = unit.line > 1 or self._jsonl
                 sys.stdout.write(
-                    json.dumps(out, ensure_ascii=False, indent=None if compact else 2,
-                               default=str) + "\n"
+                    json.dumps(out, ensure_ascii=False, indent=None if compact else 2, default=str)
+                    + "\n"
                 )
             super()._report_unit(name, unit, envelope, result, error)
 

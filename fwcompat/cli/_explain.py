@@ -8,9 +8,9 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from .._check import list_rules
-from .._config import Config
-from .._rules import Rule
+from fwcompat._check import list_rules
+from fwcompat._config import Config
+from fwcompat._rules import Rule
 
 __all__ = ["explain", "rules_table"]
 
@@ -65,6 +65,12 @@ def rules_table(config: Config, fmt: str) -> int:
     return 0
 
 
+def _cli_rules() -> dict[str, dict[str, str]]:
+    from ._commands import CLI_RULES
+
+    return CLI_RULES
+
+
 def _find(rules: tuple[Rule, ...], code: str) -> Rule | None:
     wanted = code.strip()
     for rule in rules:
@@ -96,10 +102,20 @@ def _example_text(example: Mapping[str, Any]) -> str:
 def explain(config: Config, code: str, fmt: str) -> int:
     rules = list_rules(config)
     rule = _find(rules, code)
+    if rule is None and code.strip().upper() in _cli_rules():
+        info = _cli_rules()[code.strip().upper()]
+        if fmt == "json":
+            data = {"code": code.strip().upper(), **info, "action": "reject", "fix": None}
+            sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        else:
+            sys.stdout.write(
+                f"{code.strip().upper()} {info['name']}: {info['title']}\n\n"
+                "Reported by the fwcompat command line itself, not by a rule of the pack; "
+                "it always makes the exit code 2.\n"
+            )
+        return 0
     if rule is None:
-        sys.stderr.write(
-            f"fwcompat: error: no rule {code!r}; `fwcompat rules` lists the codes\n"
-        )
+        sys.stderr.write(f"fwcompat: error: no rule {code!r}; `fwcompat rules` lists the codes\n")
         return 2
     if fmt == "json":
         data = _rule_dict(rule, config)

@@ -15,6 +15,7 @@ parent is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import json
 import os
@@ -25,8 +26,18 @@ from collections.abc import Iterable, MutableMapping, MutableSequence, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .._diagnostics import Diagnostic
-from ._sources import pointer_tokens
+from fwcompat._diagnostics import Diagnostic
+
+from ._sources import (
+    _DECODER,
+    _find_element,
+    _find_member,
+    _ws,
+    file_tokens,
+    fixable,
+    pointer_tokens,
+    scanstring,
+)
 
 __all__ = [
     "Edit",
@@ -35,6 +46,7 @@ __all__ = [
     "dump_json",
     "edits_for",
     "file_tokens",
+    "fix_json_text",
     "fix_yaml_text",
     "unified_diff",
     "write_atomic",
@@ -49,31 +61,7 @@ class Edit:
     replacement: Any = None
 
 
-def file_tokens(diagnostic: Diagnostic, tokens: Sequence[str], envelope: bool) -> list[str] | None:
-    """Where a diagnostic's pointer lives in the file's document; None if not in the file."""
-    if diagnostic.scope == "body":
-        return ["body", *tokens] if envelope else list(tokens)
-    if not envelope:
-        return None
-    if diagnostic.scope == "headers":
-        return ["headers", *tokens]
-    # url scope: the pointer names the base URL ("") or the request path.
-    if tokens and tokens[0] in ("path", "base_url"):
-        return [tokens[0]]
-    return ["base_url"]
-
-
-def fixable(diagnostic: Diagnostic, unsafe: bool) -> bool:
-    """Whether ``--fix`` (with or without ``--unsafe-fixes``) applies this diagnostic."""
-    fix = diagnostic.fix
-    if fix is None or diagnostic.action not in ("removed", "replaced"):
-        return False
-    return fix.applicability == "safe" or unsafe
-
-
-def edits_for(
-    diagnostics: Iterable[Diagnostic], envelope: bool, unsafe: bool
-) -> list[Edit]:
+def edits_for(diagnostics: Iterable[Diagnostic], envelope: bool, unsafe: bool) -> list[Edit]:
     edits = []
     for d in diagnostics:
         if not fixable(d, unsafe):
@@ -199,6 +187,115 @@ def dump_json(document: Any, style: JsonStyle) -> str:
     return ("\ufeff" if style.bom else "") + text
 
 
+def _value_at(text: str, tokens: Sequence[str], start: int) -> int | None:
+    """Offset of the value the pointer names in JSON ``text``; None when absent."""
+    pos = _ws(text, start)
+    for token in tokens:
+        ch = text[pos]
+        if ch == "{":
+            member = _find_member(text, pos, token)
+            if member is None:
+                return None
+            pos = member[1]
+        elif ch == "[" and _is_index(token):
+            element = _find_element(text, pos, int(token))
+            if element is None:
+                return None
+            pos = element
+        else:
+            return None
+    return pos
+
+
+def _members(text: str, pos: int) -> tuple[list[tuple[str | None, int, int]], int]:
+    """Members of the container at ``pos`` as (key, start, end), and its closing bracket."""
+    is_object = text[pos] == "{"
+    close = "}" if is_object else "]"
+    out: list[tuple[str | None, int, int]] = []
+    i = _ws(text, pos + 1)
+    if text[i] == close:
+        return out, i
+    while True:
+        start = i
+        key: str | None = None
+        if is_object:
+            key, i = scanstring(text, i + 1)
+            i = _ws(text, _ws(text, i) + 1)
+        _, i = _DECODER.raw_decode(text, i)
+        out.append((key, start, i))
+        i = _ws(text, i)
+        if text[i] != ",":
+            return out, i
+        i = _ws(text, i + 1)
+
+
+def _delete(text: str, parent: int, index: int) -> str:
+    members, close = _members(text, parent)
+    if len(members) == 1:
+        return text[: parent + 1] + text[close:]
+    if index < len(members) - 1:
+        return text[: members[index][1]] + text[members[index + 1][1] :]
+    return text[: members[index - 1][2]] + text[members[index][2] :]
+
+
+def _splice(text: str, edits: Sequence[Edit], start: int) -> tuple[str, int]:
+    ensure_ascii = text.isascii()
+    applied = 0
+    for edit in sorted(edits, key=_order, reverse=True):
+        if not edit.tokens:
+            if not edit.remove:
+                value = json.dumps(edit.replacement, ensure_ascii=ensure_ascii)
+                end = _DECODER.raw_decode(text, _ws(text, start))[1]
+                text = text[: _ws(text, start)] + value + text[end:]
+                applied += 1
+            continue
+        parent = _value_at(text, edit.tokens[:-1], start)
+        if parent is None or text[parent] not in "{[":
+            continue
+        last = edit.tokens[-1]
+        members, _ = _members(text, parent)
+        if text[parent] == "{":
+            hits = [i for i, (key, _, _) in enumerate(members) if key == last]
+        else:
+            hits = [int(last)] if _is_index(last) and int(last) < len(members) else []
+        if not hits:
+            continue
+        if edit.remove:
+            for index in reversed(hits):  # duplicate keys: remove every copy
+                text = _delete(text, parent, index)
+        else:
+            value_at = _value_at(text, edit.tokens, start)
+            if value_at is None:
+                continue
+            end = _DECODER.raw_decode(text, value_at)[1]
+            value = json.dumps(edit.replacement, ensure_ascii=ensure_ascii)
+            text = text[:value_at] + value + text[end:]
+        applied += 1
+    return text, applied
+
+
+def fix_json_text(text: str, edits: Sequence[Edit]) -> tuple[str, int]:
+    """Apply edits to JSON text by splicing: every byte not edited stays as it was.
+
+    The spliced text is checked against the same edits applied to the parsed
+    document; if they ever differ, the document is re-serialized in the file's
+    style instead, so the result is always right.
+    """
+    if not edits:
+        return text, 0
+    start = 1 if text.startswith("\ufeff") else 0
+    expected, applied = apply_edits(json.loads(text[start:]), edits)
+    if not applied:
+        return text, 0
+    try:
+        new, _ = _splice(text, edits, start)
+        if json.loads(new[start:]) == expected:
+            return new, applied
+    except (ValueError, IndexError):
+        pass
+    return dump_json(expected, JsonStyle.of(text)), applied
+
+
 # --------------------------------------------------------------------------- YAML
 
 
@@ -278,14 +375,10 @@ def write_atomic(path: str, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(OSError):
             shutil.copymode(target, tmp)
-        except OSError:
-            pass
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise

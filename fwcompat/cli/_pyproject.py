@@ -13,24 +13,25 @@ import os
 import sys
 from typing import Any
 
-from .._config import Config
-from .._exceptions import ConfigError
+from fwcompat._config import Config
+from fwcompat._exceptions import ConfigError
 
 __all__ = ["find_pyproject", "load_config"]
 
 
 def _toml_load(path: str) -> dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
+    import importlib
+
+    # tomllib on 3.11+, its backport tomli on 3.10 (a dependency there).
+    tomllib: Any = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    return data
 
 
 def _has_table(path: str) -> bool:

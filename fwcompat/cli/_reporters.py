@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TextIO
 from urllib.parse import quote
 
-from .._diagnostics import Diagnostic, Severity
+from fwcompat._diagnostics import Diagnostic, Severity
 
 __all__ = [
     "REPORTER_BY_NAME",
@@ -121,9 +121,7 @@ class Summary:
         def plural(n: int, word: str, many: str | None = None) -> str:
             return f"{n} {word if n == 1 else (many or word + 's')}"
 
-        where = (
-            f"{plural(self.requests, 'request')} ({plural(self.files, 'file')})"
-        )
+        where = f"{plural(self.requests, 'request')} ({plural(self.files, 'file')})"
         lines = []
         if self.fix_mode and self.fixed:
             verb = "Would fix" if self.diff_mode else "Fixed"
@@ -181,9 +179,10 @@ class TextReporter(Reporter):
     def finding(self, finding: Finding) -> None:
         d = finding.diagnostic
         mark = " [*]" if finding.fixable else ""
+        where = f"{finding.pointer}: " if d.doc or d.path else ""
         self.out.write(
             f"{finding.file}:{finding.line}:{finding.column}: {d.code}{mark} "
-            f"[{d.severity.value}] {finding.pointer}: {d.message}\n"
+            f"[{d.severity.value}] {where}{d.message}\n"
         )
 
     def finish(self, summary: Summary, *, exit_code: int) -> None:
@@ -309,9 +308,7 @@ class SarifReporter(Reporter):
                         "artifactLocation": {"uri": sarif_uri(finding.file)},
                         "region": {"startLine": finding.line, "startColumn": finding.column},
                     },
-                    "logicalLocations": [
-                        {"fullyQualifiedName": finding.pointer, "kind": "member"}
-                    ],
+                    "logicalLocations": [{"fullyQualifiedName": finding.pointer, "kind": "member"}],
                 }
             ],
             "partialFingerprints": {"fwcompatPointer/v1": fingerprint(finding)},
@@ -327,7 +324,7 @@ class SarifReporter(Reporter):
         self.out.write(json.dumps(result, ensure_ascii=False, default=str))
 
     def finish(self, summary: Summary, *, exit_code: int) -> None:
-        from .. import __version__
+        from fwcompat import __version__
 
         tool = {
             "driver": {

@@ -15,8 +15,11 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from json.decoder import scanstring
-from typing import Any, Literal
+from json.decoder import scanstring  # type: ignore[attr-defined]
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from fwcompat._diagnostics import Diagnostic
 
 __all__ = [
     "ENVELOPE_KEYS",
@@ -24,13 +27,16 @@ __all__ = [
     "SourceError",
     "Unit",
     "detect_format",
-    "escape_token",
     "discover",
+    "escape_token",
+    "file_tokens",
+    "fixable",
     "json_offset",
     "load_json",
     "load_yaml",
     "offset_to_position",
     "pointer_tokens",
+    "scanstring",
     "split_envelope",
 ]
 
@@ -252,11 +258,27 @@ def load_json(text: str) -> Unit:
     return Unit(document, 1, locate)
 
 
-def iter_jsonl(stream: Iterable[str]) -> Iterator[tuple[int, str, Unit | SourceError]]:
-    """One (line number, raw line, unit or error) per non-blank line, streamed."""
-    for number, raw in enumerate(stream, 1):
+def iter_jsonl(
+    stream: Iterable[bytes],
+) -> Iterator[tuple[int, str, Unit | SourceError | None]]:
+    """One (line number, raw line, unit or error) per line, streamed; None for blank lines.
+
+    The raw line is decoded with ``surrogateescape``, so writing it back with the
+    same error handler restores the original bytes, even for a line that is not
+    UTF-8 (reported as an error, never changed).
+    """
+    for number, data in enumerate(stream, 1):
+        raw = data.decode("utf-8", "surrogateescape")
         line = raw.lstrip("\ufeff") if number == 1 else raw
         if not line.strip():
+            yield number, raw, None
+            continue
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            column = len(data[: exc.start].decode("utf-8", "replace")) + 1
+            message = f"not UTF-8 text: {exc.reason} at byte {exc.start} of the line"
+            yield number, raw, SourceError(message, number, column)
             continue
         try:
             document = json.loads(line)
@@ -286,7 +308,7 @@ def _yaml_loader() -> type[Any]:
 
     base: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    class Loader(base):  # type: ignore[misc, valid-type]
+    class Loader(base):  # type: ignore[misc]
         """Safe loader that keeps timestamps as strings (a request is JSON data)."""
 
     Loader.yaml_implicit_resolvers = {
@@ -352,6 +374,28 @@ def _yaml_position(node: Any, tokens: Sequence[str]) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------- envelopes
+
+
+def file_tokens(diagnostic: Diagnostic, tokens: Sequence[str], envelope: bool) -> list[str] | None:
+    """Where a diagnostic's pointer lives in the file's document; None if not in the file."""
+    if diagnostic.scope == "body":
+        return ["body", *tokens] if envelope else list(tokens)
+    if not envelope:
+        return None
+    if diagnostic.scope == "headers":
+        return ["headers", *tokens]
+    # url scope: the pointer names the base URL ("") or the request path.
+    if tokens and tokens[0] in ("path", "base_url"):
+        return [tokens[0]]
+    return ["base_url"]
+
+
+def fixable(diagnostic: Diagnostic, unsafe: bool) -> bool:
+    """Whether ``--fix`` (with or without ``--unsafe-fixes``) applies this diagnostic."""
+    fix = diagnostic.fix
+    if fix is None or diagnostic.action not in ("removed", "replaced"):
+        return False
+    return fix.applicability == "safe" or unsafe
 
 
 def split_envelope(document: Any) -> tuple[bool, dict[str, Any]]:

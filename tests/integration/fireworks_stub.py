@@ -6,7 +6,8 @@
   streams SSE with zero usage in ``message_start`` and the real counts in the one
   final ``message_delta``. The header ``x-stub-shape`` bends the stream out of
   that shape (``no-delta``, ``two-deltas``, ``delta-after-stop``, ``cut``) so the
-  meter's diagnostics can be tested over real HTTP.
+  meter's diagnostics can be tested over real HTTP; ``slow`` waits 0.5 s before
+  the ``message_delta`` (to see that a gateway does not buffer the stream).
 - :class:`ForwardingApp`: a minimal gateway that forwards requests to an
   upstream with ``httpx`` and streams the response back without buffering.
 - :class:`ServerThread`: uvicorn on 127.0.0.1, on a free port, in a thread.
@@ -103,7 +104,10 @@ class FireworksStub:
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")],
+                "headers": [
+                    (b"content-type", b"text/event-stream"),
+                    (b"cache-control", b"no-cache"),
+                ],
             }
         )
 
@@ -116,7 +120,8 @@ class FireworksStub:
         await event("message_start", {"type": "message_start", "message": start})
         block = {"type": "text", "text": ""}
         await event(
-            "content_block_start", {"type": "content_block_start", "index": 0, "content_block": block}
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": block},
         )
         await event("ping", {"type": "ping"})
         for piece in REPLY:
@@ -131,6 +136,8 @@ class FireworksStub:
             "delta": {"stop_reason": "end_turn", "stop_sequence": None},
             "usage": usage,
         }
+        if shape == "slow":
+            await asyncio.sleep(0.5)
         if shape != "no-delta":
             await event("message_delta", delta_event)
         if shape == "two-deltas":
@@ -197,9 +204,13 @@ class ForwardingApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
+            if self.client is not None:
+                await self.client.aclose()
             return
         if self.client is None:
-            self.client = httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_keepalive_connections=64))
+            self.client = httpx.AsyncClient(
+                timeout=30, limits=httpx.Limits(max_keepalive_connections=64)
+            )
 
         async def body() -> Any:
             while True:
@@ -219,9 +230,7 @@ class ForwardingApp:
         request = self.client.build_request(scope["method"], url, headers=headers, content=body())
         response = await self.client.send(request, stream=True)
         try:
-            out = [
-                (k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP
-            ]
+            out = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
             )

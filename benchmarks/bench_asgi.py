@@ -1,0 +1,246 @@
+"""Added latency of fwcompat.asgi.CompatMiddleware per request, on loopback.
+
+Three real uvicorn servers, each in its own process:
+
+- the Fireworks-like stub of the integration tests (the upstream);
+- gateway "plain": a forwarding app (httpx, streaming) to the upstream;
+- gateway "fwcompat": the same app wrapped in CompatMiddleware.
+
+An ``httpx.Client`` in this process sends the same 20-message request through
+each gateway, alternating in batches so both see the same machine state, and the
+table shows the median and p95 request time of each, and the difference.
+Two bodies: "clean" (compatible, forwarded as is) and "dirty" (4 unsupported
+fields, so the middleware re-serializes the normalized body). A last table
+times the middleware alone, in process, in front of an app that does nothing.
+
+    python benchmarks/bench_asgi.py [--requests 2000]
+
+Not a test: the numbers depend on the machine. Target (issue 4): the middleware
+adds at most 10% to the request time of a 20-message request.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "integration")]
+
+MODEL = "accounts/fireworks/models/kimi-k2p5"
+
+
+def twenty_messages() -> dict[str, Any]:
+    messages: list[dict[str, Any]] = []
+    for i in range(10):
+        messages.append(
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": f"Question {i}: " + "please summarise this. " * 20}
+                ],
+            }
+        )
+        messages.append(
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "text", "text": f"Answer {i}: " + "here is a short summary. " * 20},
+                    {"type": "tool_use", "id": f"toolu_{i}", "name": "search", "input": {"q": i}},
+                ]
+                if i % 3 == 0
+                else f"Answer {i}: " + "a plain string reply. " * 20,
+            }
+        )
+    messages[-1] = {"role": "user", "content": "And finally?"}
+    return {
+        "model": MODEL,
+        "max_tokens": 512,
+        "system": "You are a careful assistant.",
+        "messages": messages,
+        "tools": [
+            {
+                "name": "search",
+                "description": "Search the docs.",
+                "input_schema": {"type": "object", "properties": {"q": {"type": "integer"}}},
+            }
+        ],
+    }
+
+
+def dirty(body: dict[str, Any]) -> dict[str, Any]:
+    tools = [{**body["tools"][0], "cache_control": {"type": "ephemeral"}}]
+    return {**body, "service_tier": "auto", "inference_geo": "us", "speed": "fast", "tools": tools}
+
+
+def serve(kind: str, port: int, upstream: str) -> None:
+    import logging
+
+    import uvicorn
+    from fireworks_stub import FireworksStub, ForwardingApp
+
+    from fwcompat.asgi import CompatMiddleware
+
+    logging.getLogger("fwcompat").setLevel(logging.ERROR)  # no per-request log lines
+    app: Any
+    if kind == "upstream":
+        app = FireworksStub()
+    elif kind == "plain":
+        app = ForwardingApp(upstream)
+    else:
+        app = CompatMiddleware(ForwardingApp(upstream))
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start(kind: str, upstream: str = "") -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", kind, str(port), upstream],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(200):
+        try:
+            httpx.get(url + "/", timeout=1)
+            return proc, url
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"{kind} server did not start")
+
+
+def measure(requests: int) -> None:
+    import httpx
+
+    procs = []
+    try:
+        up, up_url = start("upstream")
+        procs.append(up)
+        plain, plain_url = start("plain", up_url)
+        procs.append(plain)
+        fw, fw_url = start("fwcompat", up_url)
+        procs.append(fw)
+        base = twenty_messages()
+        bodies = {"clean": base, "dirty": dirty(base)}
+        rows = []
+        with httpx.Client(timeout=30) as client:
+            for name, body in bodies.items():
+                raw = json.dumps(body).encode()
+                headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
+                times: dict[str, list[float]] = {"plain": [], "fwcompat": []}
+                urls = {"plain": plain_url, "fwcompat": fw_url}
+                for url in urls.values():  # warm up connections and caches
+                    for _ in range(100):
+                        client.post(url + "/v1/messages", content=raw, headers=headers)
+                batch = 50
+                for _ in range(max(1, requests // batch)):
+                    for label, url in urls.items():
+                        for _ in range(batch):
+                            t0 = time.perf_counter()
+                            r = client.post(url + "/v1/messages", content=raw, headers=headers)
+                            times[label].append(time.perf_counter() - t0)
+                            assert r.status_code == 200, r.text
+                rows.append((name, len(raw), times))
+        print(f"\nCompatMiddleware on loopback, 20-message request, {requests} requests each")
+        print(f"{'body':<7}{'bytes':>7} | {'gateway':<9}{'median ms':>10}{'p95 ms':>9}")
+        print("-" * 46)
+        for name, size, times in rows:
+            med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
+            p95 = {k: statistics.quantiles(v, n=20)[18] * 1e3 for k, v in times.items()}
+            for label in ("plain", "fwcompat"):
+                print(f"{name:<7}{size:>7} | {label:<9}{med[label]:>10.3f}{p95[label]:>9.3f}")
+            added = med["fwcompat"] - med["plain"]
+            added95 = p95["fwcompat"] - p95["plain"]
+            pct = 100 * added / med["plain"]
+            print(f"{'':<7}{'':>7} | {'added':<9}{added:>+10.3f}{added95:>+9.3f}  ({pct:+.1f}%)")
+            print("-" * 46)
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+    in_process(requests)
+
+
+def in_process(requests: int) -> None:
+    """The middleware alone: an ASGI call with the body in one message and a no-op app."""
+    import logging
+
+    from fwcompat.asgi import CompatMiddleware
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def noop_send(message: Any) -> None:
+        return None
+
+    logging.getLogger("fwcompat").setLevel(logging.ERROR)
+    wrapped = CompatMiddleware(app)
+    base = twenty_messages()
+    print("\nCompatMiddleware alone, in process (no network), per request")
+    print(f"{'body':<7} | {'median ms':>10}{'p95 ms':>9}")
+    for name, body in (("clean", base), ("dirty", dirty(base))):
+        raw = json.dumps(body).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+
+        async def run(
+            raw: bytes = raw, headers: list[tuple[bytes, bytes]] = headers
+        ) -> list[float]:
+            out = []
+            for _ in range(requests):
+                sent = False
+
+                async def receive() -> dict[str, Any]:
+                    nonlocal sent
+                    if sent:
+                        return {"type": "http.disconnect"}
+                    sent = True
+                    return {"type": "http.request", "body": raw, "more_body": False}
+
+                scope = {"type": "http", "method": "POST", "path": "/v1/messages"}
+                scope["headers"] = headers
+                t0 = time.perf_counter()
+                await wrapped(scope, receive, noop_send)
+                out.append(time.perf_counter() - t0)
+            return out
+
+        times = asyncio.run(run())
+        med = statistics.median(times) * 1e3
+        p95 = statistics.quantiles(times, n=20)[18] * 1e3
+        print(f"{name:<7} | {med:>10.3f}{p95:>9.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "UPSTREAM"))
+    args = parser.parse_args()
+    if args.serve:
+        kind, port, upstream = args.serve
+        serve(kind, int(port), upstream)
+        return
+    measure(args.requests)
+
+
+if __name__ == "__main__":
+    main()

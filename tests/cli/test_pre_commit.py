@@ -1,0 +1,148 @@
+"""The pre-commit hooks, run for real by pre-commit in a temporary git repository.
+
+The hook's environment is built by pre-commit itself (a virtualenv with fwcompat
+pip-installed from a snapshot of this working tree), exactly as a user's
+`.pre-commit-config.yaml` would get it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import FIXTURES, REPO
+
+PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def init_repo(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git("init", "-q", "-b", "main", cwd=path)
+    git("config", "user.email", "test@example.com", cwd=path)
+    git("config", "user.name", "test", cwd=path)
+    git("config", "commit.gpgsign", "false", cwd=path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A committed snapshot of this working tree (tracked and new files), and its sha."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    snapshot = init_repo(tmp_path_factory.mktemp("hook-repo") / "fwcompat")
+    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=REPO)
+    for name in filter(None, listed.split("\0")):
+        source = REPO / name
+        if source.is_file():
+            target = snapshot / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    git("add", "-A", cwd=snapshot)
+    git("commit", "-q", "-m", "snapshot", cwd=snapshot)
+    yield snapshot, git("rev-parse", "HEAD", cwd=snapshot).strip()
+
+
+@pytest.fixture(scope="module")
+def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PRE_COMMIT_HOME"] = str(tmp_path_factory.mktemp("pre-commit-home"))
+    env.pop("PRE_COMMIT", None)
+    return env
+
+
+def pre_commit(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PRE_COMMIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+        check=False,
+    )
+
+
+def test_manifest_is_valid(hook_repo: tuple[Path, str]) -> None:
+    manifest = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    assert [h["id"] for h in manifest] == ["fwcompat-check", "fwcompat-fix"]
+    result = subprocess.run(
+        [*PRE_COMMIT, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_try_repo_check_hook(
+    hook_repo: tuple[Path, str], pre_commit_env: dict[str, str], tmp_path: Path
+) -> None:
+    snapshot, _ = hook_repo
+    work = init_repo(tmp_path / "project")
+    shutil.copy(FIXTURES / "bad" / "claude-model.json", work / "bad.json")
+    shutil.copy(FIXTURES / "good" / "minimal.json", work / "good.json")
+    git("add", "-A", cwd=work)
+    bad = pre_commit("try-repo", str(snapshot), "fwcompat-check", "--files", "bad.json",
+                     cwd=work, env=pre_commit_env)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "bad.json:2:3: FW304 [error] /model" in bad.stdout
+    good = pre_commit("try-repo", str(snapshot), "fwcompat-check", "--files", "good.json",
+                      cwd=work, env=pre_commit_env)
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "Passed" in good.stdout
+
+
+def test_commit_fails_then_passes_after_fix(
+    hook_repo: tuple[Path, str], pre_commit_env: dict[str, str], tmp_path: Path
+) -> None:
+    snapshot, sha = hook_repo
+    work = init_repo(tmp_path / "project")
+    (work / ".pre-commit-config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "repos": [
+                    {
+                        "repo": str(snapshot),
+                        "rev": sha,
+                        "hooks": [
+                            {"id": "fwcompat-fix", "files": "^requests/"},
+                            {"id": "fwcompat-check", "files": "^requests/",
+                             "args": ["--fail-on", "warning"]},
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    requests = work / "requests"
+    requests.mkdir()
+    shutil.copy(FIXTURES / "bad" / "fixable.json", requests / "req.json")
+    shutil.copy(FIXTURES / "bad" / "fixable.yaml", requests / "req.yaml")
+    (work / "package.json").write_text('{"name": "not a request"}\n')  # outside files:
+    installed = pre_commit("install", cwd=work, env=pre_commit_env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    git("add", "-A", cwd=work)
+
+    def commit() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", "commit", "-m", "add requests"], cwd=work, env=pre_commit_env,
+            capture_output=True, text=True, timeout=600, check=False,
+        )
+
+    first = commit()
+    assert first.returncode != 0, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout
+    assert "service_tier" not in (requests / "req.json").read_text()
+    assert "inference_geo" not in (requests / "req.yaml").read_text()
+    assert git("rev-list", "--all", cwd=work).strip() == ""  # nothing committed
+
+    git("add", "-A", cwd=work)  # stage the fixed files, as a user would
+    second = commit()
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert git("rev-list", "--count", "HEAD", cwd=work).strip() == "1"
