@@ -7,7 +7,7 @@ Three real uvicorn servers, each in its own process:
 - gateway "fwcompat": the same app wrapped in CompatMiddleware.
 
 An ``httpx.Client`` in this process sends the same 20-message request through
-each gateway, alternating in batches so both see the same machine state, and the
+each gateway, alternating request by request so both see the same machine state; the
 table shows the median and p95 request time of each, and the difference.
 Two bodies: "clean" (compatible, forwarded as is) and "dirty" (4 unsupported
 fields, so the middleware re-serializes the normalized body). A last table
@@ -151,14 +151,13 @@ def measure(requests: int) -> None:
                 for url in urls.values():  # warm up connections and caches
                     for _ in range(100):
                         client.post(url + "/v1/messages", content=raw, headers=headers)
-                batch = 50
-                for _ in range(max(1, requests // batch)):
-                    for label, url in urls.items():
-                        for _ in range(batch):
-                            t0 = time.perf_counter()
-                            r = client.post(url + "/v1/messages", content=raw, headers=headers)
-                            times[label].append(time.perf_counter() - t0)
-                            assert r.status_code == 200, r.text
+                order = list(urls.items())
+                for i in range(requests):  # interleave one by one, alternating who goes first
+                    for label, url in order if i % 2 else order[::-1]:
+                        t0 = time.perf_counter()
+                        r = client.post(url + "/v1/messages", content=raw, headers=headers)
+                        times[label].append(time.perf_counter() - t0)
+                        assert r.status_code == 200, r.text
                 rows.append((name, len(raw), times))
         print(f"\nCompatMiddleware on loopback, 20-message request, {requests} requests each")
         print(f"{'body':<7}{'bytes':>7} | {'gateway':<9}{'median ms':>10}{'p95 ms':>9}")

@@ -8,8 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import IO, Any, TextIO
+from typing import IO, Any, NamedTuple, TextIO
 
 from fwcompat._check import check
 from fwcompat._config import Config
@@ -69,8 +68,7 @@ def cli_diagnostic(code: str, message: str) -> Diagnostic:
     )
 
 
-@dataclass(frozen=True)
-class CheckOptions:
+class CheckOptions(NamedTuple):
     config: Config
     fix: bool = False
     unsafe_fixes: bool = False

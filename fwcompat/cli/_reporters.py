@@ -8,12 +8,9 @@ and keeps nothing but counters (SARIF also the set of rule codes seen), so a
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, ClassVar, TextIO
-from urllib.parse import quote
+from typing import Any, ClassVar, NamedTuple, TextIO
 
 from fwcompat._diagnostics import Diagnostic, Severity
 
@@ -33,8 +30,7 @@ __all__ = [
 RuleInfo = Callable[[str], dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """A diagnostic placed in a file."""
 
     file: str
@@ -79,22 +75,21 @@ class Finding:
         }
 
 
-@dataclass
 class Summary:
     """Counters for the summary line and the exit code."""
 
-    files: int = 0
-    requests: int = 0
-    errors: int = 0
-    warnings: int = 0
-    infos: int = 0
-    fixable: int = 0
-    hidden_unsafe: int = 0
-    fixed: int = 0
-    files_fixed: int = 0
-    unreadable: int = 0
-    fix_mode: bool = False
-    diff_mode: bool = False
+    def __init__(self, *, fix_mode: bool = False, diff_mode: bool = False) -> None:
+        self.files = 0
+        self.requests = 0
+        self.errors = 0
+        self.warnings = 0
+        self.infos = 0
+        self.fixable = 0
+        self.hidden_unsafe = 0
+        self.fixed = 0
+        self.files_fixed = 0
+        self.fix_mode = fix_mode
+        self.diff_mode = diff_mode
 
     def count(self, finding: Finding, *, unsafe_fixable: bool) -> None:
         severity = finding.diagnostic.severity
@@ -248,10 +243,14 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def sarif_uri(path: str) -> str:
+    from urllib.parse import quote
+
     return quote(path.replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
 
 
 def fingerprint(finding: Finding) -> str:
+    import hashlib
+
     d = finding.diagnostic
     key = "\0".join((d.code, finding.file, str(finding.request_line), d.scope, d.path))
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -14,9 +14,8 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from fwcompat._diagnostics import Diagnostic
@@ -83,8 +82,7 @@ class SourceError(Exception):
         self.io = io
 
 
-@dataclass(frozen=True, slots=True)
-class Unit:
+class Unit(NamedTuple):
     """One request of a file: the parsed document plus a way to find pointers in it."""
 
     document: Any

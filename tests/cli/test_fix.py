@@ -79,7 +79,7 @@ def test_fix_jsonl_rewrites_only_changed_lines(run: Run, fixtures: Path) -> None
     assert result.returncode == 1  # adaptive thinking stays an error
     after = path.read_bytes().split(b"\n")
     assert len(after) == len(before)
-    changed = [i for i, (a, b) in enumerate(zip(before, after)) if a != b]
+    changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
     assert changed == [0]
     assert b'"speed"' not in after[0]
     assert "FW504" in result.stdout

@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ def init_repo(path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A committed snapshot of this working tree (tracked and new files), and its sha."""
     if not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
@@ -52,7 +51,7 @@ def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
             shutil.copy2(source, target)
     git("add", "-A", cwd=snapshot)
     git("commit", "-q", "-m", "snapshot", cwd=snapshot)
-    yield snapshot, git("rev-parse", "HEAD", cwd=snapshot).strip()
+    return snapshot, git("rev-parse", "HEAD", cwd=snapshot).strip()
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,12 @@ def pre_commit_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def pre_commit(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*PRE_COMMIT, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+        [*PRE_COMMIT, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
         check=False,
     )
 
@@ -75,7 +79,9 @@ def test_manifest_is_valid(hook_repo: tuple[Path, str]) -> None:
     assert [h["id"] for h in manifest] == ["fwcompat-check", "fwcompat-fix"]
     result = subprocess.run(
         [*PRE_COMMIT, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -88,12 +94,26 @@ def test_try_repo_check_hook(
     shutil.copy(FIXTURES / "bad" / "claude-model.json", work / "bad.json")
     shutil.copy(FIXTURES / "good" / "minimal.json", work / "good.json")
     git("add", "-A", cwd=work)
-    bad = pre_commit("try-repo", str(snapshot), "fwcompat-check", "--files", "bad.json",
-                     cwd=work, env=pre_commit_env)
+    bad = pre_commit(
+        "try-repo",
+        str(snapshot),
+        "fwcompat-check",
+        "--files",
+        "bad.json",
+        cwd=work,
+        env=pre_commit_env,
+    )
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "bad.json:2:3: FW304 [error] /model" in bad.stdout
-    good = pre_commit("try-repo", str(snapshot), "fwcompat-check", "--files", "good.json",
-                      cwd=work, env=pre_commit_env)
+    good = pre_commit(
+        "try-repo",
+        str(snapshot),
+        "fwcompat-check",
+        "--files",
+        "good.json",
+        cwd=work,
+        env=pre_commit_env,
+    )
     assert good.returncode == 0, good.stdout + good.stderr
     assert "Passed" in good.stdout
 
@@ -112,8 +132,11 @@ def test_commit_fails_then_passes_after_fix(
                         "rev": sha,
                         "hooks": [
                             {"id": "fwcompat-fix", "files": "^requests/"},
-                            {"id": "fwcompat-check", "files": "^requests/",
-                             "args": ["--fail-on", "warning"]},
+                            {
+                                "id": "fwcompat-check",
+                                "files": "^requests/",
+                                "args": ["--fail-on", "warning"],
+                            },
                         ],
                     }
                 ]
@@ -131,13 +154,18 @@ def test_commit_fails_then_passes_after_fix(
 
     def commit() -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["git", "commit", "-m", "add requests"], cwd=work, env=pre_commit_env,
-            capture_output=True, text=True, timeout=600, check=False,
+            ["git", "commit", "-m", "add requests"],
+            cwd=work,
+            env=pre_commit_env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
         )
 
     first = commit()
     assert first.returncode != 0, first.stdout + first.stderr
-    assert "files were modified by this hook" in first.stdout
+    assert "files were modified by this hook" in first.stdout + first.stderr
     assert "service_tier" not in (requests / "req.json").read_text()
     assert "inference_geo" not in (requests / "req.yaml").read_text()
     assert git("rev-list", "--all", cwd=work).strip() == ""  # nothing committed

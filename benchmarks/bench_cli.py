@@ -1,0 +1,190 @@
+"""Benchmark the ``fwcompat`` command line against ``check-jsonschema`` (not a timed test).
+
+Times, in the same run, with hyperfine-style repeated runs (median of N, after a
+warm-up run so both tools start with warm page and ``.pyc`` caches):
+
+1. ``fwcompat check FILE`` vs ``check-jsonschema --schemafile schemas/<request schema> FILE``
+   on one request file;
+2. the same on 200 request files in one call (how pre-commit runs them);
+3. ``fwcompat check`` on a generated JSONL file of two sizes, with the peak RSS of
+   the process, to show memory stays constant as the file grows.
+
+Run::
+
+    python benchmarks/bench_cli.py                     # quick: 11 runs, JSONL of 8 and 32 MB
+    python benchmarks/bench_cli.py --runs 21
+    python benchmarks/bench_cli.py --jsonl-mb 1024     # the 1 GB file (a few minutes)
+
+Target (issue 3): fwcompat at most 0.25x check-jsonschema's wall time on both
+file counts, and constant memory on JSONL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "schemas" / "fireworks-messages-request.schema.json"
+BIN = Path(sys.executable).parent
+
+
+def tool(name: str) -> str:
+    path = BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if not found:
+        sys.exit(f"{name} is not installed (pip install -e . check-jsonschema)")
+    return found
+
+
+def request(i: int, messages: int = 6, fixable: bool = False) -> dict[str, object]:
+    """A realistic request: a system prompt, a tool, a multi-turn conversation."""
+    body: dict[str, object] = {
+        "model": "accounts/fireworks/models/kimi-k2p5",
+        "max_tokens": 1024,
+        "system": "You are a helpful assistant. Answer briefly.",
+        "tools": [
+            {
+                "name": "get_weather",
+                "description": "Current weather for a city",
+                "input_schema": {
+                    "type": "object",
+                    "properties": {"city": {"type": "string"}},
+                    "required": ["city"],
+                },
+            }
+        ],
+        "messages": [
+            {
+                "role": "user" if m % 2 == 0 else "assistant",
+                "content": [{"type": "text", "text": f"message {m} of request {i}: " + "x" * 80}],
+            }
+            for m in range(messages)
+        ],
+        "temperature": 0.2,
+    }
+    if fixable:
+        body["service_tier"] = "auto"
+    return body
+
+
+def timed(command: list[str], runs: int) -> tuple[float, int]:
+    """Median wall time of ``runs`` runs (after one warm-up), and the exit code."""
+    code = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), code
+
+
+def peak_rss(command: list[str]) -> tuple[float, int, float]:
+    """(wall seconds, peak RSS in KiB, exit code) of one run, measured in a fresh parent."""
+    probe = (
+        "import json, resource, subprocess, sys, time\n"
+        "start = time.perf_counter()\n"
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+        "wall = time.perf_counter() - start\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(json.dumps([wall, rss, code]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe, *command], capture_output=True, text=True, check=True
+    ).stdout
+    wall, rss, code = json.loads(out)
+    return float(wall), int(rss), float(code)
+
+
+def write_jsonl(path: Path, megabytes: float) -> int:
+    target = int(megabytes * 1024 * 1024)
+    lines = [json.dumps(request(i, messages=20, fixable=i % 10 == 0)) + "\n" for i in range(50)]
+    written = count = 0
+    with path.open("w", encoding="utf-8") as handle:
+        while written < target:
+            line = lines[count % len(lines)]
+            handle.write(line)
+            written += len(line)
+            count += 1
+    return count
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=11, help="runs per command (median)")
+    parser.add_argument("--files", type=int, default=200, help="files in the batch case")
+    parser.add_argument(
+        "--jsonl-mb", type=float, default=32, help="size of the large JSONL file in MB"
+    )
+    parser.add_argument("--skip-jsonl", action="store_true", help="skip the JSONL part")
+    args = parser.parse_args()
+
+    fwcompat = tool("fwcompat")
+    cjs = tool("check-jsonschema")
+    if not SCHEMA.exists():
+        sys.exit(f"missing {SCHEMA}")
+    with tempfile.TemporaryDirectory(prefix="fwcompat-bench-") as tmp:
+        folder = Path(tmp)
+        files = []
+        for i in range(args.files):
+            path = folder / f"request-{i:03d}.json"
+            path.write_text(json.dumps(request(i), indent=2) + "\n")
+            files.append(str(path))
+        rows = []
+        for label, batch in (("1 file", files[:1]), (f"{args.files} files", files)):
+            ours, our_code = timed([fwcompat, "check", "--no-progress", *batch], args.runs)
+            theirs, their_code = timed([cjs, "--schemafile", str(SCHEMA), *batch], args.runs)
+            rows.append((label, ours, theirs, our_code, their_code))
+
+        print(f"fwcompat {fwcompat}\ncheck-jsonschema {cjs}\nmedian of {args.runs} runs\n")
+        print(f"| {'case':<10} | {'fwcompat check':>14} | {'check-jsonschema':>16} | ratio |")
+        print(f"|{'-' * 12}|{'-' * 16}|{'-' * 18}|-------|")
+        for label, ours, theirs, our_code, their_code in rows:
+            note = "" if our_code == their_code == 0 else f" (exit {our_code}/{their_code})"
+            print(
+                f"| {label:<10} | {ours * 1000:>11.1f} ms | {theirs * 1000:>13.1f} ms "
+                f"| {ours / theirs:.2f}x |{note}"
+            )
+
+        if not args.skip_jsonl:
+            print("\nJSONL, one request (20 messages) per line, 10% with a fixable field:\n")
+            print(
+                f"| {'size':>9} | {'requests':>9} | {'wall':>8} | {'MB/s':>6} | {'peak RSS':>9} |"
+            )
+            print(f"|{'-' * 11}|{'-' * 11}|{'-' * 10}|{'-' * 8}|{'-' * 11}|")
+            for megabytes in (args.jsonl_mb / 4, args.jsonl_mb):
+                big = folder / "big.jsonl"
+                count = write_jsonl(big, megabytes)
+                size = big.stat().st_size / 1024 / 1024
+                wall, rss, _ = peak_rss(
+                    [
+                        fwcompat,
+                        "check",
+                        "--no-progress",
+                        "--format",
+                        "json",
+                        "-o",
+                        os.devnull,
+                        str(big),
+                    ]
+                )
+                print(
+                    f"| {size:>6.0f} MB | {count:>9,} | {wall:>6.1f} s | {size / wall:>6.1f} "
+                    f"| {rss / 1024:>6.1f} MB |"
+                )
+                big.unlink()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

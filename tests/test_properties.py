@@ -1,0 +1,138 @@
+"""Properties every check() must have, over generated requests (Hypothesis)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fwcompat
+from fwcompat._paths import Selector, format_pointer, parse_pointer
+from tests.strategies import ANY_BODY, JSON, requests
+
+CONFIG = {"model_map": {"claude-sonnet-4-6": "accounts/fireworks/models/kimi-k2p5"}, "effort_map": {"xhigh": "high"}}
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RULES = fwcompat.list_rules()
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=repr)
+
+
+@SETTINGS
+@given(body=ANY_BODY, headers=st.none() | st.dictionaries(st.text(max_size=20), JSON, max_size=3))
+def test_check_is_pure(body: Any, headers: Any) -> None:
+    before_body, before_headers = dump(body), dump(headers)
+    check_result = fwcompat.check(body, headers=headers, config=CONFIG)
+    assert dump(body) == before_body
+    assert dump(headers) == before_headers
+    assert isinstance(check_result, fwcompat.Result)
+
+
+@SETTINGS
+@given(body=ANY_BODY)
+def test_check_is_deterministic(body: Any) -> None:
+    first = fwcompat.check(body, config=CONFIG)
+    second = fwcompat.check(copy.deepcopy(body), config=CONFIG)
+    assert first.diagnostics == second.diagnostics
+    assert dump(first.request) == dump(second.request)
+
+
+@SETTINGS
+@given(body=requests())
+def test_normalizing_twice_changes_nothing(body: Any) -> None:
+    once = fwcompat.check(body, config=CONFIG)
+    twice = fwcompat.check(once.request, config=CONFIG)
+    assert dump(twice.request) == dump(once.request)
+    assert not [d for d in twice.diagnostics if d.action in ("removed", "replaced")]
+    # What remains is exactly what was not fixable the first time.
+    assert [(d.code, d.path) for d in twice.diagnostics] == [
+        (d.code, d.path) for d in once.diagnostics if d.action not in ("removed", "replaced")
+    ]
+
+
+@SETTINGS
+@given(body=requests())
+def test_no_unsupported_field_survives(body: Any) -> None:
+    """Soundness: no remove/replace rule finds anything left to do in the result."""
+    result = fwcompat.check(body, config=CONFIG)
+    for rule in RULES:
+        if rule.action not in ("remove", "replace") or rule.scope != "body":
+            continue
+        selector = Selector(rule.path)
+        for segments, value in selector.select(result.request, absent=False):
+            from fwcompat._conditions import compile_condition
+
+            predicate, _ = compile_condition(rule.when)
+            tables = {"model_map": CONFIG["model_map"], "effort_map": CONFIG["effort_map"]}
+            assert not predicate(value, segments[-1], tables), (rule.code, format_pointer(segments))
+    if isinstance(result.request, dict):
+        allowed = {"model", "messages", "max_tokens", "metadata", "output_config", "stop_sequences", "stream",
+                   "system", "temperature", "thinking", "tool_choice", "tools", "top_k", "top_p", "raw_output"}  # fmt: skip
+        assert set(result.request) <= allowed
+        for tool in result.request.get("tools") or []:
+            if isinstance(tool, dict):
+                assert not {"eager_input_streaming", "cache_control", "allowed_callers", "defer_loading",
+                            "input_examples"} & set(tool)  # fmt: skip
+
+
+def differences(a: Any, b: Any, pointer: str = "") -> list[str]:
+    """Pointers where two JSON documents differ (the smallest enclosing place)."""
+    if type(a) is not type(b):
+        return [pointer]
+    if isinstance(a, dict):
+        out = []
+        for key in a.keys() | b.keys():
+            p = pointer + format_pointer([key])
+            if key not in a or key not in b:
+                out.append(p)
+            else:
+                out.extend(differences(a[key], b[key], p))
+        return out
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return [pointer]
+        return [d for i, (x, y) in enumerate(zip(a, b)) for d in differences(x, y, f"{pointer}/{i}")]
+    return [] if a == b or (a != a and b != b) else [pointer]
+
+
+@SETTINGS
+@given(body=requests())
+def test_every_change_is_explained(body: Any) -> None:
+    """Accountability: each difference lies at or under a removed/replaced diagnostic."""
+    result = fwcompat.check(body, config=CONFIG)
+    changed = [parse_pointer(d.path) for d in result.diagnostics if d.action in ("removed", "replaced")]
+    for diff in differences(body, result.request):
+        tokens = parse_pointer(diff)
+        assert any(tokens[: len(c)] == c for c in changed), f"unexplained change at {diff!r}"
+
+
+@SETTINGS
+@given(body=ANY_BODY, headers=JSON, base_url=JSON, path=JSON)
+def test_any_json_gives_a_result(body: Any, headers: Any, base_url: Any, path: Any) -> None:
+    """Totality: whatever the arguments' shapes, a Result with valid pointers, never an exception."""
+    result = fwcompat.check(body, headers=headers, base_url=base_url, path=path)
+    for d in result.diagnostics:
+        parse_pointer(d.path)
+        assert d.severity in ("error", "warning", "info")
+        assert d.message
+    assert result.ok == (not any(d.severity == "error" for d in result.diagnostics))
+
+
+@SETTINGS
+@given(body=requests())
+def test_normalize_agrees_with_check(body: Any) -> None:
+    result = fwcompat.check(body, config=CONFIG)
+    if result.ok:
+        assert dump(fwcompat.normalize(body, config=CONFIG)) == dump(result.request)
+    else:
+        try:
+            fwcompat.normalize(body, config=CONFIG)
+        except fwcompat.IncompatibleRequestError as exc:
+            assert exc.diagnostics == result.diagnostics
+            assert all(d.severity == "error" for d in exc.errors)
+        else:
+            raise AssertionError("normalize() accepted a request with errors")
