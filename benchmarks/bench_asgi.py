@@ -216,7 +216,7 @@ def in_process(requests: int) -> None:
                     sent = True
                     return {"type": "http.request", "body": raw, "more_body": False}
 
-                scope = {"type": "http", "method": "POST", "path": "/v1/messages"}
+                scope: dict[str, Any] = {"type": "http", "method": "POST", "path": "/v1/messages"}
                 scope["headers"] = headers
                 t0 = time.perf_counter()
                 await wrapped(scope, receive, noop_send)

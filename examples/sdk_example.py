@@ -42,7 +42,7 @@ def main() -> None:
         messages=[{"role": "user", "content": "Name three prime numbers."}],
         extra_body={"service_tier": "auto", "inference_geo": "us"},
     )
-    print(message.content[0].text if message.content else "")
+    print("".join(block.text for block in message.content if block.type == "text"))
     print("usage:", usage_from_response(message))
 
     # 2. Streaming: message_start reports 0 tokens on Fireworks; the meter reads the

@@ -30,7 +30,9 @@ def _prepared(config: Config) -> Plan:
             if not key_ok(key, key, {}):
                 raise ConfigError(f"config.{name}: key {key!r} is not accepted: {description}")
             if not value_ok(value, key, {}):
-                raise ConfigError(f"config.{name}.{key}: value {value!r} is not accepted: {description}")
+                raise ConfigError(
+                    f"config.{name}.{key}: value {value!r} is not accepted: {description}"
+                )
     for code in (*config.select, *config.ignore, *(c for c, _ in config.severity_items)):
         if not any(r.rule.code.startswith(code) for r in pack.rules):
             raise ConfigError(f"config: {code!r} matches no rule of the {pack.name!r} pack")

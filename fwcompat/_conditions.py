@@ -43,7 +43,9 @@ class ConditionError(ValueError):
         super().__init__(message)
 
 
-def compile_condition(when: Mapping[str, Any] | None, field: str = "when") -> tuple[Predicate, bool]:
+def compile_condition(
+    when: Mapping[str, Any] | None, field: str = "when"
+) -> tuple[Predicate, bool]:
     """Compile a ``when`` mapping. Returns ``(predicate, matches_absent)``.
 
     ``matches_absent`` is True when the condition is about absence
@@ -83,7 +85,7 @@ def _conjunction(checks: list[Predicate]) -> Predicate:
     return lambda v, k, t: all(c(v, k, t) for c in checks)
 
 
-def _one(key: str, arg: Any, where: str) -> Predicate:  # noqa: PLR0911 - one branch per keyword
+def _one(key: str, arg: Any, where: str) -> Predicate:
     if key == "present":
         if not isinstance(arg, bool):
             raise ConditionError(where, "present must be true or false")

@@ -54,9 +54,7 @@ class RuleFileError(FwcompatError, ValueError):
     ``file``, ``rule`` and ``field`` say where, when known.
     """
 
-    def __init__(
-        self, message: str, *, file: str = "", rule: str = "", field: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, file: str = "", rule: str = "", field: str = "") -> None:
         self.file = file
         self.rule = rule
         self.field = field

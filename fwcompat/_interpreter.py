@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._conditions import Predicate
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
 from ._paths import MISSING, Segment, format_pointer
-from ._conditions import Predicate
 from ._rules import CompiledRule, Pack, Rule
 from ._schema import short
 
@@ -89,7 +89,8 @@ def _compile_scan(trie: _Trie) -> Scan:
                 if child.absent:
                     lines.append(f"{ind}    if {sub} is _M:")
                     for predicate in child.absent:
-                        lines.append(f"{ind}        if {fresh('p', predicate)}(_M, {tok}, tables): return True")
+                        name = fresh("p", predicate)
+                        lines.append(f"{ind}        if {name}(_M, {tok}, tables): return True")
                 if child.present or not child.leaf:
                     lines.append(f"{ind}    if {sub} is not _M:")
                     emit(child, sub, tok, ind + "        ")
@@ -115,7 +116,7 @@ def _compile_scan(trie: _Trie) -> Scan:
     emit(trie, "root", "''", "    ")
     lines.append("    return False")
     code = compile("\n".join(lines), "<fwcompat rule scan>", "exec")
-    exec(code, ns)  # noqa: S102 - generated from rule paths; values bound by name
+    exec(code, ns)
     scan: Scan = ns["scan"]
     return scan
 
@@ -247,7 +248,9 @@ def _diagnostic(
     )
 
 
-def _validate(step: _Step, document: Any, rejected: list[tuple[Segment, ...]], found: Found) -> None:
+def _validate(
+    step: _Step, document: Any, rejected: list[tuple[Segment, ...]], found: Found
+) -> None:
     rule = step.compiled.rule
     schema = step.compiled.schema
     assert schema is not None

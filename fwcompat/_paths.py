@@ -125,7 +125,9 @@ class Selector:
                         else:
                             continue
                         nxt.extend(
-                            ((*prefix, k), v) for k, v in items if isinstance(v, dict) and ahead in v
+                            ((*prefix, k), v)
+                            for k, v in items
+                            if isinstance(v, dict) and ahead in v
                         )
                     if not nxt:
                         return nxt

@@ -29,7 +29,12 @@ from ._schema import CompiledSchema, SchemaCompileError
 __all__ = ["CompiledRule", "Pack", "Rule", "load_pack"]
 
 RuleAction = Literal["remove", "replace", "reject", "note"]
-_PAST: dict[str, str] = {"remove": "removed", "replace": "replaced", "reject": "rejected", "note": "noted"}
+_PAST: dict[str, str] = {
+    "remove": "removed",
+    "replace": "replaced",
+    "reject": "rejected",
+    "note": "noted",
+}
 _TEMPLATE_FIELDS = frozenset({"value", "key", "pointer", "replacement", "where", "error"})
 
 try:  # the C loader is several times faster; both are safe loaders
@@ -94,7 +99,7 @@ def _read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise RuleFileError(f"not UTF-8 text: {exc}", file=str(path)) from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader (CSafeLoader/SafeLoader)
+        return yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -147,7 +152,7 @@ def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledR
 
     action: RuleAction = entry["action"]
     scope = entry.get("scope", "body")
-    fix = entry.get("fix")
+    fix: Literal["safe", "unsafe"] | None = entry.get("fix")
     if action in ("remove", "replace"):
         fix = fix or "safe"
         if scope == "url":
@@ -184,7 +189,9 @@ def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledR
         raise fail("message", f"bad template: {exc}") from None
     for name in names:
         if re.split(r"[\[.]", name, maxsplit=1)[0] not in _TEMPLATE_FIELDS:
-            raise fail("message", f"unknown placeholder {{{name}}} (known: {sorted(_TEMPLATE_FIELDS)})")
+            raise fail(
+                "message", f"unknown placeholder {{{name}}} (known: {sorted(_TEMPLATE_FIELDS)})"
+            )
     rule = Rule(
         code=code,
         name=entry["name"],
@@ -259,8 +266,12 @@ def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pac
     table_checks: dict[str, tuple[Predicate, Predicate]] = {}
     for tname, spec in tables.items():
         try:
-            keys, _ = compile_condition({"present": True, **(spec.get("keys") or {})}, f"tables.{tname}.keys")
-            values, _ = compile_condition({"present": True, **(spec.get("values") or {})}, f"tables.{tname}.values")
+            keys, _ = compile_condition(
+                {"present": True, **(spec.get("keys") or {})}, f"tables.{tname}.keys"
+            )
+            values, _ = compile_condition(
+                {"present": True, **(spec.get("values") or {})}, f"tables.{tname}.values"
+            )
         except ConditionError as exc:
             raise RuleFileError(str(exc), file=str(meta_path), field=f"pack.{exc.field}") from None
         table_checks[tname] = (keys, values)

@@ -159,7 +159,7 @@ def _json_equal(a: Any, b: Any) -> bool:
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_json_equal(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_json_equal(x, y) for x, y in zip(a, b, strict=True))
     return type(a) is type(b) and bool(a == b)
 
 
@@ -359,7 +359,9 @@ class CompiledSchema:
 
         return fast, slow
 
-    def _object(self, schema: Mapping[str, Any], where: str, *, strict: bool) -> tuple[FastCheck, SlowCheck]:
+    def _object(
+        self, schema: Mapping[str, Any], where: str, *, strict: bool
+    ) -> tuple[FastCheck, SlowCheck]:
         props_schema = schema.get("properties", {})
         if not isinstance(props_schema, Mapping):
             raise SchemaCompileError(f"{where}: properties must be an object")
@@ -370,7 +372,11 @@ class CompiledSchema:
         }
         required = tuple(schema.get("required", ()))
         addl_schema = schema.get("additionalProperties", True)
-        addl = None if addl_schema is True else self._compile(addl_schema, f"{where}/additionalProperties")
+        addl = (
+            None
+            if addl_schema is True
+            else self._compile(addl_schema, f"{where}/additionalProperties")
+        )
         closed = addl_schema is False
         addl_fast = None if addl is None or closed else addl.fast
         min_p = schema.get("minProperties")
@@ -424,13 +430,19 @@ class CompiledSchema:
                 elif not sub.fast(v):
                     yield from sub.slow(v, (*p, k))
             if min_p is not None and len(x) < min_p:
-                yield SchemaViolation(p, f"needs at least {_plural(min_p, 'field')}", "minProperties")
+                yield SchemaViolation(
+                    p, f"needs at least {_plural(min_p, 'field')}", "minProperties"
+                )
             if max_p is not None and len(x) > max_p:
-                yield SchemaViolation(p, f"allows at most {_plural(max_p, 'field')}", "maxProperties")
+                yield SchemaViolation(
+                    p, f"allows at most {_plural(max_p, 'field')}", "maxProperties"
+                )
 
         return fast, slow
 
-    def _array(self, schema: Mapping[str, Any], where: str, *, strict: bool) -> tuple[FastCheck, SlowCheck]:
+    def _array(
+        self, schema: Mapping[str, Any], where: str, *, strict: bool
+    ) -> tuple[FastCheck, SlowCheck]:
         items = self._compile(schema["items"], f"{where}/items") if "items" in schema else None
         item_fast = None if items is None or items.schema is True else items.fast
         lo = schema.get("minItems")
@@ -461,7 +473,9 @@ class CompiledSchema:
 
         return fast, slow
 
-    def _string(self, schema: Mapping[str, Any], where: str, *, strict: bool) -> tuple[FastCheck, SlowCheck]:
+    def _string(
+        self, schema: Mapping[str, Any], where: str, *, strict: bool
+    ) -> tuple[FastCheck, SlowCheck]:
         lo = schema.get("minLength")
         hi = schema.get("maxLength")
         pattern = schema.get("pattern")
@@ -485,11 +499,17 @@ class CompiledSchema:
                     yield SchemaViolation(p, f"must be a string, got {describe(x)}", "type")
                 return
             if lo is not None and len(x) < lo:
-                yield SchemaViolation(p, f"must be at least {_plural(lo, 'character')} long", "minLength")
+                yield SchemaViolation(
+                    p, f"must be at least {_plural(lo, 'character')} long", "minLength"
+                )
             if hi is not None and len(x) > hi:
-                yield SchemaViolation(p, f"must be at most {_plural(hi, 'character')} long", "maxLength")
+                yield SchemaViolation(
+                    p, f"must be at most {_plural(hi, 'character')} long", "maxLength"
+                )
             if regex is not None and regex.search(x) is None:
-                yield SchemaViolation(p, f"{short(x)} does not match the pattern {pattern}", "pattern")
+                yield SchemaViolation(
+                    p, f"{short(x)} does not match the pattern {pattern}", "pattern"
+                )
 
         return fast, slow
 
@@ -565,7 +585,9 @@ class CompiledSchema:
 
         return fast, slow
 
-    def _union(self, value: Any, key: str, where: str, title: str | None) -> tuple[FastCheck, SlowCheck]:
+    def _union(
+        self, value: Any, key: str, where: str, title: str | None
+    ) -> tuple[FastCheck, SlowCheck]:
         branches = self._branches(value, key, where)
         table = _discriminator(branches)
         if table is not None:
@@ -597,7 +619,9 @@ class CompiledSchema:
             if passing == 1:
                 return
             # Prefer the branch(es) whose declared type fits the value.
-            fitting = [b for b in branches if b.types is None or any(_TYPE_CHECKS[t](x) for t in b.types)]
+            fitting = [
+                b for b in branches if b.types is None or any(_TYPE_CHECKS[t](x) for t in b.types)
+            ]
             if not fitting:
                 names: list[str] = []
                 for b in branches:
@@ -605,7 +629,9 @@ class CompiledSchema:
                         if t not in names:
                             names.append(t)
                 what = f"{title} " if title else ""
-                yield SchemaViolation(p, f"{what}must be {' or '.join(names)}, got {describe(x)}", "type")
+                yield SchemaViolation(
+                    p, f"{what}must be {' or '.join(names)}, got {describe(x)}", "type"
+                )
                 return
             best = min((list(b.slow(x, p)) for b in fitting), key=len)
             yield from best
@@ -656,12 +682,18 @@ def _dispatch(table: dict[str, _Node], title: str | None) -> tuple[FastCheck, Sl
             yield SchemaViolation(p, f"{what} must be an object, got {describe(x)}", "type")
             return
         if "type" not in x:
-            yield SchemaViolation((*p, "type"), f"{what} has no 'type' (one of {kinds})", "required")
+            yield SchemaViolation(
+                (*p, "type"), f"{what} has no 'type' (one of {kinds})", "required"
+            )
             return
         t = x["type"]
         branch = table.get(t) if isinstance(t, str) else None
         if branch is None:
-            yield SchemaViolation((*p, "type"), f"{short(t)} is not a known {what} type (expected one of {kinds})", "oneOf")
+            yield SchemaViolation(
+                (*p, "type"),
+                f"{short(t)} is not a known {what} type (expected one of {kinds})",
+                "oneOf",
+            )
             return
         yield from branch.slow(x, p)
 
@@ -683,7 +715,7 @@ def _all(checks: list[FastCheck]) -> FastCheck:
 
 
 def _chain(fast: list[FastCheck], slow: list[SlowCheck]) -> SlowCheck:
-    pairs = list(zip(fast, slow))
+    pairs = list(zip(fast, slow, strict=True))
 
     def run(x: Any, p: tuple[Segment, ...]) -> Iterator[SchemaViolation]:
         for f, s in pairs:

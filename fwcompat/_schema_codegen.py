@@ -29,7 +29,13 @@ _IGNORED = frozenset(
      "examples", "format", "deprecated", "readOnly", "writeOnly", "$anchor",
      "contentMediaType", "contentEncoding"}
 )  # fmt: skip
-_PY = {"object": "dict", "array": "(list, tuple)", "string": "str", "boolean": "bool", "null": "type(None)"}
+_PY = {
+    "object": "dict",
+    "array": "(list, tuple)",
+    "string": "str",
+    "boolean": "bool",
+    "null": "type(None)",
+}
 
 
 def _is_integer(x: Any) -> bool:
@@ -133,7 +139,10 @@ class _Gen:
             s = self.const(strings, "e")
             if others:
                 o = self.const(others, "o")
-                parts.append(f"((isinstance({v}, str) and {v} in {s}) or (not isinstance({v}, str) and _in_others({v}, {o})))")
+                parts.append(
+                    f"((isinstance({v}, str) and {v} in {s})"
+                    f" or (not isinstance({v}, str) and _in_others({v}, {o})))"
+                )
             else:
                 parts.append(f"(isinstance({v}, str) and {v} in {s})")
         text: list[str] = []
@@ -146,7 +155,12 @@ class _Gen:
         if text:
             parts.append(f"(not isinstance({v}, str) or ({' and '.join(text)}))")
         num: list[str] = []
-        for key, op in (("minimum", ">="), ("maximum", "<="), ("exclusiveMinimum", ">"), ("exclusiveMaximum", "<")):
+        for key, op in (
+            ("minimum", ">="),
+            ("maximum", "<="),
+            ("exclusiveMinimum", ">"),
+            ("exclusiveMaximum", "<"),
+        ):
             if key in schema:
                 num.append(f"{v} {op} {self.const(schema[key])}")
         if num:
@@ -178,7 +192,7 @@ class _Gen:
         self.lines.extend("    " + line for line in body)
         self.lines.append("")
 
-    def body(self, schema: Mapping[str, Any], add: Callable[[str], None]) -> None:  # noqa: C901
+    def body(self, schema: Mapping[str, Any], add: Callable[[str], None]) -> None:
         types = schema.get("type")
         names = [types] if isinstance(types, str) else list(types or [])
         if types is not None:
@@ -186,7 +200,13 @@ class _Gen:
         leaf = {k: schema[k] for k in schema if k in _LEAF_KEYS and k != "type"}
         if leaf:
             add(f"if not {self.leaf(leaf, 'x')}: return False")
-        obj_keys = {"properties", "required", "additionalProperties", "minProperties", "maxProperties"}
+        obj_keys = {
+            "properties",
+            "required",
+            "additionalProperties",
+            "minProperties",
+            "maxProperties",
+        }
         if obj_keys & schema.keys():
             ind = ""
             if names != ["object"]:
@@ -249,7 +269,8 @@ class _Gen:
             elif key == "anyOf":
                 add(f"if not ({' or '.join(self.expr(b, 'x') for b in branches)}): return False")
             else:
-                add(f"if ({' + '.join('(1 if ' + self.expr(b, 'x') + ' else 0)' for b in branches)}) != 1: return False")
+                count = " + ".join(f"(1 if {self.expr(b, 'x')} else 0)" for b in branches)
+                add(f"if ({count}) != 1: return False")
         if "allOf" in schema:
             for b in schema["allOf"]:
                 add(f"if not {self.expr(b, 'x')}: return False")
@@ -284,7 +305,7 @@ def compile_fast(schema: Any) -> Callable[[Any], bool]:
         return lambda x: value
     source = "\n".join(gen.lines)
     code = compile(source, "<fwcompat schema>", "exec")
-    exec(code, gen.ns)  # noqa: S102 - generated from the schema's structure, constants bound by name
+    exec(code, gen.ns)
     for tname, table in gen.tables:
         gen.ns[tname] = {c: gen.ns[f] for c, f in table.items()}
     fn: Callable[[Any], bool] = gen.ns[entry]

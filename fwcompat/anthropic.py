@@ -148,7 +148,7 @@ class _Guard:
         new_content = content
         if result.changed:
             new_content = json.dumps(
-                result.request, ensure_ascii=False, separators=(",", ":")
+                result.request, separators=(",", ":"), check_circular=False
             ).encode()
         new_headers = _http.Headers(result.headers if headers_changed else request.headers)
         new_headers.pop("content-length", None)

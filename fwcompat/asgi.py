@@ -18,7 +18,8 @@ Every ``POST /v1/messages`` body goes through :func:`fwcompat.check`:
   ``x-fwcompat-rejected`` lists their codes); the app never sees it;
 - invalid JSON or a body that is not a JSON object gets a 400, a body over
   ``max_body_size`` a 413 (checked on ``content-length`` first, then counted
-  while reading, so a lying or absent ``content-length`` cannot get past it).
+  while reading, so a lying or absent ``content-length`` cannot get past it),
+  a compressed body (``content-encoding: gzip``...) a 415.
 
 Other paths, methods and scope types pass through untouched, and responses are
 never buffered: streamed (SSE) responses flow through chunk by chunk.
@@ -79,7 +80,8 @@ class CompatMiddleware:
     - ``config``: a :class:`fwcompat.Config` or a plain dict (validated now:
       a bad config raises :class:`fwcompat.ConfigError` at construction).
     - ``max_body_size``: largest accepted body in bytes (413 above it).
-    - ``path``: the request path to check; every other path passes through.
+    - ``path``: the request path to check; every other path passes through. Under
+      a mount (``root_path``), ``root_path + path`` matches too.
     - ``upstream_base_url``: where the app forwards to, e.g.
       ``"https://api.fireworks.ai/inference"``. When given it is checked once,
       here, by the url rules, and a wrong one raises :class:`fwcompat.ConfigError`.
@@ -115,7 +117,7 @@ class CompatMiddleware:
                 )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
+        if scope["type"] != "http" or scope["method"] != "POST" or not self._matches(scope):
             await self.app(scope, receive, send)
             return
         try:
@@ -126,18 +128,32 @@ class CompatMiddleware:
         except _Reject as reject:
             await _send_error(send, reject.status, reject.kind, reject.message)
 
+    def _matches(self, scope: Scope) -> bool:
+        path: str = scope["path"]
+        if path == self.path:
+            return True
+        root: str = scope.get("root_path", "")  # mounted under a prefix (path includes it)
+        return bool(root) and path == root + self.path
+
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         limit = self.max_body_size
         declared = None
         for name, value in scope["headers"]:
-            if name.lower() == b"content-length":
+            lower = name.lower()
+            if lower == b"content-length" and declared is None:
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
                 if declared < 0:
                     raise _Reject(400, "invalid_request_error", "Invalid content-length header.")
-                break
+            elif lower == b"content-encoding" and value.strip().lower() not in (b"", b"identity"):
+                raise _Reject(
+                    415,
+                    "invalid_request_error",
+                    f"Compressed request bodies (content-encoding: {value.decode('latin-1')}) "
+                    "are not supported.",
+                )
         if declared is not None and declared > limit:
             raise _too_large(limit)
         chunks: list[bytes] = []
@@ -187,7 +203,7 @@ class CompatMiddleware:
             )
             return
         if result.changed:
-            raw = json.dumps(result.request, separators=(",", ":")).encode()
+            raw = json.dumps(result.request, separators=(",", ":"), check_circular=False).encode()
         new_headers = _rebuild_headers(scope["headers"], headers, result.headers, len(raw))
         scope = dict(scope)
         scope["headers"] = new_headers

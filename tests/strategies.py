@@ -6,27 +6,49 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-JSON_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+JSON_SCALARS = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+)
 JSON = st.recursive(
     JSON_SCALARS,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
-MODELS = st.sampled_from(
-    [
-        "accounts/fireworks/models/kimi-k2p5",
-        "accounts/alice/routers/r1",
-        "accounts/alice/deployments/12345678",
-        "accounts/fireworks/models/mixtral-8x7b#accounts/alice/deployments/12345678",
-        "alice/custom-model#alice/12345678",
-        "claude-sonnet-4-6",
-        "gpt-4o",
-        "",
-    ]
-) | JSON
+MODELS = (
+    st.sampled_from(
+        [
+            "accounts/fireworks/models/kimi-k2p5",
+            "accounts/alice/routers/r1",
+            "accounts/alice/deployments/12345678",
+            "accounts/fireworks/models/mixtral-8x7b#accounts/alice/deployments/12345678",
+            "alice/custom-model#alice/12345678",
+            "claude-sonnet-4-6",
+            "gpt-4o",
+            "",
+        ]
+    )
+    | JSON
+)
 
-TOOL_EXTRAS = ["eager_input_streaming", "cache_control", "allowed_callers", "defer_loading", "input_examples"]
+TOOL_TYPES = [
+    "web_search_20250305",
+    "web_fetch_20260209",
+    "code_execution_20250825",
+    "memory_20250818",
+    "tool_search_tool_regex",
+    "bash_20250124",
+    "custom",
+]
+TOOL_EXTRAS = [
+    "eager_input_streaming",
+    "cache_control",
+    "allowed_callers",
+    "defer_loading",
+    "input_examples",
+]
 
 
 @st.composite
@@ -41,18 +63,15 @@ def tools(draw: st.DrawFn) -> dict[str, Any]:
         for extra in draw(st.lists(st.sampled_from(TOOL_EXTRAS), unique=True)):
             tool[extra] = draw(JSON)
         return tool
-    kind = draw(
-        st.sampled_from(
-            ["web_search_20250305", "web_fetch_20260209", "code_execution_20250825", "memory_20250818",
-             "tool_search_tool_regex", "bash_20250124", "custom"]
-        )
-    )  # fmt: skip
+    kind = draw(st.sampled_from(TOOL_TYPES))
     return {"type": kind, "name": kind.split("_2")[0]}
 
 
 @st.composite
 def blocks(draw: st.DrawFn) -> Any:
-    kind = draw(st.sampled_from(["text", "tool_use", "tool_result", "image", "thinking", "weird", "json"]))
+    kind = draw(
+        st.sampled_from(["text", "tool_use", "tool_result", "image", "thinking", "weird", "json"])
+    )
     if kind == "json":
         return draw(JSON)
     block: dict[str, Any] = {"type": kind}
@@ -96,9 +115,13 @@ TOP_LEVEL_EXTRAS: dict[str, Any] = {
     "max_tokens": st.integers(-5, 5000),
     "stream": st.booleans(),
     "thinking": st.sampled_from(
-        [{"type": "enabled", "budget_tokens": 2048}, {"type": "adaptive"}, {"type": "disabled"},
-         {"type": "between_tools"}]
-    ),  # fmt: skip
+        [
+            {"type": "enabled", "budget_tokens": 2048},
+            {"type": "adaptive"},
+            {"type": "disabled"},
+            {"type": "between_tools"},
+        ]
+    ),
     "output_config": st.fixed_dictionaries(
         {},
         optional={

@@ -48,7 +48,11 @@ def test_installed_wheel_works_from_another_folder(wheel: Path, tmp_path: Path) 
         " 'rules': len(fwcompat.list_rules()), 'source': fwcompat.list_rules()[0].source}))\n"
     )
     done = subprocess.run(
-        [str(python), "-c", script], cwd=elsewhere, capture_output=True, text=True, check=True,
+        [str(python), "-c", script],
+        cwd=elsewhere,
+        capture_output=True,
+        text=True,
+        check=True,
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     out = json.loads(done.stdout)

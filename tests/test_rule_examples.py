@@ -35,7 +35,7 @@ def test_example_gives_exactly_the_expected_diagnostics(
     got = [{"code": d.code, "path": d.path} for d in result.diagnostics]
     want = [{"code": e["code"], "path": e["path"]} for e in example["expect"]]
     assert got == want
-    for diag, expected in zip(result.diagnostics, example["expect"]):
+    for diag, expected in zip(result.diagnostics, example["expect"], strict=True):
         if "severity" in expected:
             assert diag.severity == expected["severity"]
         if "action" in expected:

@@ -41,7 +41,9 @@ def write(tmp_path: Path, text: str, name: str = "extra.yaml") -> Path:
 def test_extra_rule_file_is_a_yaml_edit_only(tmp_path: Path) -> None:
     path = write(tmp_path, GOOD_RULE)
     config = {"rule_files": [str(path)]}
-    result = fwcompat.check({"model": "accounts/fireworks/models/kimi-k2p5", "messages": [], "top_k": 3}, config=config)
+    result = fwcompat.check(
+        {"model": "accounts/fireworks/models/kimi-k2p5", "messages": [], "top_k": 3}, config=config
+    )
     assert [(d.code, d.action) for d in result.diagnostics] == [("XX101", "removed")]
     assert "top_k" not in result.request
     rule = fwcompat.list_rules(config)[-1]
@@ -52,7 +54,11 @@ def mutate(field: str, value: Any) -> str:
     lines = GOOD_RULE.splitlines()
     out = []
     for line in lines:
-        if line.strip().startswith(f"{field}:") and line.startswith("    ") and not line.startswith("      "):
+        if (
+            line.strip().startswith(f"{field}:")
+            and line.startswith("    ")
+            and not line.startswith("      ")
+        ):
             out.append(f"    {field}: {value}")
         else:
             out.append(line)
@@ -64,22 +70,52 @@ def mutate(field: str, value: Any) -> str:
     [
         (mutate("severity", "fatal"), ["XX101 (rules[0])", "severity", '"fatal" is not one of']),
         (mutate("action", "explode"), ["XX101", "action"]),
-        (GOOD_RULE.replace("  - code: XX101", "  - code: lowercase"), ["code", "does not match the pattern"]),
+        (
+            GOOD_RULE.replace("  - code: XX101", "  - code: lowercase"),
+            ["code", "does not match the pattern"],
+        ),
         (mutate("path", "tools/*"), ["path", "does not match"]),
         (mutate("message", '"{nope}"'), ["XX101", "message", "unknown placeholder {nope}"]),
-        (GOOD_RULE.replace("    path: /top_k", "    path: /top_k\n    when: {matches: '('}"), ["XX101", "when.matches", "bad regular expression"]),
-        (GOOD_RULE.replace("    path: /top_k", "    path: /top_k\n    when: {smells: bad}"), ["XX101", "when", "smells"]),
-        (GOOD_RULE.replace("    path: /top_k", "    path: /top_k\n    colour: red"), ["XX101", "colour", "not allowed here"]),
-        (GOOD_RULE.replace("    action: remove", "    action: replace"), ["XX101", "replace", "needs replace"]),
-        (GOOD_RULE.replace("    action: remove", "    action: reject\n    fix: safe"), ["XX101", "fix"]),
-        (GOOD_RULE.replace("      - name: without\n", "").replace("        body: {model: accounts/fireworks/models/kimi-k2p5, messages: []}\n        expect: []\n", ""), ["examples", "at least 2 items"]),
+        (
+            GOOD_RULE.replace("    path: /top_k", "    path: /top_k\n    when: {matches: '('}"),
+            ["XX101", "when.matches", "bad regular expression"],
+        ),
+        (
+            GOOD_RULE.replace("    path: /top_k", "    path: /top_k\n    when: {smells: bad}"),
+            ["XX101", "when", "smells"],
+        ),
+        (
+            GOOD_RULE.replace("    path: /top_k", "    path: /top_k\n    colour: red"),
+            ["XX101", "colour", "not allowed here"],
+        ),
+        (
+            GOOD_RULE.replace("    action: remove", "    action: replace"),
+            ["XX101", "replace", "needs replace"],
+        ),
+        (
+            GOOD_RULE.replace("    action: remove", "    action: reject\n    fix: safe"),
+            ["XX101", "fix"],
+        ),
+        (
+            GOOD_RULE.replace("      - name: without\n", "").replace(
+                "        body: {model: accounts/fireworks/models/kimi-k2p5, messages: []}\n"
+                "        expect: []\n",
+                "",
+            ),
+            ["examples", "at least 2 items"],
+        ),
         ("rules: [1, 2", ["invalid YAML at line"]),
         ("just a string", ["must be an object"]),
         ("{}", ["needs at least 1 field"]),
-        ("rules:\n  - !!python/object/apply:os.system ['echo pwned']", ["invalid YAML", "could not determine a constructor"]),
+        (
+            "rules:\n  - !!python/object/apply:os.system ['echo pwned']",
+            ["invalid YAML", "could not determine a constructor"],
+        ),
     ],
 )
-def test_malformed_rule_files_are_rejected_with_their_location(tmp_path: Path, text: str, needles: list[str]) -> None:
+def test_malformed_rule_files_are_rejected_with_their_location(
+    tmp_path: Path, text: str, needles: list[str]
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(fwcompat.RuleFileError) as info:
         fwcompat.check({}, config={"rule_files": [str(path)]})
@@ -104,7 +140,9 @@ def test_missing_rule_file(tmp_path: Path) -> None:
 def test_a_pack_can_be_selected_by_folder(tmp_path: Path) -> None:
     pack = tmp_path / "mypack"
     pack.mkdir()
-    (pack / "pack.yaml").write_text("pack:\n  name: mypack\n  title: My gateway\n  files: [rules.yaml]\n")
+    (pack / "pack.yaml").write_text(
+        "pack:\n  name: mypack\n  title: My gateway\n  files: [rules.yaml]\n"
+    )
     (pack / "rules.yaml").write_text(textwrap.dedent(GOOD_RULE))
     result = fwcompat.check({"top_k": 1}, config={"pack": str(pack)})
     assert [d.code for d in result.diagnostics] == ["XX101"]
@@ -118,4 +156,8 @@ def test_a_broken_copy_of_the_shipped_pack_names_the_file(tmp_path: Path) -> Non
     target.write_text(target.read_text().replace("severity: warning", "severity: loud", 1))
     with pytest.raises(fwcompat.RuleFileError) as info:
         fwcompat.list_rules({"pack": str(copy)})
-    assert "40-fields.yaml" in str(info.value) and "FW401" in str(info.value) and "severity" in str(info.value)
+    assert (
+        "40-fields.yaml" in str(info.value)
+        and "FW401" in str(info.value)
+        and "severity" in str(info.value)
+    )

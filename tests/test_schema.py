@@ -48,7 +48,30 @@ def test_request_schema_agrees_with_jsonschema(instance: Any) -> None:
 @SETTINGS
 @given(
     instance=st.fixed_dictionaries(
-        {"rules": st.lists(st.dictionaries(st.sampled_from(["code", "name", "title", "doc", "path", "severity", "action", "message", "examples", "when", "replace", "fix"]), JSON), max_size=2)}
+        {
+            "rules": st.lists(
+                st.dictionaries(
+                    st.sampled_from(
+                        [
+                            "code",
+                            "name",
+                            "title",
+                            "doc",
+                            "path",
+                            "severity",
+                            "action",
+                            "message",
+                            "examples",
+                            "when",
+                            "replace",
+                            "fix",
+                        ]
+                    ),
+                    JSON,
+                ),
+                max_size=2,
+            )
+        }
     )
     | JSON
 )
@@ -63,18 +86,32 @@ KEYWORD_CASES: list[tuple[Any, list[Any]]] = [
     ({"enum": [1, "a", None, True]}, [1, 1.0, True, "a", None, False, 0]),
     ({"const": {"a": [1, 2]}}, [{"a": [1, 2]}, {"a": [1, 2.0]}, {"a": [True, 2]}, {"a": [1]}]),
     ({"pattern": "^a"}, ["abc", "cba", 5]),
-    ({"properties": {"a": {"type": "string"}}, "required": ["a"]}, [{"a": "x"}, {"a": 1}, {}, [], "s"]),
-    ({"type": "object", "additionalProperties": {"type": "integer"}, "minProperties": 1}, [{"x": 1}, {"x": "1"}, {}]),
-    ({"items": {"type": "string"}, "minItems": 1, "maxItems": 2}, [["a"], [], ["a", 1], ["a", "b", "c"], "no"]),
+    (
+        {"properties": {"a": {"type": "string"}}, "required": ["a"]},
+        [{"a": "x"}, {"a": 1}, {}, [], "s"],
+    ),
+    (
+        {"type": "object", "additionalProperties": {"type": "integer"}, "minProperties": 1},
+        [{"x": 1}, {"x": "1"}, {}],
+    ),
+    (
+        {"items": {"type": "string"}, "minItems": 1, "maxItems": 2},
+        [["a"], [], ["a", 1], ["a", "b", "c"], "no"],
+    ),
     ({"anyOf": [{"type": "string"}, {"type": "integer"}]}, ["a", 1, 1.5, None]),
     ({"oneOf": [{"type": "integer"}, {"minimum": 2}]}, [1, 3, 2.5, "x"]),
     ({"allOf": [{"type": "string"}, {"minLength": 2}]}, ["ab", "a", 3]),
     ({"not": {"type": "string"}}, ["a", 1]),
-    ({"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"}, [[], [[]], [[1]], 1]),
+    (
+        {"$defs": {"n": {"type": "array", "items": {"$ref": "#/$defs/n"}}}, "$ref": "#/$defs/n"},
+        [[], [[]], [[1]], 1],
+    ),
 ]
 
 
-@pytest.mark.parametrize(("schema", "instances"), KEYWORD_CASES, ids=[json.dumps(c[0])[:40] for c in KEYWORD_CASES])
+@pytest.mark.parametrize(
+    ("schema", "instances"), KEYWORD_CASES, ids=[json.dumps(c[0])[:40] for c in KEYWORD_CASES]
+)
 def test_keyword_semantics_match_jsonschema(schema: Any, instances: list[Any]) -> None:
     compiled = CompiledSchema(schema)
     for instance in instances:
@@ -83,7 +120,10 @@ def test_keyword_semantics_match_jsonschema(schema: Any, instances: list[Any]) -
 
 def test_discriminated_union_gives_one_error_not_a_branch_dump() -> None:
     compiled = CompiledSchema(REQUEST)
-    bad = {"model": "m", "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "url"}}]}]}
+    bad = {
+        "model": "m",
+        "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "url"}}]}],
+    }
     errors = list(compiled.iter_errors(bad))
     assert [(e.path, e.message) for e in errors] == [
         (("messages", 0, "content", 0, "source", "url"), "missing required field 'url'")

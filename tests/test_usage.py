@@ -92,7 +92,7 @@ def test_missing_message_delta_is_reported_at_finish() -> None:
     for event in fireworks_events():
         if event["type"] != "message_delta":
             meter.feed(event)
-    assert meter.issues == ()  # only known at the end
+    assert not meter.issues  # only known at the end
     assert meter.finish() is None
     assert codes(meter) == ["FWU001"]
     assert meter.issues[0].event is None

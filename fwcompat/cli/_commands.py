@@ -289,11 +289,33 @@ class Checker:
         from ._fix import edits_for, fix_json_text, fix_yaml_text
 
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
-        if fmt == "yaml":
-            return fix_yaml_text(text, edits) if edits else (text, 0)
-        return fix_json_text(text, edits)
+        if fmt != "yaml":
+            return fix_json_text(text, edits)
+        if not edits:
+            return text, 0
+        from ._fix import apply_edits
+
+        try:
+            new_text, applied = fix_yaml_text(text, edits)
+            # Never write what we cannot read back as exactly the fixed request.
+            expected, _ = apply_edits(load_yaml(text).document, edits)
+            if applied and load_yaml(new_text).document != expected:
+                raise ValueError("the rewritten YAML does not read back as the fixed request")
+        except Exception as exc:  # ruamel.yaml refuses some files PyYAML reads
+            self.warn(
+                f"{self._name}: not fixed: cannot rewrite this YAML keeping its format "
+                f"({type(exc).__name__}: {_first_line(exc)})"
+            )
+            return text, 0
+        return new_text, applied
+
+    def warn(self, message: str) -> None:
+        sys.stderr.write(f"fwcompat: warning: {message}\n")
+
+    _name = ""
 
     def _check_text(self, path: str | None, name: str, text: str, fmt: Format) -> None:
+        self._name = name
         try:
             unit = _parse_document(text, fmt)
         except SourceError as exc:
@@ -449,6 +471,14 @@ def _shift(unit: Unit, number: int) -> Callable[[Sequence[str]], tuple[int, int]
         return number, column
 
     return locate
+
+
+def _first_line(exc: BaseException) -> str:
+    problem = getattr(exc, "problem", None)
+    if isinstance(problem, str) and problem:
+        return problem
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def _write(out: IO[str], text: str) -> None:

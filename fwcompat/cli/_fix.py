@@ -35,6 +35,7 @@ from ._sources import (
     _ws,
     file_tokens,
     fixable,
+    is_index,
     pointer_tokens,
     scanstring,
 )
@@ -78,7 +79,7 @@ def edits_for(diagnostics: Iterable[Diagnostic], envelope: bool, unsafe: bool) -
 
 
 def _order(edit: Edit) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(t)) if t.isdigit() else (1, t) for t in edit.tokens)
+    return tuple((0, int(t)) if t.isascii() and t.isdigit() else (1, t) for t in edit.tokens)
 
 
 def apply_edits(document: Any, edits: Iterable[Edit]) -> tuple[Any, int]:
@@ -121,7 +122,7 @@ _ABSENT = object()
 
 
 def _is_index(token: str) -> bool:
-    return token.isdigit() and (token == "0" or token[0] != "0")
+    return is_index(token)
 
 
 def _child(node: Any, token: str) -> Any:
@@ -299,6 +300,9 @@ def fix_json_text(text: str, edits: Sequence[Edit]) -> tuple[str, int]:
 # --------------------------------------------------------------------------- YAML
 
 
+_OPENS_BLOCK = re.compile(r":(?:\s+[&!]\S+)*\s*(?:#.*)?$")
+
+
 def _yaml_indents(text: str) -> tuple[int, int, int]:
     """(mapping, sequence, offset) indentation as ruamel.yaml wants it, guessed from text."""
     mapping = 2
@@ -309,7 +313,7 @@ def _yaml_indents(text: str) -> tuple[int, int, int]:
         prev_indent = len(prev) - len(prev.lstrip(" "))
         indent = len(line) - len(line.lstrip(" "))
         stripped = line.strip()
-        if not stripped or stripped.startswith("#") or not prev.rstrip().endswith(":"):
+        if not stripped or stripped.startswith("#") or not _OPENS_BLOCK.search(prev):
             continue
         if stripped.startswith("- "):
             offset = indent - prev_indent
@@ -318,6 +322,21 @@ def _yaml_indents(text: str) -> tuple[int, int, int]:
         if indent > prev_indent and mapping == 2:
             mapping = indent - prev_indent
     return mapping, max(sequence, offset + 2), offset
+
+
+def _keep_anchors(node: Any, depth: int = 0) -> None:
+    """Have ruamel.yaml dump every anchor the file had, used by an alias or not."""
+    anchor = getattr(node, "anchor", None)
+    if anchor is not None and getattr(anchor, "value", None):
+        anchor.always_dump = True
+    if depth > 500:
+        return
+    if isinstance(node, MutableMapping):
+        for value in node.values():
+            _keep_anchors(value, depth + 1)
+    elif isinstance(node, MutableSequence):
+        for value in node:
+            _keep_anchors(value, depth + 1)
 
 
 def fix_yaml_text(text: str, edits: Sequence[Edit]) -> tuple[str, int]:
@@ -333,6 +352,7 @@ def fix_yaml_text(text: str, edits: Sequence[Edit]) -> tuple[str, int]:
     yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
     bom = text.startswith("\ufeff")
     document = yaml.load(text[1:] if bom else text)
+    _keep_anchors(document)
     if text.lstrip("\ufeff").startswith("---"):
         yaml.explicit_start = True
     document, applied = apply_edits(document, edits)

@@ -30,6 +30,7 @@ __all__ = [
     "escape_token",
     "file_tokens",
     "fixable",
+    "is_index",
     "json_offset",
     "load_json",
     "load_yaml",
@@ -204,7 +205,7 @@ def json_offset(text: str, tokens: Sequence[str], start: int = 0) -> int:
                     return best
                 best, pos = member
             elif ch == "[":
-                if not token.isdigit() or (token != "0" and token[0] == "0"):
+                if not is_index(token):
                     return best
                 element = _find_element(text, pos, int(token))
                 if element is None:
@@ -215,6 +216,11 @@ def json_offset(text: str, tokens: Sequence[str], start: int = 0) -> int:
     except (ValueError, IndexError):
         return best
     return best
+
+
+def is_index(token: str) -> bool:
+    """An RFC 6901 array index: ASCII digits, no leading zero."""
+    return token.isascii() and token.isdigit() and (token == "0" or token[0] != "0")
 
 
 def pointer_tokens(pointer: str) -> list[str]:
@@ -360,7 +366,7 @@ def _yaml_position(node: Any, tokens: Sequence[str]) -> tuple[int, int]:
             for key_node, value_node in node.value:
                 if isinstance(key_node, yaml.ScalarNode) and key_node.value == token:
                     child, mark = value_node, key_node.start_mark
-        elif isinstance(node, yaml.SequenceNode) and token.isdigit():
+        elif isinstance(node, yaml.SequenceNode) and is_index(token):
             index = int(token)
             if index < len(node.value):
                 child = node.value[index]

@@ -154,3 +154,34 @@ def test_fix_follows_symlinks_and_keeps_them(run: Run, fixtures: Path) -> None:
     run("check", "--fix", link)
     assert link.is_symlink()
     assert "service_tier" not in real.read_text()
+
+
+def test_yaml_that_cannot_round_trip_is_left_alone(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    text = (
+        "model: accounts/fireworks/models/kimi-k2p5\n"
+        "service_tier: auto\n"
+        "service_tier: auto\n"
+        "messages:\n  - {role: user, content: hi}\n"
+    )
+    path.write_text(text)
+    result = run("check", "--fix", path)
+    assert path.read_text() == text
+    assert "not fixed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_yaml_fix_keeps_anchors_indent_and_flow_style(run: Run, tmp_path: Path) -> None:
+    path = tmp_path / "a.yaml"
+    path.write_text(
+        "model: accounts/fireworks/models/kimi-k2p5\n"
+        "messages: &conversation  # shared\n"
+        "  - {role: user, content: hi}\n"
+        "speed: fast\n"
+    )
+    run("check", "--fix", path)
+    assert path.read_text() == (
+        "model: accounts/fireworks/models/kimi-k2p5\n"
+        "messages: &conversation  # shared\n"
+        "  - {role: user, content: hi}\n"
+    )

@@ -224,7 +224,11 @@ class ForwardingApp:
                     return
 
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP_BY_HOP]
-        url = self.upstream + scope["path"]
+        path: str = scope["path"]
+        root: str = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :]
+        url = self.upstream + path
         if scope["query_string"]:
             url += "?" + scope["query_string"].decode("latin-1")
         request = self.client.build_request(scope["method"], url, headers=headers, content=body())
@@ -244,13 +248,13 @@ class ForwardingApp:
 class ServerThread:
     """A real uvicorn server for ``app`` on 127.0.0.1, on a free port, in a daemon thread."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, **config: Any) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port: int = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
-        self.server = uvicorn.Server(config)
+        settings = {"log_level": "warning", "lifespan": "on", "access_log": False, **config}
+        self.server = uvicorn.Server(uvicorn.Config(app, **settings))
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import time
@@ -12,7 +13,7 @@ import anthropic
 import httpx
 import pytest
 from conftest import Upstream
-from fireworks_stub import MODEL
+from fireworks_stub import MODEL, ForwardingApp, ServerThread
 
 import fwcompat
 import fwcompat.anthropic as fa
@@ -176,6 +177,60 @@ def test_content_length_over_the_limit_is_refused_before_the_body_is_sent(
             reply += data
     assert reply.startswith(b"HTTP/1.1 413 ")
     assert upstream.received == []
+
+
+def test_compressed_body_gets_415(upstream: Upstream, gateway_url: str, http: httpx.Client) -> None:
+    raw = gzip.compress(json.dumps(BODY).encode())
+    response = http.post(
+        gateway_url + "/v1/messages", content=raw, headers={"content-encoding": "gzip"}
+    )
+    assert response.status_code == 415
+    assert "gzip" in error_of(response)["message"]
+    assert upstream.received == []
+
+
+def test_gateway_under_a_root_path(upstream: Upstream, http: httpx.Client) -> None:
+    app = CompatMiddleware(ForwardingApp(upstream.url))
+    with ServerThread(app, root_path="/anthropic") as server:
+        response = http.post(server.url + "/v1/messages", json={**BODY, "service_tier": "auto"})
+    assert response.status_code == 200
+    assert response.headers["x-fwcompat-applied"]
+    assert upstream.received[0].body == BODY
+
+
+def test_under_starlette_as_middleware_and_mounted(upstream: Upstream, http: httpx.Client) -> None:
+    pytest.importorskip("starlette")
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
+
+    seen: list[Any] = []
+
+    async def messages(request: Request) -> JSONResponse:
+        seen.append(await request.json())
+        return JSONResponse({"ok": True})
+
+    inner = Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])])
+    app = Starlette(
+        routes=[Mount("/anthropic", app=CompatMiddleware(inner))],
+        middleware=[Middleware(CompatMiddleware, max_body_size=4096)],
+    )
+    with ServerThread(app) as server:
+        mounted = http.post(
+            server.url + "/anthropic/v1/messages", json={**BODY, "inference_geo": "us"}
+        )
+        too_big = http.post(server.url + "/v1/messages", json={**BODY, "system": "x" * 5000})
+        rejected = http.post(
+            server.url + "/anthropic/v1/messages", json={**BODY, "model": "claude-opus-4-7"}
+        )
+    assert mounted.status_code == 200
+    assert mounted.headers["x-fwcompat-applied"]
+    assert seen == [BODY]
+    assert too_big.status_code == 413
+    assert rejected.status_code == 400
+    assert error_of(rejected)["type"] == "invalid_request_error"
 
 
 def test_other_paths_pass_through_unchanged(

@@ -1,0 +1,114 @@
+"""Source maps and text fixes, property-tested in process (the real functions, no mocks)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from fwcompat.cli._fix import Edit, apply_edits, fix_json_text
+from fwcompat.cli._sources import (
+    escape_token,
+    json_offset,
+    load_json,
+    load_yaml,
+    offset_to_position,
+    pointer_tokens,
+)
+
+keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
+scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)
+documents = st.recursive(
+    scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(keys, children, max_size=4),
+    max_leaves=20,
+)
+styles = st.sampled_from(
+    [
+        {"indent": None},
+        {"indent": 2},
+        {"indent": 4},
+        {"indent": "\t"},
+        {"indent": None, "separators": (",", ":")},
+        {"indent": 2, "ensure_ascii": False},
+    ]
+)
+
+
+def paths(document: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = []
+    if isinstance(document, dict):
+        for key, value in document.items():
+            out.append((*prefix, key))
+            out += paths(value, (*prefix, key))
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            out.append((*prefix, str(index)))
+            out += paths(value, (*prefix, str(index)))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents, styles)
+def test_json_offset_points_at_the_member(document: Any, style: dict[str, Any]) -> None:
+    text = json.dumps(document, **style)
+    for tokens in paths(document):
+        offset = json_offset(text, tokens)
+        parent: Any = document
+        for token in tokens[:-1]:
+            parent = parent[int(token)] if isinstance(parent, list) else parent[token]
+        if isinstance(parent, dict):
+            # an object member: the offset is its key
+            key, _ = json.JSONDecoder().raw_decode(text, offset)
+            assert key == tokens[-1]
+        else:
+            value, _ = json.JSONDecoder().raw_decode(text, offset)
+            assert value == parent[int(tokens[-1])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents, styles, st.data())
+def test_text_fixes_equal_document_edits(document: Any, style: dict[str, Any], data: Any) -> None:
+    text = json.dumps(document, **style) + "\n"
+    candidates = paths(document)
+    chosen = data.draw(st.lists(st.sampled_from(candidates), max_size=4)) if candidates else []
+    edits = [
+        Edit(tokens, remove=data.draw(st.booleans()), replacement=data.draw(scalars))
+        for tokens in chosen
+    ]
+    expected, applied = apply_edits(copy.deepcopy(document), edits)
+    new, count = fix_json_text(text, edits)
+    assert count == applied
+    assert json.loads(new) == expected
+    if not applied:
+        assert new == text
+
+
+def test_fix_json_text_keeps_untouched_bytes() -> None:
+    text = '{\n  "a": 1,   "b" : [1,2],\n\t"c": {"d": true}\n}\n'
+    new, applied = fix_json_text(text, [Edit(("b",), remove=True)])
+    assert applied == 1
+    assert new == '{\n  "a": 1,   "c": {"d": true}\n}\n'
+    new, _ = fix_json_text(text, [Edit(("c",), remove=True)])
+    assert new == '{\n  "a": 1,   "b" : [1,2]\n}\n'
+    new, _ = fix_json_text('{"only": 1}', [Edit(("only",), remove=True)])
+    assert new == "{}"
+    new, _ = fix_json_text(text, [Edit(("c", "d"), remove=False, replacement="x")])
+    assert new == '{\n  "a": 1,   "b" : [1,2],\n\t"c": {"d": "x"}\n}\n'
+
+
+def test_positions() -> None:
+    text = '\ufeff{\n  "a~b/c": [10, {"k": 1}]\n}'
+    unit = load_json(text)
+    assert unit.locate(pointer_tokens("/a~0b~1c/1/k")) == (2, 18)
+    assert unit.locate(pointer_tokens("/a~0b~1c/0")) == (2, 13)
+    assert unit.locate(pointer_tokens("/missing/deeper")) == (1, 2)  # the root, after the BOM
+    assert escape_token("a~b/c") == "a~0b~1c"
+    assert offset_to_position("ab\ncd", 4) == (2, 2)
+    yaml_unit = load_yaml("# c\nmodel: x\nmessages:\n  - role: user\n    content: hi\n")
+    assert yaml_unit.locate(pointer_tokens("/messages/0/content")) == (5, 5)
+    assert yaml_unit.locate(pointer_tokens("/messages/3")) == (3, 1)  # deepest existing
+    assert load_yaml("when: 2024-01-01\n").document == {"when": "2024-01-01"}
