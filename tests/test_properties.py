@@ -20,25 +20,23 @@ CONFIG = {
 }
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RULES = fwcompat.list_rules()
-ACCEPTED = set(
-    [
-        "model",
-        "messages",
-        "max_tokens",
-        "metadata",
-        "output_config",
-        "stop_sequences",
-        "stream",
-        "system",
-        "temperature",
-        "thinking",
-        "tool_choice",
-        "tools",
-        "top_k",
-        "top_p",
-        "raw_output",
-    ]
-)
+ACCEPTED = {
+    "model",
+    "messages",
+    "max_tokens",
+    "metadata",
+    "output_config",
+    "stop_sequences",
+    "stream",
+    "system",
+    "temperature",
+    "thinking",
+    "tool_choice",
+    "tools",
+    "top_k",
+    "top_p",
+    "raw_output",
+}
 
 
 def dump(value: Any) -> str:
