@@ -175,13 +175,15 @@ def test_yaml_fix_keeps_anchors_indent_and_flow_style(run: Run, tmp_path: Path) 
     path = tmp_path / "a.yaml"
     path.write_text(
         "model: accounts/fireworks/models/kimi-k2p5\n"
-        "messages: &conversation  # shared\n"
+        "# shared conversation\n"
+        "messages: &conversation\n"
         "  - {role: user, content: hi}\n"
         "speed: fast\n"
     )
     run("check", "--fix", path)
     assert path.read_text() == (
         "model: accounts/fireworks/models/kimi-k2p5\n"
-        "messages: &conversation  # shared\n"
+        "# shared conversation\n"
+        "messages: &conversation\n"
         "  - {role: user, content: hi}\n"
     )

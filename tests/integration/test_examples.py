@@ -7,6 +7,7 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import pytest
@@ -44,7 +45,7 @@ def test_gateway_example(
     monkeypatch.setenv("FIREWORKS_API_KEY", "gateway-key")
     caplog.set_level("INFO", logger="gateway")
     module = runpy.run_path(str(EXAMPLES / "gateway_example.py"), run_name="gateway_example")
-    hi = [{"role": "user", "content": "Hi"}]
+    hi: Any = [{"role": "user", "content": "Hi"}]
     with (
         ServerThread(module["app"]) as gateway,
         anthropic.Anthropic(base_url=gateway.url, api_key="client-key") as client,
