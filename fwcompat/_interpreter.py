@@ -36,11 +36,11 @@ class _Trie:
     def __init__(self) -> None:
         self.children: dict[str, _Trie] = {}
         self.wildcard: _Trie | None = None
-        self.present: list[Predicate] = []  # rules about the value found here
-        self.absent: list[Predicate] = []  # rules about this member being absent
+        self.present: list[tuple[int, Predicate]] = []  # rules about the value found here
+        self.absent: list[tuple[int, Predicate]] = []  # rules about this member being absent
         self.leaf = True
 
-    def add(self, compiled: CompiledRule) -> None:
+    def add(self, index: int, compiled: CompiledRule) -> None:
         node = self
         for token in compiled.selector.tokens:
             node.leaf = False
@@ -49,21 +49,22 @@ class _Trie:
                 node = node.wildcard
             else:
                 node = node.children.setdefault(token, _Trie())
-        (node.absent if compiled.matches_absent else node.present).append(compiled.predicate)
+        target = node.absent if compiled.matches_absent else node.present
+        target.append((index, compiled.predicate))
 
 
-Scan = Callable[[Any, Mapping[str, Mapping[str, str]]], bool]
+Scan = Callable[[Any, Mapping[str, Mapping[str, str]]], set[int]]
 
 
 def _compile_scan(trie: _Trie) -> Scan:
     """Generate one function that walks a document along every rule path at once.
 
-    It answers "does any path rule match the unedited document?" with nested
-    loops instead of a call per node. Predicates are bound by name; the only
+    It returns the indices of the rules that match the unedited document, with
+    nested loops instead of a call per node. Predicates are bound by name; the only
     text from the rules that reaches the source is through those names.
     """
     ns: dict[str, Any] = {"_M": MISSING}
-    lines = ["def scan(root, tables):"]
+    lines = ["def scan(root, tables):", "    hits = set()"]
     counter = [0]
 
     def fresh(prefix: str, value: Any = None) -> str:
@@ -74,8 +75,8 @@ def _compile_scan(trie: _Trie) -> Scan:
         return name
 
     def emit(node: _Trie, var: str, key: str, ind: str) -> None:
-        for predicate in node.present:
-            lines.append(f"{ind}if {fresh('p', predicate)}({var}, {key}, tables): return True")
+        for index, predicate in node.present:
+            lines.append(f"{ind}if {fresh('p', predicate)}({var}, {key}, tables): hits.add({index})")
         if node.leaf:
             return
         names = [t for t in node.children if not t.isdigit()]
@@ -88,9 +89,9 @@ def _compile_scan(trie: _Trie) -> Scan:
                 lines.append(f"{ind}    {sub} = {var}.get({tok}, _M)")
                 if child.absent:
                     lines.append(f"{ind}    if {sub} is _M:")
-                    for predicate in child.absent:
+                    for index, predicate in child.absent:
                         name = fresh("p", predicate)
-                        lines.append(f"{ind}        if {name}(_M, {tok}, tables): return True")
+                        lines.append(f"{ind}        if {name}(_M, {tok}, tables): hits.add({index})")
                 if child.present or not child.leaf:
                     lines.append(f"{ind}    if {sub} is not _M:")
                     emit(child, sub, tok, ind + "        ")
@@ -114,7 +115,7 @@ def _compile_scan(trie: _Trie) -> Scan:
                 lines.append(f"{ind}    pass")
 
     emit(trie, "root", "''", "    ")
-    lines.append("    return False")
+    lines.append("    return hits")
     code = compile("\n".join(lines), "<fwcompat rule scan>", "exec")
     exec(code, ns)
     scan: Scan = ns["scan"]
@@ -125,7 +126,7 @@ def _compile_scan(trie: _Trie) -> Scan:
 class _Step:
     compiled: CompiledRule
     severity: Severity
-    scan: Scan | None  # "does this rule match anything here?", generated; None for headers
+    tokens: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -145,16 +146,12 @@ def make_plan(pack: Pack, config: Config) -> Plan:
         rule = compiled.rule
         if not config.enabled(rule.code):
             continue
-        scan = None
-        if rule.scope != "headers" and compiled.schema is None:  # header names fold case
-            single = _Trie()
-            single.add(compiled)
-            scan = _compile_scan(single)
-        scopes[rule.scope].append(_Step(compiled, severities.get(rule.code, rule.severity), scan))
+        severity = severities.get(rule.code, rule.severity)
+        scopes[rule.scope].append(_Step(compiled, severity, compiled.selector.tokens))
     trie = _Trie()
-    for step in scopes["body"]:
+    for index, step in enumerate(scopes["body"]):
         if step.compiled.schema is None:
-            trie.add(step.compiled)
+            trie.add(index, step.compiled)
     return Plan(
         pack=pack,
         scopes={k: tuple(v) for k, v in scopes.items()},
@@ -274,26 +271,49 @@ def _run_clean(document: Any, steps: tuple[_Step, ...]) -> Found:
     return found
 
 
+def _overlaps(tokens: tuple[str, ...], edits: list[tuple[Segment, ...]]) -> bool:
+    """Whether an edit at one of ``edits`` can change what a rule with these tokens sees."""
+    for edit in edits:
+        for token, seg in zip(tokens, edit, strict=False):
+            if token != "*" and token != seg and token != str(seg):
+                break
+        else:
+            return True
+    return False
+
+
 def _run_scope(
-    scope: Scope, document: Any, steps: tuple[_Step, ...], tables: Mapping[str, Mapping[str, str]]
+    scope: Scope,
+    document: Any,
+    steps: tuple[_Step, ...],
+    tables: Mapping[str, Mapping[str, str]],
+    hits: set[int] | None = None,
 ) -> tuple[Any, Found]:
+    """Run the rules one by one. ``hits``, when known, are the rules that match the
+    unedited document: any other rule is skipped unless an edit touched its paths."""
     doc = _CopyOnWrite(document)
+    edits: list[tuple[Segment, ...]] = []
+    edited_first: set[str] = set()
     found: Found = []
     rejected: list[tuple[Segment, ...]] = []
     fold = scope == "headers"  # HTTP header names are case-insensitive
     # Several rules often select the same path (/model, /output_config/effort): select once
     # and reuse the matches until an edit changes the document.
     selections: dict[tuple[str, bool], list[tuple[tuple[Segment, ...], Any]]] = {}
-    for step in steps:
+    for index, step in enumerate(steps):
         compiled = step.compiled
         if compiled.schema is not None:
             _validate(step, doc.root, rejected, found)
             continue
+        if hits is not None and index not in hits:
+            tokens = step.tokens
+            if not edits or (tokens and tokens[0] != "*" and tokens[0] not in edited_first):
+                continue
+            if not _overlaps(tokens, edits):
+                continue
         root = doc.root
         if not isinstance(root, dict):
             continue  # only schema rules speak about a document that is not an object
-        if step.scan is not None and not step.scan(root, tables):
-            continue
         predicate = compiled.predicate
         cache_key = (compiled.selector.source, compiled.matches_absent)
         selected = selections.get(cache_key)
@@ -311,6 +331,8 @@ def _run_scope(
         rule = compiled.rule
         if rule.action in ("remove", "replace"):
             selections.clear()
+            edits.extend(segments for segments, _ in matches)
+            edited_first.update(str(segments[0]) for segments, _ in matches if segments)
         # Apply edits last-first so removing array elements keeps earlier indices valid.
         for segments, value in reversed(matches):
             fix = None
@@ -394,9 +416,10 @@ def run_plan(
 
     # Fast path: one walk over the unedited body tests every path rule at once. When none
     # matches, no edit can happen, so running the rules one by one would find nothing either.
-    if isinstance(body, dict) and not plan.body_scan(body, tables):
+    hits = plan.body_scan(body, tables) if isinstance(body, dict) else None
+    if hits is not None and not hits:
         new_body, found = body, _run_clean(body, plan.scopes["body"])
     else:
-        new_body, found = _run_scope("body", body, plan.scopes["body"], tables)
+        new_body, found = _run_scope("body", body, plan.scopes["body"], tables, hits)
     diagnostics += _document_order(body, found)
     return new_body, out_headers, diagnostics

@@ -116,9 +116,14 @@ def _rule_file_schema() -> CompiledSchema:
 
 
 @lru_cache(maxsize=16)
-def _request_schema(name: str) -> CompiledSchema:
-    path = schemas_dir() / name
-    return CompiledSchema(_read_json(path), name=name)
+def _request_schema(path: Path) -> CompiledSchema:
+    return CompiledSchema(_read_json(path), name=path.name)
+
+
+def _schema_path(name: str, rule_file: Path) -> Path:
+    """A schema next to the rule file wins over the shipped one of the same name."""
+    local = rule_file.parent / name
+    return local if local.is_file() else schemas_dir() / name
 
 
 def _read_json(path: Path) -> Any:
@@ -178,7 +183,7 @@ def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledR
         if action != "reject":
             raise fail("validate", "a validate rule must have action: reject")
         try:
-            schema = _request_schema(entry["validate"])
+            schema = _request_schema(_schema_path(entry["validate"], path))
         except SchemaCompileError as exc:
             raise fail("validate", f"schema {entry['validate']!r}: {exc}") from None
         except RuleFileError as exc:

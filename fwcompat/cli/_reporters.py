@@ -243,8 +243,12 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def sarif_uri(path: str) -> str:
+    """A relative path stays a relative URI reference; an absolute one becomes file://."""
+    import os.path
     from urllib.parse import quote
 
+    if os.path.isabs(path):
+        return "file://" + quote(path.replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
     return quote(path.replace("\\", "/"), safe="/:@!$&'()*+,;=-._~")
 
 

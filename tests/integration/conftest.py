@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-from fireworks_stub import FireworksStub, ForwardingApp, Received, ServerThread
+from fireworks_stub import FireworksStub, ForwardingApp, ServerThread, Upstream
 
 from fwcompat.asgi import CompatMiddleware
-
-
-@dataclass
-class Upstream:
-    url: str
-    stub: FireworksStub
-
-    @property
-    def received(self) -> list[Received]:
-        with self.stub.lock:
-            return list(self.stub.received)
 
 
 @pytest.fixture(scope="session")

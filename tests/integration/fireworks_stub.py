@@ -179,6 +179,19 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
+@dataclass
+class Upstream:
+    """What the tests see of a running stub: its URL and what it received."""
+
+    url: str
+    stub: FireworksStub
+
+    @property
+    def received(self) -> list[Received]:
+        with self.stub.lock:
+            return list(self.stub.received)
+
+
 _HOP_BY_HOP = {
     b"host",
     b"connection",

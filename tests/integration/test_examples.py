@@ -11,8 +11,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from conftest import Upstream
-from fireworks_stub import MODEL, ServerThread
+from fireworks_stub import MODEL, ServerThread, Upstream
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

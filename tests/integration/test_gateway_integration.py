@@ -12,8 +12,7 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
-from conftest import Upstream
-from fireworks_stub import MODEL, ForwardingApp, ServerThread
+from fireworks_stub import MODEL, ForwardingApp, ServerThread, Upstream
 
 import fwcompat
 import fwcompat.anthropic as fa

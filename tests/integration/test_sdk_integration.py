@@ -10,8 +10,7 @@ from typing import Any
 
 import anthropic
 import pytest
-from conftest import Upstream
-from fireworks_stub import MODEL
+from fireworks_stub import MODEL, Upstream
 
 import fwcompat
 import fwcompat.anthropic as fa
@@ -168,6 +167,17 @@ def test_other_endpoints_are_rejected_by_the_url_rules(upstream: Upstream) -> No
         c.messages.count_tokens(model=MODEL, messages=CLEAN["messages"])
     assert {d.scope for d in info.value.errors} == {"url"}
     assert upstream.received == []
+
+
+def test_other_endpoints_pass_when_the_rule_is_ignored(upstream: Upstream) -> None:
+    with (
+        client(upstream, config={"ignore": ["FW104"]}) as c,
+        pytest.raises(anthropic.NotFoundError),
+    ):
+        c.messages.count_tokens(model=MODEL, messages=CLEAN["messages"])
+    [received] = upstream.received  # sent untouched; the stub answers 404
+    assert received.path == "/v1/messages/count_tokens"
+    assert received.body == {"model": MODEL, "messages": CLEAN["messages"]}
 
 
 def test_explicit_base_url_is_used_to_split_the_url(upstream: Upstream) -> None:
