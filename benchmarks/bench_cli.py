@@ -78,13 +78,20 @@ def request(i: int, messages: int = 6, fixable: bool = False) -> dict[str, objec
     return body
 
 
+# Both tools run as users run them: with .pyc caches (pip compiles them at install
+# time; the warm-up run writes them for an editable install). PYTHONDONTWRITEBYTECODE
+# in the caller's environment would make every fwcompat run recompile its sources.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(command: list[str], runs: int) -> tuple[float, int]:
     """Median wall time of ``runs`` runs (after one warm-up), and the exit code."""
-    code = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": ENV}
+    code = subprocess.run(command, **quiet).returncode  # type: ignore[call-overload]
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(command, **quiet)  # type: ignore[call-overload]
         samples.append(time.perf_counter() - start)
     return statistics.median(samples), code
 
@@ -100,7 +107,11 @@ def peak_rss(command: list[str]) -> tuple[float, int, float]:
         "print(json.dumps([wall, rss, code]))\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", probe, *command], capture_output=True, text=True, check=True
+        [sys.executable, "-c", probe, *command],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=ENV,
     ).stdout
     wall, rss, code = json.loads(out)
     return float(wall), int(rss), float(code)

@@ -13,21 +13,18 @@ as spliced text.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from ._schema import _ANNOTATIONS as _IGNORED
+from ._schema import _is_integer, _is_number, _json_equal
 
 __all__ = ["compile_fast"]
 
 _LEAF_KEYS = frozenset(
     {"type", "const", "enum", "minLength", "maxLength", "pattern", "minimum", "maximum",
      "exclusiveMinimum", "exclusiveMaximum"}
-)  # fmt: skip
-_IGNORED = frozenset(
-    {"$schema", "$id", "$comment", "$defs", "definitions", "title", "description", "default",
-     "examples", "format", "deprecated", "readOnly", "writeOnly", "$anchor",
-     "contentMediaType", "contentEncoding"}
 )  # fmt: skip
 _PY = {
     "object": "dict",
@@ -38,26 +35,8 @@ _PY = {
 }
 
 
-def _is_integer(x: Any) -> bool:
-    if isinstance(x, bool):
-        return False
-    if isinstance(x, int):
-        return True
-    return isinstance(x, float) and math.isfinite(x) and x.is_integer()
-
-
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _equal(a: Any, b: Any) -> bool:
-    from ._schema import _json_equal
-
-    return _json_equal(a, b)
-
-
 def _in_others(x: Any, values: list[Any]) -> bool:
-    return any(_equal(x, v) for v in values)
+    return any(_json_equal(x, v) for v in values)
 
 
 class _Gen:
@@ -68,7 +47,7 @@ class _Gen:
             "_A": object(),
             "_is_integer": _is_integer,
             "_is_number": _is_number,
-            "_equal": _equal,
+            "_equal": _json_equal,
             "_in_others": _in_others,
         }
         self.refs: dict[str, str] = {}
@@ -116,9 +95,6 @@ class _Gen:
             parts.append(f"_is_integer({v})")
         if "number" in names:
             parts.append(f"_is_number({v})")
-        if "boolean" not in names and "boolean" not in py and py:
-            # bool is a subclass of int, not of any of the py types used here
-            pass
         return "(" + " or ".join(parts) + ")"
 
     def leaf(self, schema: Mapping[str, Any], v: str) -> str:
