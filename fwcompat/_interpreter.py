@@ -76,7 +76,8 @@ def _compile_scan(trie: _Trie) -> Scan:
 
     def emit(node: _Trie, var: str, key: str, ind: str) -> None:
         for index, predicate in node.present:
-            lines.append(f"{ind}if {fresh('p', predicate)}({var}, {key}, tables): hits.add({index})")
+            name = fresh("p", predicate)
+            lines.append(f"{ind}if {name}({var}, {key}, tables): hits.add({index})")
         if node.leaf:
             return
         names = [t for t in node.children if not t.isdigit()]
@@ -91,7 +92,8 @@ def _compile_scan(trie: _Trie) -> Scan:
                     lines.append(f"{ind}    if {sub} is _M:")
                     for index, predicate in child.absent:
                         name = fresh("p", predicate)
-                        lines.append(f"{ind}        if {name}(_M, {tok}, tables): hits.add({index})")
+                        test = f"if {name}(_M, {tok}, tables): hits.add({index})"
+                        lines.append(f"{ind}        {test}")
                 if child.present or not child.leaf:
                     lines.append(f"{ind}    if {sub} is not _M:")
                     emit(child, sub, tok, ind + "        ")
