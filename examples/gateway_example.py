@@ -1,9 +1,10 @@
 """A gateway that receives Anthropic-format traffic and forwards it to Fireworks.
 
 CompatMiddleware checks and normalizes every POST /v1/messages body (a 400 with
-Anthropic's error envelope for an incompatible one, 413 over 32 MB); the app
-forwards the request with httpx and streams the answer back unbuffered, metering
-token usage on the way (Fireworks puts it in the one message_delta of a stream).
+Anthropic's error envelope for an incompatible one, 413 over 32 MB) and meters the
+token usage of each answer as it passes (Fireworks puts it in the one message_delta
+of a stream); the app forwards the request with httpx and streams the answer back
+unbuffered.
 
     pip install fwcompat httpx uvicorn
     export FIREWORKS_API_KEY=fw_...          # or let clients send their own key
@@ -24,7 +25,7 @@ from typing import Any
 import httpx
 
 from fwcompat.asgi import CompatMiddleware
-from fwcompat.usage import UsageMeter, usage_from_response
+from fwcompat.usage import StreamIssue, Usage
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -34,14 +35,12 @@ Send = Callable[[Message], Awaitable[None]]
 UPSTREAM = os.environ.get("FIREWORKS_BASE_URL", "https://api.fireworks.ai/inference")
 API_KEY = os.environ.get("FIREWORKS_API_KEY")
 HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade"}
-# accept-encoding is dropped too, so that responses come back uncompressed and can be metered
-DROP = {*HOP_BY_HOP, b"accept-encoding"}
 
 log = logging.getLogger("gateway")
 
 
 class Forwarder:
-    """Forwards each request to UPSTREAM; streams the response back and meters usage."""
+    """Forwards each request to UPSTREAM and streams the response back as it comes."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
@@ -63,7 +62,7 @@ class Forwarder:
                 if not message.get("more_body", False):
                     return
 
-        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in DROP]
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
         if API_KEY:  # the gateway's own key replaces whatever the client sent
             headers = [
                 (k, v) for k, v in headers if k.lower() not in (b"authorization", b"x-api-key")
@@ -72,31 +71,16 @@ class Forwarder:
         url = self.upstream + scope["path"]
         request = self.client.build_request(scope["method"], url, headers=headers, content=body())
         response = await self.client.send(request, stream=True)
-        streaming = response.headers.get("content-type", "").startswith("text/event-stream")
-        meter = UsageMeter()
-        collected = bytearray()
         try:
             out = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
             )
             async for chunk in response.aiter_raw():
-                if streaming:
-                    meter.feed_bytes(chunk)  # the chunk goes on at once: nothing is buffered
-                elif len(collected) < 1 << 20:
-                    collected += chunk
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
-        if scope["path"] == "/v1/messages" and response.status_code == 200:
-            if streaming:
-                usage = meter.finish()
-                for issue in meter.issues:
-                    log.warning("stream issue: %s", issue)
-            else:
-                usage = usage_from_response(bytes(collected))
-            log.info("usage: %s", usage.to_dict() if usage else None)
 
     async def lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -110,10 +94,18 @@ class Forwarder:
                 return
 
 
+def record_usage(scope: Scope, usage: Usage | None, issues: tuple[StreamIssue, ...]) -> None:
+    """Called once each answer to POST /v1/messages is over (bill, rate-limit, export...)."""
+    log.info("usage: %s", usage.to_dict() if usage else None)
+    for issue in issues:  # a stream that broke Fireworks' documented shape
+        log.warning("stream issue: %s", issue)
+
+
 app = CompatMiddleware(
     Forwarder(UPSTREAM),
     upstream_base_url=UPSTREAM,  # checked once at startup by the url rules (no /v1 suffix)
     config={"model_map": {"claude-sonnet-4-6": "accounts/fireworks/models/kimi-k2p5"}},
+    on_usage=record_usage,
 )
 
 if __name__ == "__main__":

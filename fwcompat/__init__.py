@@ -17,8 +17,7 @@ from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Result, Severity
 from ._exceptions import ConfigError, FwcompatError, IncompatibleRequestError, RuleFileError
 from ._rules import Rule
-
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "Config",

@@ -9,15 +9,15 @@ loader compiles paths, conditions and schemas, and fails with a
 from __future__ import annotations
 
 import json
+import os
 import re
 import string
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
-
-import yaml
 
 from ._conditions import ConditionError, Predicate, compile_condition
 from ._diagnostics import Severity
@@ -25,8 +25,11 @@ from ._exceptions import RuleFileError
 from ._paths import Selector
 from ._resources import rules_dir, schemas_dir
 from ._schema import CompiledSchema, SchemaCompileError
+from ._version import __version__
 
 __all__ = ["CompiledRule", "Pack", "Rule", "load_pack"]
+
+_VERSION = __version__  # cache key part: a new release never reads an older cache
 
 RuleAction = Literal["remove", "replace", "reject", "note"]
 _PAST: dict[str, str] = {
@@ -37,10 +40,6 @@ _PAST: dict[str, str] = {
 }
 _TEMPLATE_FIELDS = frozenset({"value", "key", "pointer", "replacement", "where", "error"})
 
-try:  # the C loader is several times faster; both are safe loaders
-    _Loader: Any = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,9 @@ class Pack:
 
 
 def _read_yaml(path: Path) -> Any:
+    import yaml  # imported here: a warm cache never needs it (start-up time of the CLI)
+
+    loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # both are safe loaders
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -99,7 +101,7 @@ def _read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise RuleFileError(f"not UTF-8 text: {exc}", file=str(path)) from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -107,6 +109,50 @@ def _read_yaml(path: Path) -> Any:
         raise RuleFileError(f"invalid YAML{where}: {problem}", file=str(path)) from None
     except RecursionError:
         raise RuleFileError("YAML nested too deeply", file=str(path)) from None
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("FWCOMPAT_NO_CACHE"):
+        return None
+    explicit = os.environ.get("FWCOMPAT_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "fwcompat"
+
+
+def _load_validated(path: Path) -> Any:
+    """A rule file's data, validated against the rule-file schema.
+
+    Validated data is cached as JSON (keyed by fwcompat's version and the file's
+    path, size and mtime), so a warm start skips YAML parsing and validation.
+    The cache is best effort: any problem with it falls back to the file.
+    """
+    folder = _cache_dir()
+    entry = None
+    if folder is not None:
+        try:
+            st = path.stat()
+            key = f"{_VERSION}\0{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
+            entry = folder / f"rules-{zlib.crc32(key.encode()):08x}.json"
+            cached = json.loads(entry.read_text(encoding="utf-8"))
+            if cached["key"] == key:  # the name is a short hash: the key inside decides
+                return cached["data"]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    data = _read_yaml(path)
+    _check_shape(data, path)
+    if entry is not None:
+        try:
+            text = json.dumps({"key": key, "data": data}, allow_nan=False)
+            if json.loads(text)["data"] == data:  # only data that JSON keeps exactly (no dates, int keys)
+                entry.parent.mkdir(parents=True, exist_ok=True)
+                tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, entry)  # atomic: parallel pre-commit batches may race here
+        except (OSError, ValueError, TypeError, RecursionError):
+            pass
+    return data
 
 
 @lru_cache(maxsize=1)
@@ -219,8 +265,7 @@ def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledR
 
 def load_rule_file(path: Path) -> tuple[CompiledRule, ...]:
     """Load and compile one rule file (a mapping with a ``rules:`` list)."""
-    data = _read_yaml(path)
-    _check_shape(data, path)
+    data = _load_validated(path)
     if not isinstance(data, dict) or "rules" not in data:
         raise RuleFileError("a rule file needs a top-level 'rules:' list", file=str(path))
     return tuple(_compile_rule(entry, path, i) for i, entry in enumerate(data["rules"]))
@@ -246,8 +291,7 @@ def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pac
     """Load a pack by name (or folder path) plus extra rule files, compiled and cached."""
     folder = _pack_dir(pack)
     meta_path = folder / "pack.yaml"
-    meta = _read_yaml(meta_path)
-    _check_shape(meta, meta_path)
+    meta = _load_validated(meta_path)
     if not isinstance(meta, dict) or "pack" not in meta:
         raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=str(meta_path))
     info = meta["pack"]

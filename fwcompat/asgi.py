@@ -25,7 +25,8 @@ Other paths, methods and scope types pass through untouched, and responses are
 never buffered: streamed (SSE) responses flow through chunk by chunk.
 
 Diagnostics go to the ``fwcompat`` logger (warnings and errors at ``WARNING``,
-info at ``DEBUG``), and to ``on_result`` when given. No dependency beyond the
+info at ``DEBUG``), and to ``on_result`` when given. With ``on_usage``, the token
+usage of each response is read as it passes (see :mod:`fwcompat.usage`). No dependency beyond the
 standard library: this module does not import Starlette.
 """
 
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
@@ -40,6 +42,7 @@ from . import check
 from ._config import Config, coerce_config
 from ._diagnostics import Result, Severity
 from ._exceptions import ConfigError
+from .usage import StreamIssue, Usage, UsageMeter, usage_from_response
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "CompatMiddleware"]
 
@@ -48,6 +51,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+UsageCallback = Callable[[Scope, Usage | None, tuple[StreamIssue, ...]], None]
 
 DEFAULT_MAX_BODY_SIZE = 32 * 1024 * 1024
 """32 MB: the request size limit Anthropic documents for the Messages endpoint."""
@@ -87,6 +91,12 @@ class CompatMiddleware:
       here, by the url rules, and a wrong one raises :class:`fwcompat.ConfigError`.
     - ``on_result``: called as ``on_result(scope, result)`` after each check,
       rejected requests included (e.g. to count diagnostics).
+    - ``on_usage``: called as ``on_usage(scope, usage, issues)`` once each 2xx
+      response to a forwarded request is over, with the :class:`~fwcompat.usage.Usage`
+      Fireworks reported (``None`` if none could be read) and, for a stream, the
+      :class:`~fwcompat.usage.StreamIssue` found by a :class:`~fwcompat.usage.UsageMeter`.
+      The response is metered as it passes (SSE chunk by chunk; a JSON body is
+      copied up to 4 MiB), never held back; gzip and deflate are decoded.
     """
 
     def __init__(
@@ -98,6 +108,7 @@ class CompatMiddleware:
         path: str = "/v1/messages",
         upstream_base_url: str | None = None,
         on_result: Callable[[Scope, Result], None] | None = None,
+        on_usage: UsageCallback | None = None,
     ) -> None:
         if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
             raise ConfigError("max_body_size: expected an integer number of bytes")
@@ -108,6 +119,7 @@ class CompatMiddleware:
         self.max_body_size = max_body_size
         self.path = path
         self.on_result = on_result
+        self.on_usage = on_usage
         if upstream_base_url is not None:
             probe = check({}, base_url=upstream_base_url, path=path, config=self.config)
             wrong = [d for d in probe.errors if d.scope == "url"]
@@ -217,17 +229,95 @@ class CompatMiddleware:
             return {"type": "http.request", "body": raw, "more_body": False}
 
         applied = _codes(d.code for d in result.diagnostics if d.action in ("removed", "replaced"))
-        if not applied:
+        on_usage = self.on_usage
+        if not applied and on_usage is None:
             await self.app(scope, replay, send)
             return
+        meter = _ResponseMeter() if on_usage is not None else None
 
-        async def send_with_header(message: Message) -> None:
+        async def wrapped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message = dict(message)
-                message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, applied)]
+                if applied:
+                    message = dict(message)
+                    message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, applied)]
+                if meter is not None:
+                    meter.start(message)
+            elif meter is not None and message["type"] == "http.response.body":
+                meter.feed(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await send(message)
+                    meter.report(scope, on_usage)
+                    return
             await send(message)
 
-        await self.app(scope, replay, send_with_header)
+        try:
+            await self.app(scope, replay, wrapped_send)
+        finally:
+            if meter is not None:
+                meter.report(scope, on_usage)  # a response cut short is reported too
+
+
+class _ResponseMeter:
+    """Reads usage out of a response as it passes through, without holding it back."""
+
+    __slots__ = ("_body", "_decoder", "_meter", "_streaming", "active", "done")
+
+    _LIMIT = 4 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self.active = False
+        self.done = False
+        self._streaming = False
+        self._meter = UsageMeter()
+        self._body = bytearray()
+        self._decoder: Any = None
+
+    def start(self, message: Message) -> None:
+        if not 200 <= message.get("status", 0) < 300:
+            return
+        content_type = encoding = b""
+        for name, value in message.get("headers", ()):
+            lower = name.lower()
+            if lower == b"content-type":
+                content_type = value.lower()
+            elif lower == b"content-encoding":
+                encoding = value.strip().lower()
+        if encoding in (b"gzip", b"x-gzip", b"deflate"):
+            self._decoder = zlib.decompressobj(wbits=47)  # gzip or zlib, detected
+        elif encoding not in (b"", b"identity"):
+            return  # br, zstd...: not metered
+        self._streaming = content_type.startswith(b"text/event-stream")
+        self.active = True
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.active or not chunk:
+            return
+        try:
+            if self._decoder is not None:
+                chunk = self._decoder.decompress(chunk)
+        except zlib.error:
+            self.active = False
+            return
+        if self._streaming:
+            self._meter.feed_bytes(chunk)
+        elif len(self._body) + len(chunk) <= self._LIMIT:
+            self._body += chunk
+        else:
+            self.active = False
+
+    def report(self, scope: Scope, callback: UsageCallback | None) -> None:
+        if self.done or callback is None:
+            return
+        self.done = True
+        if not self.active:
+            return
+        if self._streaming:
+            usage = self._meter.finish()
+            issues = self._meter.issues
+        else:
+            usage = usage_from_response(bytes(self._body))
+            issues = ()
+        callback(scope, usage, issues)
 
 
 def _too_large(limit: int) -> _Reject:

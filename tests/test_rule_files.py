@@ -161,3 +161,24 @@ def test_a_broken_copy_of_the_shipped_pack_names_the_file(tmp_path: Path) -> Non
         and "FW401" in str(info.value)
         and "severity" in str(info.value)
     )
+
+
+def test_the_rule_cache_follows_edits_and_survives_corruption(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fwcompat import _rules
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FWCOMPAT_CACHE_DIR", str(cache))
+    path = write(tmp_path, GOOD_RULE)
+    first = _rules.load_rule_file(path)
+    assert first[0].rule.severity == "warning"
+    assert len(list(cache.glob("rules-*.json"))) == 1
+    path.write_text(textwrap.dedent(GOOD_RULE).replace("severity: warning", "severity: error  "))
+    assert _rules.load_rule_file(path)[0].rule.severity == "error"  # edited file: cache missed
+    for stale in cache.glob("rules-*.json"):
+        stale.write_text("{not json")
+    assert _rules.load_rule_file(path)[0].rule.severity == "error"  # corrupt cache: file wins
+    path.write_text(textwrap.dedent(GOOD_RULE).replace("severity: warning", "severity: loud   "))
+    with pytest.raises(fwcompat.RuleFileError, match="severity"):
+        _rules.load_rule_file(path)

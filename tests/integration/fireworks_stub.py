@@ -18,6 +18,7 @@ Pure ASGI: no web framework needed.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import threading
@@ -97,7 +98,8 @@ class FireworksStub:
         if body.get("stream"):
             await self._stream(send, usage, headers.get("x-stub-shape", ""))
         else:
-            await _json(send, 200, _message("".join(REPLY), usage))
+            gzipped = headers.get("x-stub-gzip") == "1"
+            await _json(send, 200, _message("".join(REPLY), usage), gzipped=gzipped)
 
     async def _stream(self, send: Send, usage: dict[str, int], shape: str) -> None:
         await send(
@@ -162,9 +164,13 @@ def _message(text: str, usage: dict[str, int]) -> dict[str, Any]:
     }
 
 
-async def _json(send: Send, status: int, data: Any) -> None:
+async def _json(send: Send, status: int, data: Any, *, gzipped: bool = False) -> None:
     payload = json.dumps(data).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    headers = [(b"content-type", b"application/json")]
+    if gzipped:
+        payload = gzip.compress(payload)
+        headers.append((b"content-encoding", b"gzip"))
+    headers.append((b"content-length", b"%d" % len(payload)))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
 

@@ -6,6 +6,7 @@ import os
 import runpy
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,5 +60,10 @@ def test_gateway_example(
     assert first.body["model"] == MODEL
     assert "service_tier" not in first.body
     assert first.headers["authorization"] == "Bearer gateway-key"
-    usages = [r.getMessage() for r in caplog.records if r.name == "gateway"]
-    assert usages == [f"usage: {first.usage}", f"usage: {second.usage}"]
+    expected = [f"usage: {first.usage}", f"usage: {second.usage}"]
+    for _ in range(500):  # on_usage runs just after the last chunk is sent
+        usages = [r.getMessage() for r in caplog.records if r.name == "gateway"]
+        if len(usages) >= 2:
+            break
+        time.sleep(0.01)
+    assert usages == expected

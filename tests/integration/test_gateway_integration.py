@@ -12,6 +12,7 @@ from typing import Any
 import anthropic
 import httpx
 import pytest
+from conftest import MeteredGateway
 from fireworks_stub import MODEL, ForwardingApp, ServerThread, Upstream
 
 import fwcompat
@@ -339,3 +340,55 @@ def test_bad_middleware_settings_fail_at_construction() -> None:
     with pytest.raises(fwcompat.ConfigError, match="/v1"):
         CompatMiddleware(app, upstream_base_url="https://api.fireworks.ai/inference/v1")
     CompatMiddleware(app, upstream_base_url="https://api.fireworks.ai/inference")
+
+
+# ----------------------------------------------------------------- on_usage
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_on_usage_non_streaming(
+    upstream: Upstream, metered_gateway: MeteredGateway, http: httpx.Client, gzipped: bool
+) -> None:
+    headers = {"x-stub-gzip": "1"} if gzipped else {}
+    response = http.post(metered_gateway.url + "/v1/messages", json=BODY, headers=headers)
+    assert response.status_code == 200
+    assert (response.headers.get("content-encoding") == "gzip") is gzipped
+    assert metered_gateway.wait() == [
+        ("/v1/messages", Usage(**(upstream.received[0].usage or {})), ())
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shape", "codes"),
+    [("", []), ("two-deltas", ["FWU002"]), ("no-delta", ["FWU001"]), ("cut", ["FWU005"])],
+)
+def test_on_usage_streaming(
+    upstream: Upstream,
+    metered_gateway: MeteredGateway,
+    http: httpx.Client,
+    shape: str,
+    codes: list[str],
+) -> None:
+    with http.stream(
+        "POST",
+        metered_gateway.url + "/v1/messages",
+        json={**BODY, "stream": True, "speed": "fast"},
+        headers={"x-stub-shape": shape},
+    ) as response:
+        assert response.headers["x-fwcompat-applied"]
+        response.read()
+    [(path, usage, issues)] = metered_gateway.wait()
+    expected = None if shape == "no-delta" else Usage(**(upstream.received[0].usage or {}))
+    assert (path, usage) == ("/v1/messages", expected)
+    assert [i.code for i in issues] == codes
+
+
+def test_on_usage_is_not_called_for_rejected_or_other_requests(
+    metered_gateway: MeteredGateway, http: httpx.Client
+) -> None:
+    assert (
+        http.post(metered_gateway.url + "/v1/messages", json={**BODY, "model": "x"}).status_code
+        == 400
+    )
+    assert http.get(metered_gateway.url + "/v1/models").status_code == 404
+    assert metered_gateway.reports == []
