@@ -356,7 +356,7 @@ def _run_scope(
                 value=_Shown(value),
                 key=str(segments[-1]) if segments else "",
                 pointer=format_pointer(segments),
-                replacement=short(replacement),
+                replacement=_Shown(replacement),
                 where=_where(segments),
                 error="",
             )

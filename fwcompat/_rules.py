@@ -41,7 +41,6 @@ _PAST: dict[str, str] = {
 _TEMPLATE_FIELDS = frozenset({"value", "key", "pointer", "replacement", "where", "error"})
 
 
-
 @dataclass(frozen=True)
 class Rule:
     """One documented difference, as written in a rule file."""
@@ -101,7 +100,7 @@ def _read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise RuleFileError(f"not UTF-8 text: {exc}", file=str(path)) from None
     try:
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(text, Loader=loader)  # a safe loader: no tags that build objects
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -145,7 +144,8 @@ def _load_validated(path: Path) -> Any:
     if entry is not None:
         try:
             text = json.dumps({"key": key, "data": data}, allow_nan=False)
-            if json.loads(text)["data"] == data:  # only data that JSON keeps exactly (no dates, int keys)
+            # Only data that JSON keeps exactly (no dates, no integer keys) is cached.
+            if json.loads(text)["data"] == data:
                 entry.parent.mkdir(parents=True, exist_ok=True)
                 tmp = entry.with_suffix(f".{os.getpid()}.tmp")
                 tmp.write_text(text, encoding="utf-8")

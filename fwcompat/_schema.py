@@ -24,6 +24,7 @@ python-jsonschema by a differential Hypothesis test).
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -99,6 +100,8 @@ _TYPE_CHECKS: dict[str, FastCheck] = {
 }
 
 
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring
+
 _PY_TYPES: dict[str, tuple[type, ...]] = {
     "object": (dict,),
     "array": (list, tuple),
@@ -142,6 +145,11 @@ def describe(x: Any) -> str:
 
 def short(x: Any, limit: int = 60) -> str:
     """A compact JSON rendering of a value for messages, truncated."""
+    if isinstance(x, str):
+        text = _encode_string(x)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+    if x is None or isinstance(x, (bool, int)):
+        return "null" if x is None else ("true" if x is True else "false" if x is False else str(x))
     try:
         text = json.dumps(x, ensure_ascii=False, default=repr, check_circular=False)
     except (ValueError, TypeError, RecursionError):
