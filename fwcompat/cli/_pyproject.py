@@ -10,6 +10,7 @@ Relative ``rule-files`` are resolved against the config file's folder.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Any
 
@@ -35,12 +36,22 @@ def _toml_load(path: str) -> dict[str, Any]:
 
 
 def _has_table(path: str) -> bool:
-    # Cheap pre-filter before parsing TOML: most pyproject.toml files have no such table.
+    """Cheap pre-filter before parsing TOML (importing tomllib alone costs ~30 ms).
+
+    True when the file may hold a ``tool.fwcompat`` table: it names ``tool.fwcompat``
+    (``[tool.fwcompat]``, dotted keys), or it has a bare ``[tool]`` table and
+    mentions fwcompat. A package merely named fwcompat does not count.
+    """
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return "fwcompat" in handle.read()
+            text = handle.read()
     except OSError:
         return False
+    if "fwcompat" not in text:
+        return False
+    if re.search(r"tool\s*\.\s*[\"']?fwcompat", text):
+        return True
+    return re.search(r"^\s*\[\s*tool\s*\]", text, re.MULTILINE) is not None
 
 
 def find_pyproject(start: str | None = None) -> str | None:
