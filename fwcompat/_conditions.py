@@ -43,20 +43,36 @@ class ConditionError(ValueError):
         super().__init__(message)
 
 
+class _LazyPattern:
+    """A regular expression compiled on first use (for patterns already known to compile)."""
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern)
+        return self._compiled.search(text)
+
+
 def compile_condition(
-    when: Mapping[str, Any] | None, field: str = "when"
+    when: Mapping[str, Any] | None, field: str = "when", *, lazy_regex: bool = False
 ) -> tuple[Predicate, bool]:
     """Compile a ``when`` mapping. Returns ``(predicate, matches_absent)``.
 
     ``matches_absent`` is True when the condition is about absence
     (``present: false``), so the interpreter offers absent members to it.
+    ``lazy_regex`` defers compiling patterns already checked on an earlier load.
     """
     when = when or {}
     absent = when.get("present") is False
-    return _compile(when, field), absent
+    return _compile(when, field, lazy_regex), absent
 
 
-def _compile(when: Any, field: str) -> Predicate:
+def _compile(when: Any, field: str, lazy: bool = False) -> Predicate:
     if not isinstance(when, Mapping):
         raise ConditionError(field, "a condition must be a mapping")
     checks: list[Predicate] = []
@@ -64,7 +80,7 @@ def _compile(when: Any, field: str) -> Predicate:
         where = f"{field}.{key}"
         if key not in _KNOWN:
             raise ConditionError(where, f"unknown condition {key!r} (known: {', '.join(_KNOWN)})")
-        checks.append(_one(key, arg, where))
+        checks.append(_one(key, arg, where, lazy))
     # No implicit "is present" check: the interpreter offers absent members (MISSING)
     # only to rules that say ``present: false``.
     return _conjunction(checks)
@@ -85,7 +101,7 @@ def _conjunction(checks: list[Predicate]) -> Predicate:
     return lambda v, k, t: all(c(v, k, t) for c in checks)
 
 
-def _one(key: str, arg: Any, where: str) -> Predicate:
+def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
     if key == "present":
         if not isinstance(arg, bool):
             raise ConditionError(where, "present must be true or false")
@@ -117,10 +133,14 @@ def _one(key: str, arg: Any, where: str) -> Predicate:
     if key in ("matches", "not_matches"):
         if not isinstance(arg, str):
             raise ConditionError(where, f"{key} expects a regular expression string")
-        try:
-            regex = re.compile(arg)
-        except re.error as exc:
-            raise ConditionError(where, f"bad regular expression {arg!r}: {exc}") from None
+        regex: re.Pattern[str] | _LazyPattern
+        if lazy:
+            regex = _LazyPattern(arg)
+        else:
+            try:
+                regex = re.compile(arg)
+            except re.error as exc:
+                raise ConditionError(where, f"bad regular expression {arg!r}: {exc}") from None
         if key == "matches":
             return lambda v, k, t: isinstance(v, str) and regex.search(v) is not None
         return lambda v, k, t: isinstance(v, str) and regex.search(v) is None
@@ -140,7 +160,7 @@ def _one(key: str, arg: Any, where: str) -> Predicate:
     if key == "members":
         if not isinstance(arg, Mapping) or not arg:
             raise ConditionError(where, "members expects a mapping of member name to condition")
-        subs = [(str(name), _compile(c, f"{where}.{name}")) for name, c in arg.items()]
+        subs = [(str(name), _compile(c, f"{where}.{name}", lazy)) for name, c in arg.items()]
 
         def members(v: Any, k: Segment, t: Tables) -> bool:
             if not isinstance(v, dict):
@@ -151,20 +171,20 @@ def _one(key: str, arg: Any, where: str) -> Predicate:
     if key in ("any_of", "all_of"):
         if not isinstance(arg, list) or not arg:
             raise ConditionError(where, f"{key} expects a non-empty list of conditions")
-        parts = [_compile_nested(c, f"{where}[{i}]") for i, c in enumerate(arg)]
+        parts = [_compile_nested(c, f"{where}[{i}]", lazy) for i, c in enumerate(arg)]
         if key == "any_of":
             return lambda v, k, t: any(p(v, k, t) for p in parts)
         return lambda v, k, t: all(p(v, k, t) for p in parts)
     # key == "not"
-    inner = _compile_nested(arg, where)
+    inner = _compile_nested(arg, where, lazy)
     return lambda v, k, t: not inner(v, k, t)
 
 
-def _compile_nested(when: Any, field: str) -> Predicate:
+def _compile_nested(when: Any, field: str, lazy: bool = False) -> Predicate:
     """Nested conditions carry no implicit ``present`` check of their own."""
     if not isinstance(when, Mapping):
         raise ConditionError(field, "a condition must be a mapping")
-    checks = [_one(key, arg, f"{field}.{key}") for key, arg in when.items() if key in _KNOWN]
+    checks = [_one(key, arg, f"{field}.{key}", lazy) for key, arg in when.items() if key in _KNOWN]
     unknown = [key for key in when if key not in _KNOWN]
     if unknown:
         raise ConditionError(f"{field}.{unknown[0]}", f"unknown condition {unknown[0]!r}")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ._cache import compile_cached
 from ._conditions import Predicate
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
@@ -118,7 +119,7 @@ def _compile_scan(trie: _Trie) -> Scan:
 
     emit(trie, "root", "''", "    ")
     lines.append("    return hits")
-    code = compile("\n".join(lines), "<fwcompat rule scan>", "exec")
+    code = compile_cached("\n".join(lines), "<fwcompat rule scan>")
     exec(code, ns)
     scan: Scan = ns["scan"]
     return scan

@@ -9,27 +9,24 @@ loader compiles paths, conditions and schemas, and fails with a
 from __future__ import annotations
 
 import json
-import os
 import re
 import string
-import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from . import _cache
 from ._conditions import ConditionError, Predicate, compile_condition
 from ._diagnostics import Severity
 from ._exceptions import RuleFileError
 from ._paths import Selector
 from ._resources import rules_dir, schemas_dir
 from ._schema import CompiledSchema, SchemaCompileError
-from ._version import __version__
 
 __all__ = ["CompiledRule", "Pack", "Rule", "load_pack"]
 
-_VERSION = __version__  # cache key part: a new release never reads an older cache
 
 RuleAction = Literal["remove", "replace", "reject", "note"]
 _PAST: dict[str, str] = {
@@ -110,49 +107,21 @@ def _read_yaml(path: Path) -> Any:
         raise RuleFileError("YAML nested too deeply", file=str(path)) from None
 
 
-def _cache_dir() -> Path | None:
-    if os.environ.get("FWCOMPAT_NO_CACHE"):
-        return None
-    explicit = os.environ.get("FWCOMPAT_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "fwcompat"
-
-
-def _load_validated(path: Path) -> Any:
-    """A rule file's data, validated against the rule-file schema.
-
-    Validated data is cached as JSON (keyed by fwcompat's version and the file's
-    path, size and mtime), so a warm start skips YAML parsing and validation.
-    The cache is best effort: any problem with it falls back to the file.
+def _load_validated(path: Path) -> tuple[Any, bool]:
+    """A rule file's data, validated against the rule-file schema, and whether it came
+    from the cache (then its regular expressions are known to compile, and are
+    compiled lazily). Validated data is cached, so a warm start skips YAML entirely.
     """
-    folder = _cache_dir()
-    entry = None
-    if folder is not None:
-        try:
-            st = path.stat()
-            key = f"{_VERSION}\0{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
-            entry = folder / f"rules-{zlib.crc32(key.encode()):08x}.json"
-            cached = json.loads(entry.read_text(encoding="utf-8"))
-            if cached["key"] == key:  # the name is a short hash: the key inside decides
-                return cached["data"]
-        except (OSError, ValueError, KeyError, TypeError):
-            pass
+    key = _cache.file_key(path)
+    if key is not None:
+        cached = _cache.get("rules", key)
+        if cached is not _cache.MISSING:
+            return cached, True
     data = _read_yaml(path)
     _check_shape(data, path)
-    if entry is not None:
-        try:
-            text = json.dumps({"key": key, "data": data}, allow_nan=False)
-            # Only data that JSON keeps exactly (no dates, no integer keys) is cached.
-            if json.loads(text)["data"] == data:
-                entry.parent.mkdir(parents=True, exist_ok=True)
-                tmp = entry.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(text, encoding="utf-8")
-                os.replace(tmp, entry)  # atomic: parallel pre-commit batches may race here
-        except (OSError, ValueError, TypeError, RecursionError):
-            pass
-    return data
+    if key is not None:
+        _cache.put("rules", key, data)  # skipped for data marshal cannot keep (dates...)
+    return data, False
 
 
 @lru_cache(maxsize=1)
@@ -163,7 +132,14 @@ def _rule_file_schema() -> CompiledSchema:
 
 @lru_cache(maxsize=16)
 def _request_schema(path: Path) -> CompiledSchema:
-    return CompiledSchema(_read_json(path), name=path.name)
+    """A schema for ``validate:`` rules. A schema compiled fully once (which checks
+    every keyword) is remembered, and later runs build its error reporter lazily."""
+    key = _cache.file_key(path)
+    checked = key is not None and _cache.get("schema-checked", key) is True
+    schema = CompiledSchema(_read_json(path), name=path.name, eager=not checked)
+    if key is not None and not checked:
+        _cache.put("schema-checked", key, True)
+    return schema
 
 
 def _schema_path(name: str, rule_file: Path) -> Path:
@@ -194,7 +170,9 @@ def _check_shape(data: Any, path: Path) -> None:
         raise RuleFileError(err.message, file=str(path), rule=rule, field=where or "")
 
 
-def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledRule:
+def _compile_rule(
+    entry: Mapping[str, Any], path: Path, index: int, *, checked: bool = False
+) -> CompiledRule:
     code = entry["code"]
     label = f"{code} (rules[{index}])"
 
@@ -219,7 +197,7 @@ def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledR
     except ValueError as exc:
         raise fail("path", str(exc)) from None
     try:
-        predicate, absent = compile_condition(entry.get("when"))
+        predicate, absent = compile_condition(entry.get("when"), lazy_regex=checked)
     except ConditionError as exc:
         raise fail(exc.field, str(exc)) from None
     if absent and action in ("remove", "replace"):
@@ -265,10 +243,12 @@ def _compile_rule(entry: Mapping[str, Any], path: Path, index: int) -> CompiledR
 
 def load_rule_file(path: Path) -> tuple[CompiledRule, ...]:
     """Load and compile one rule file (a mapping with a ``rules:`` list)."""
-    data = _load_validated(path)
+    data, checked = _load_validated(path)
     if not isinstance(data, dict) or "rules" not in data:
         raise RuleFileError("a rule file needs a top-level 'rules:' list", file=str(path))
-    return tuple(_compile_rule(entry, path, i) for i, entry in enumerate(data["rules"]))
+    return tuple(
+        _compile_rule(entry, path, i, checked=checked) for i, entry in enumerate(data["rules"])
+    )
 
 
 def _pack_dir(pack: str) -> Path:
@@ -291,7 +271,7 @@ def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pac
     """Load a pack by name (or folder path) plus extra rule files, compiled and cached."""
     folder = _pack_dir(pack)
     meta_path = folder / "pack.yaml"
-    meta = _load_validated(meta_path)
+    meta, meta_checked = _load_validated(meta_path)
     if not isinstance(meta, dict) or "pack" not in meta:
         raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=str(meta_path))
     info = meta["pack"]
@@ -316,10 +296,14 @@ def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pac
     for tname, spec in tables.items():
         try:
             keys, _ = compile_condition(
-                {"present": True, **(spec.get("keys") or {})}, f"tables.{tname}.keys"
+                {"present": True, **(spec.get("keys") or {})},
+                f"tables.{tname}.keys",
+                lazy_regex=meta_checked,
             )
             values, _ = compile_condition(
-                {"present": True, **(spec.get("values") or {})}, f"tables.{tname}.values"
+                {"present": True, **(spec.get("values") or {})},
+                f"tables.{tname}.values",
+                lazy_regex=meta_checked,
             )
         except ConditionError as exc:
             raise RuleFileError(str(exc), file=str(meta_path), field=f"pack.{exc.field}") from None

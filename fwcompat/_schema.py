@@ -210,15 +210,23 @@ class CompiledSchema:
     Raises :class:`SchemaCompileError` at construction for unsupported shapes.
     """
 
-    def __init__(self, schema: Any, *, name: str = "schema") -> None:
+    def __init__(self, schema: Any, *, name: str = "schema", eager: bool = True) -> None:
         self.name = name
         self.schema = schema
         self._defs: dict[str, _Node] = {}
         self._compiling: set[str] = set()
-        self._root = self._compile(schema, "#")
+        # The error reporter is compiled now (which checks every keyword) unless the caller
+        # knows this schema compiled before: then on the first invalid document.
+        self._root_node = self._compile(schema, "#") if eager else None
         from ._schema_codegen import compile_fast
 
         self._fast = compile_fast(schema)
+
+    @property
+    def _root(self) -> _Node:
+        if self._root_node is None:
+            self._root_node = self._compile(self.schema, "#")
+        return self._root_node
 
     def is_valid(self, instance: Any) -> bool:
         return self._fast(instance)

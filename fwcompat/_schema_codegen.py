@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._cache import compile_cached
 from ._schema import _ANNOTATIONS as _IGNORED
 from ._schema import _is_integer, _is_number, _json_equal
 
@@ -280,7 +281,7 @@ def compile_fast(schema: Any) -> Callable[[Any], bool]:
         value = bool(schema)
         return lambda x: value
     source = "\n".join(gen.lines)
-    code = compile(source, "<fwcompat schema>", "exec")
+    code = compile_cached(source, "<fwcompat schema>")
     exec(code, gen.ns)
     for tname, table in gen.tables:
         gen.ns[tname] = {c: gen.ns[f] for c, f in table.items()}

@@ -173,10 +173,10 @@ def test_the_rule_cache_follows_edits_and_survives_corruption(
     path = write(tmp_path, GOOD_RULE)
     first = _rules.load_rule_file(path)
     assert first[0].rule.severity == "warning"
-    assert len(list(cache.glob("rules-*.json"))) == 1
+    assert len(list(cache.glob("rules-*"))) == 1
     path.write_text(textwrap.dedent(GOOD_RULE).replace("severity: warning", "severity: error  "))
     assert _rules.load_rule_file(path)[0].rule.severity == "error"  # edited file: cache missed
-    for stale in cache.glob("rules-*.json"):
+    for stale in cache.glob("rules-*"):
         stale.write_text("{not json")
     assert _rules.load_rule_file(path)[0].rule.severity == "error"  # corrupt cache: file wins
     path.write_text(textwrap.dedent(GOOD_RULE).replace("severity: warning", "severity: loud   "))

@@ -145,3 +145,11 @@ def test_unsupported_schemas_fail_loudly(schema: Any, needle: str) -> None:
     with pytest.raises(SchemaCompileError, match=None) as info:
         CompiledSchema(schema)
     assert needle in str(info.value)
+
+
+@SETTINGS
+@given(instance=requests())
+def test_lazy_error_reporter_reports_the_same(instance: Any) -> None:
+    assert list(CompiledSchema(REQUEST, eager=False).iter_errors(instance)) == list(
+        COMPILED_REQUEST.iter_errors(instance)
+    )
