@@ -84,16 +84,26 @@ def request(i: int, messages: int = 6, fixable: bool = False) -> dict[str, objec
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(command: list[str], runs: int) -> tuple[float, int]:
-    """Median wall time of ``runs`` runs (after one warm-up), and the exit code."""
+def timed_pair(
+    ours: list[str], theirs: list[str], runs: int
+) -> tuple[tuple[float, int], tuple[float, int]]:
+    """Median wall time of ``runs`` runs of each command, and its exit code.
+
+    The two commands alternate run by run (after one warm-up each), so a noisy
+    neighbour or a CPU-frequency change slows both alike.
+    """
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": ENV}
-    code = subprocess.run(command, **quiet).returncode  # type: ignore[call-overload]
-    samples = []
+    codes = [subprocess.run(c, **quiet).returncode for c in (ours, theirs)]  # type: ignore[call-overload]
+    samples: list[list[float]] = [[], []]
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, **quiet)  # type: ignore[call-overload]
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples), code
+        for i, command in enumerate((ours, theirs)):
+            start = time.perf_counter()
+            subprocess.run(command, **quiet)  # type: ignore[call-overload]
+            samples[i].append(time.perf_counter() - start)
+    return (
+        (statistics.median(samples[0]), codes[0]),
+        (statistics.median(samples[1]), codes[1]),
+    )
 
 
 def peak_rss(command: list[str]) -> tuple[float, int, float]:
@@ -153,11 +163,16 @@ def main() -> int:
             files.append(str(path))
         rows = []
         for label, batch in (("1 file", files[:1]), (f"{args.files} files", files)):
-            ours, our_code = timed([fwcompat, "check", "--no-progress", *batch], args.runs)
-            theirs, their_code = timed([cjs, "--schemafile", str(SCHEMA), *batch], args.runs)
+            (ours, our_code), (theirs, their_code) = timed_pair(
+                [fwcompat, "check", "--no-progress", *batch],
+                [cjs, "--schemafile", str(SCHEMA), *batch],
+                args.runs,
+            )
             rows.append((label, ours, theirs, our_code, their_code))
 
-        print(f"fwcompat {fwcompat}\ncheck-jsonschema {cjs}\nmedian of {args.runs} runs\n")
+        print(
+            f"fwcompat {fwcompat}\ncheck-jsonschema {cjs}\nmedian of {args.runs} alternating runs\n"
+        )
         print(f"| {'case':<10} | {'fwcompat check':>14} | {'check-jsonschema':>16} | ratio |")
         print(f"|{'-' * 12}|{'-' * 16}|{'-' * 18}|-------|")
         for label, ours, theirs, our_code, their_code in rows:

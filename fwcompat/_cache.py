@@ -17,7 +17,6 @@ import marshal
 import os
 import sys
 import zlib
-from pathlib import Path
 from types import CodeType
 from typing import Any
 
@@ -29,30 +28,30 @@ _PREFIX = f"fwcompat {__version__}; python {sys.version}\0"
 _MISSING = object()
 
 
-def cache_dir() -> Path | None:
+def cache_dir() -> str | None:
     if os.environ.get("FWCOMPAT_NO_CACHE"):
         return None
     explicit = os.environ.get("FWCOMPAT_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return explicit
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "fwcompat"
+    return os.path.join(base, "fwcompat")
 
 
-def file_key(path: Path) -> str | None:
+def file_key(path: str) -> str | None:
     """A key that changes whenever the file does (path, size, modification time)."""
     try:
-        st = path.stat()
-        return f"{path.resolve()}\0{st.st_size}\0{st.st_mtime_ns}"
+        st = os.stat(path)
+        return f"{os.path.realpath(path)}\0{st.st_size}\0{st.st_mtime_ns}"
     except OSError:
         return None
 
 
-def _entry(kind: str, key: str) -> Path | None:
+def _entry(kind: str, key: str) -> str | None:
     folder = cache_dir()
     if folder is None:
         return None
-    return folder / f"{kind}-{zlib.crc32((_PREFIX + key).encode()):08x}.marshal"
+    return os.path.join(folder, f"{kind}-{zlib.crc32((_PREFIX + key).encode()):08x}.marshal")
 
 
 def get(kind: str, key: str) -> Any:
@@ -61,7 +60,8 @@ def get(kind: str, key: str) -> Any:
     if entry is None:
         return _MISSING
     try:
-        stored_key, value = marshal.loads(entry.read_bytes())
+        with open(entry, "rb") as handle:
+            stored_key, value = marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         return _MISSING
     return value if stored_key == _PREFIX + key else _MISSING
@@ -74,9 +74,10 @@ def put(kind: str, key: str, value: Any) -> None:
         return
     try:
         payload = marshal.dumps((_PREFIX + key, value))
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_name(f"{entry.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(payload)
+        os.makedirs(os.path.dirname(entry), exist_ok=True)
+        tmp = f"{entry}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(payload)
         os.replace(tmp, entry)  # atomic: parallel pre-commit batches may race here
     except (OSError, ValueError, TypeError):
         pass

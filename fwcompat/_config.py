@@ -6,10 +6,10 @@ values raise :class:`~fwcompat.ConfigError` naming the key.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ._diagnostics import Severity
@@ -100,7 +100,7 @@ class Config:
                 kwargs[f"{key}_items"] = _frozen_map(_str_map(seen[key], f"{source}.{key}"))
         if "rule_files" in seen:
             files = seen["rule_files"]
-            if isinstance(files, (str, Path)) or not isinstance(files, (list, tuple)):
+            if isinstance(files, (str, os.PathLike)) or not isinstance(files, (list, tuple)):
                 raise ConfigError(f"{source}.rule_files: expected a list of paths")
             kwargs["rule_files"] = tuple(
                 str(_path(f, f"{source}.rule_files[{i}]")) for i, f in enumerate(files)
@@ -143,8 +143,8 @@ def _string(value: Any, where: str) -> str:
 
 
 def _path(value: Any, where: str) -> str:
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)  # type: ignore[no-any-return]
     return _string(value, where)
 
 

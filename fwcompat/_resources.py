@@ -7,25 +7,25 @@ checkout (editable install, tests) they are the repository's top-level
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from pathlib import Path
 
 __all__ = ["rules_dir", "schemas_dir"]
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = os.path.dirname(os.path.realpath(__file__))
 
 
 @cache
-def _data(kind: str) -> Path:
-    installed = _PACKAGE / "_data" / kind
-    if installed.is_dir():
+def _data(kind: str) -> str:
+    installed = os.path.join(_PACKAGE, "_data", kind)
+    if os.path.isdir(installed):
         return installed
-    return _PACKAGE.parent / kind
+    return os.path.join(os.path.dirname(_PACKAGE), kind)
 
 
-def rules_dir() -> Path:
+def rules_dir() -> str:
     return _data("rules")
 
 
-def schemas_dir() -> Path:
+def schemas_dir() -> str:
     return _data("schemas")

@@ -9,12 +9,12 @@ loader compiles paths, conditions and schemas, and fails with a
 from __future__ import annotations
 
 import json
+import os
 import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 from . import _cache
@@ -86,12 +86,13 @@ class Pack:
     table_checks: Mapping[str, tuple[Predicate, Predicate]]
 
 
-def _read_yaml(path: Path) -> Any:
+def _read_yaml(path: str) -> Any:
     import yaml  # imported here: a warm cache never needs it (start-up time of the CLI)
 
     loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # both are safe loaders
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except OSError as exc:
         raise RuleFileError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
     except UnicodeDecodeError as exc:
@@ -107,7 +108,7 @@ def _read_yaml(path: Path) -> Any:
         raise RuleFileError("YAML nested too deeply", file=str(path)) from None
 
 
-def _load_validated(path: Path) -> tuple[Any, bool]:
+def _load_validated(path: str) -> tuple[Any, bool]:
     """A rule file's data, validated against the rule-file schema, and whether it came
     from the cache (then its regular expressions are known to compile, and are
     compiled lazily). Validated data is cached, so a warm start skips YAML entirely.
@@ -126,36 +127,37 @@ def _load_validated(path: Path) -> tuple[Any, bool]:
 
 @lru_cache(maxsize=1)
 def _rule_file_schema() -> CompiledSchema:
-    path = schemas_dir() / "rule-file.schema.json"
-    return CompiledSchema(_read_json(path), name=path.name)
+    path = os.path.join(schemas_dir(), "rule-file.schema.json")
+    return CompiledSchema(_read_json(path), name=os.path.basename(path))
 
 
 @lru_cache(maxsize=16)
-def _request_schema(path: Path) -> CompiledSchema:
+def _request_schema(path: str) -> CompiledSchema:
     """A schema for ``validate:`` rules. A schema compiled fully once (which checks
     every keyword) is remembered, and later runs build its error reporter lazily."""
     key = _cache.file_key(path)
     checked = key is not None and _cache.get("schema-checked", key) is True
-    schema = CompiledSchema(_read_json(path), name=path.name, eager=not checked)
+    schema = CompiledSchema(_read_json(path), name=os.path.basename(path), eager=not checked)
     if key is not None and not checked:
         _cache.put("schema-checked", key, True)
     return schema
 
 
-def _schema_path(name: str, rule_file: Path) -> Path:
+def _schema_path(name: str, rule_file: str) -> str:
     """A schema next to the rule file wins over the shipped one of the same name."""
-    local = rule_file.parent / name
-    return local if local.is_file() else schemas_dir() / name
+    local = os.path.join(os.path.dirname(rule_file), name)
+    return local if os.path.isfile(local) else os.path.join(schemas_dir(), name)
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(path: str) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as handle:
+            return json.loads(handle.read())
     except (OSError, ValueError) as exc:
         raise RuleFileError(f"cannot load schema: {exc}", file=str(path)) from None
 
 
-def _check_shape(data: Any, path: Path) -> None:
+def _check_shape(data: Any, path: str) -> None:
     """Validate a rule file against the rule-file schema; first error wins."""
     for err in _rule_file_schema().iter_errors(data):
         rule = ""
@@ -171,7 +173,7 @@ def _check_shape(data: Any, path: Path) -> None:
 
 
 def _compile_rule(
-    entry: Mapping[str, Any], path: Path, index: int, *, checked: bool = False
+    entry: Mapping[str, Any], path: str, index: int, *, checked: bool = False
 ) -> CompiledRule:
     code = entry["code"]
     label = f"{code} (rules[{index}])"
@@ -241,7 +243,8 @@ def _compile_rule(
     return CompiledRule(rule, selector, predicate, absent, schema)
 
 
-def load_rule_file(path: Path) -> tuple[CompiledRule, ...]:
+def load_rule_file(path: str | os.PathLike[str]) -> tuple[CompiledRule, ...]:
+    path = os.fspath(path)
     """Load and compile one rule file (a mapping with a ``rules:`` list)."""
     data, checked = _load_validated(path)
     if not isinstance(data, dict) or "rules" not in data:
@@ -251,35 +254,40 @@ def load_rule_file(path: Path) -> tuple[CompiledRule, ...]:
     )
 
 
-def _pack_dir(pack: str) -> Path:
-    candidate = Path(pack)
-    if (candidate / "pack.yaml").is_file():
+def _pack_dir(pack: str) -> str:
+    candidate = pack
+    if os.path.isfile(os.path.join(candidate, "pack.yaml")):
         return candidate
-    shipped = rules_dir() / pack
-    if (shipped / "pack.yaml").is_file():
+    shipped = os.path.join(rules_dir(), pack)
+    if os.path.isfile(os.path.join(shipped, "pack.yaml")):
         return shipped
-    known = sorted(p.name for p in rules_dir().iterdir() if (p / "pack.yaml").is_file())
+    known = available_packs()
     raise RuleFileError(f"unknown rule pack {pack!r} (shipped packs: {', '.join(known) or 'none'})")
 
 
 def available_packs() -> tuple[str, ...]:
-    return tuple(sorted(p.name for p in rules_dir().iterdir() if (p / "pack.yaml").is_file()))
+    folder = rules_dir()
+    return tuple(
+        sorted(
+            n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n, "pack.yaml"))
+        )
+    )
 
 
 @lru_cache(maxsize=16)
 def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pack:
     """Load a pack by name (or folder path) plus extra rule files, compiled and cached."""
     folder = _pack_dir(pack)
-    meta_path = folder / "pack.yaml"
+    meta_path = os.path.join(folder, "pack.yaml")
     meta, meta_checked = _load_validated(meta_path)
     if not isinstance(meta, dict) or "pack" not in meta:
         raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=str(meta_path))
     info = meta["pack"]
     rules: list[CompiledRule] = []
     for name in info["files"]:
-        rules.extend(load_rule_file(folder / name))
+        rules.extend(load_rule_file(os.path.join(folder, name)))
     for extra in extra_files:
-        rules.extend(load_rule_file(Path(extra)))
+        rules.extend(load_rule_file(extra))
     seen: dict[str, str] = {}
     for compiled in rules:
         rule = compiled.rule
