@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ConfigError", "FwcompatError", "IncompatibleRequestError", "RuleFileError"]
 
+_SHOWN = 10  # errors spelled out in the message; all of them are on .errors
+
 
 class FwcompatError(Exception):
     """Base class of every exception fwcompat raises."""
@@ -40,8 +42,11 @@ class IncompatibleRequestError(FwcompatError, ValueError):
         self.errors: tuple[Diagnostic, ...] = tuple(
             d for d in self.diagnostics if d.severity == "error"
         )
-        lines = "; ".join(str(d) for d in self.errors)
-        super().__init__(f"request is not compatible ({len(self.errors)} error(s)): {lines}")
+        shown = "; ".join(str(d) for d in self.errors[:_SHOWN])
+        more = len(self.errors) - _SHOWN
+        if more > 0:
+            shown += f"; and {more} more (see .errors)"
+        super().__init__(f"request is not compatible ({len(self.errors)} error(s)): {shown}")
 
 
 class ConfigError(FwcompatError, ValueError):

@@ -397,3 +397,15 @@ def test_list_rules_covers_every_documented_difference() -> None:
         "input_examples",
     ):
         assert f"/tools/*/{field}" in paths
+
+
+def test_error_message_stays_readable_with_many_errors() -> None:
+    messages = [{"role": "robot", "content": "x"} for _ in range(50)]
+    with pytest.raises(fwcompat.IncompatibleRequestError) as info:
+        fwcompat.normalize(body(messages=messages))
+    assert len(info.value.errors) == 50
+    text = str(info.value)
+    assert text.startswith(
+        "request is not compatible (50 error(s)): FW001 [error] /messages/0/role"
+    )
+    assert text.endswith("and 40 more (see .errors)")
