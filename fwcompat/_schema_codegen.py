@@ -84,7 +84,20 @@ class _Gen:
         keys = set(schema) - _IGNORED
         if keys <= _LEAF_KEYS:
             return self.leaf(schema, v)
+        if keys == {"anyOf"} and self.discriminator(schema["anyOf"]) is None:
+            # Inlined: `content` is "a string or an array of blocks" on every message.
+            return "(" + " or ".join(self.expr(b, v) for b in schema["anyOf"]) + ")"
         return f"{self.function(schema)}({v})"
+
+    def union_table(self, schema: Any) -> dict[str, Any] | None:
+        """The dispatch table when ``schema`` is only a union discriminated on ``type``."""
+        s = self.deref(schema)
+        if not isinstance(s, Mapping):
+            return None
+        keys = set(s) - _IGNORED
+        if len(keys) != 1 or not keys <= {"anyOf", "oneOf"}:
+            return None
+        return self.discriminator(s[next(iter(keys))])
 
     def type_expr(self, types: Any, v: str) -> str:
         names = [types] if isinstance(types, str) else list(types)
@@ -221,7 +234,16 @@ class _Gen:
                 add(f"{ind}if len(x) < {int(schema['minItems'])}: return False")
             if "maxItems" in schema:
                 add(f"{ind}if len(x) > {int(schema['maxItems'])}: return False")
-            if "items" in schema:
+            table = self.union_table(schema["items"]) if "items" in schema else None
+            if table is not None:
+                # Dispatch each element on its `type` right in the loop: one call per block.
+                tname = self.name("d")
+                self.tables.append((tname, {c: self.function(b) for c, b in table.items()}))
+                add(f"{ind}for v in x:")
+                add(f"{ind}    t = v.get('type') if isinstance(v, dict) else None")
+                add(f"{ind}    f = {tname}.get(t) if isinstance(t, str) else None")
+                add(f"{ind}    if f is None or not f(v): return False")
+            elif "items" in schema:
                 item = schema["items"]
                 item_expr = self.expr(item, "v")
                 if item_expr != "True":
