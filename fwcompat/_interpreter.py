@@ -274,9 +274,18 @@ def _run_clean(document: Any, steps: tuple[_Step, ...]) -> Found:
     return found
 
 
-def _overlaps(tokens: tuple[str, ...], edits: list[tuple[Segment, ...]]) -> bool:
-    """Whether an edit at one of ``edits`` can change what a rule with these tokens sees."""
-    for edit in edits:
+def _overlaps(
+    tokens: tuple[str, ...], absent: bool, edits: list[tuple[tuple[Segment, ...], bool]]
+) -> bool:
+    """Whether one of ``edits`` (segments, was-a-removal) can change what a rule sees.
+
+    A replacement at E changes the values at E, above it and below it. A removal at E
+    changes only the values above E (its ancestors lost a member); a rule that selects
+    at E's depth or deeper can newly match there only if it matches absent members.
+    """
+    for edit, removal in edits:
+        if removal and (len(tokens) > len(edit) or (len(tokens) == len(edit) and not absent)):
+            continue
         for token, seg in zip(tokens, edit, strict=False):
             if token != "*" and token != seg and token != str(seg):
                 break
@@ -295,7 +304,7 @@ def _run_scope(
     """Run the rules one by one. ``hits``, when known, are the rules that match the
     unedited document: any other rule is skipped unless an edit touched its paths."""
     doc = _CopyOnWrite(document)
-    edits: list[tuple[Segment, ...]] = []
+    edits: list[tuple[tuple[Segment, ...], bool]] = []
     edited_first: set[str] = set()
     found: Found = []
     rejected: list[tuple[Segment, ...]] = []
@@ -312,7 +321,7 @@ def _run_scope(
             tokens = step.tokens
             if not edits or (tokens and tokens[0] != "*" and tokens[0] not in edited_first):
                 continue
-            if not _overlaps(tokens, edits):
+            if not _overlaps(tokens, step.compiled.matches_absent, edits):
                 continue
         root = doc.root
         if not isinstance(root, dict):
@@ -334,7 +343,8 @@ def _run_scope(
         rule = compiled.rule
         if rule.action in ("remove", "replace"):
             selections.clear()
-            edits.extend(segments for segments, _ in matches)
+            removal = rule.action == "remove"
+            edits.extend((segments, removal) for segments, _ in matches)
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
         # Apply edits last-first so removing array elements keeps earlier indices valid.
         for segments, value in reversed(matches):
