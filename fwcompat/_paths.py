@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-__all__ = ["MISSING", "Segment", "Selector", "escape", "format_pointer", "parse_pointer"]
+__all__ = [
+    "MISSING",
+    "Segment",
+    "Selector",
+    "escape",
+    "format_pointer",
+    "is_index",
+    "parse_pointer",
+]
 
 Segment = str | int
 
@@ -39,6 +47,11 @@ WILDCARD: Final = "*"
 def escape(token: object) -> str:
     """Escape one reference token (``~`` -> ``~0``, ``/`` -> ``~1``)."""
     return str(token).replace("~", "~0").replace("/", "~1")
+
+
+def is_index(token: str) -> bool:
+    """An RFC 6901 array index: ASCII digits, no leading zero."""
+    return token.isascii() and token.isdigit() and (token == "0" or token[0] != "0")
 
 
 def format_pointer(segments: Sequence[Segment]) -> str:
@@ -73,7 +86,7 @@ class Selector:
         self.source = path
         self._tokens: tuple[str, ...] = tuple(parse_pointer(path))
         # Member names only (no wildcard, no array index): walked without bookkeeping.
-        self._plain = all(t != WILDCARD and not t.isdigit() for t in self._tokens)
+        self._plain = all(t != WILDCARD and not is_index(t) for t in self._tokens)
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -114,7 +127,7 @@ class Selector:
                     ahead is not None
                     and ahead != WILDCARD
                     and not fold_case
-                    and not ahead.isdigit()
+                    and not is_index(ahead)
                     and not (absent and depth + 1 == last)
                 ):
                     for prefix, node in frontier:
@@ -147,14 +160,14 @@ class Selector:
                         if not keys and absent and depth == last:
                             nxt.append(((*prefix, token), MISSING))
             else:
-                is_index = token.isdigit() and (token == "0" or token[0] != "0")
+                index = is_index(token)
                 for prefix, node in frontier:
                     if isinstance(node, dict):
                         if token in node:
                             nxt.append(((*prefix, token), node[token]))
                         elif absent and depth == last:
                             nxt.append(((*prefix, token), MISSING))
-                    elif is_index and isinstance(node, (list, tuple)) and int(token) < len(node):
+                    elif index and isinstance(node, (list, tuple)) and int(token) < len(node):
                         nxt.append(((*prefix, int(token)), node[int(token)]))
             if not nxt:
                 return nxt

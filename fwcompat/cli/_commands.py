@@ -14,6 +14,7 @@ from fwcompat._check import check
 from fwcompat._config import Config
 from fwcompat._diagnostics import Diagnostic, Result, Severity
 from fwcompat._exceptions import ConfigError, RuleFileError
+from fwcompat._paths import parse_pointer
 
 from ._reporters import Finding, Reporter, Summary
 from ._sources import (
@@ -26,7 +27,6 @@ from ._sources import (
     iter_jsonl,
     load_json,
     load_yaml,
-    pointer_tokens,
     split_envelope,
 )
 
@@ -166,7 +166,7 @@ class Checker:
 
     def _locate(self, unit: Unit, d: Diagnostic, envelope: bool) -> tuple[int, int]:
         try:
-            tokens = file_tokens(d, pointer_tokens(d.path), envelope)
+            tokens = file_tokens(d, parse_pointer(d.path), envelope)
         except ValueError:
             tokens = None
         if tokens is None:

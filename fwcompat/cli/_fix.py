@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fwcompat._diagnostics import Diagnostic
+from fwcompat._paths import is_index, parse_pointer
 
 from ._sources import (
     _DECODER,
@@ -35,8 +36,6 @@ from ._sources import (
     _ws,
     file_tokens,
     fixable,
-    is_index,
-    pointer_tokens,
     scanstring,
 )
 
@@ -68,7 +67,7 @@ def edits_for(diagnostics: Iterable[Diagnostic], envelope: bool, unsafe: bool) -
         if not fixable(d, unsafe):
             continue
         try:
-            tokens = file_tokens(d, pointer_tokens(d.path), envelope)
+            tokens = file_tokens(d, parse_pointer(d.path), envelope)
         except ValueError:
             continue
         if tokens is None:
@@ -107,7 +106,7 @@ def apply_edits(document: Any, edits: Iterable[Edit]) -> tuple[Any, int]:
             else:
                 parent[last] = edit.replacement
                 applied += 1
-        elif isinstance(parent, MutableSequence) and _is_index(last):
+        elif isinstance(parent, MutableSequence) and is_index(last):
             index = int(last)
             if index < len(parent):
                 if edit.remove:
@@ -121,14 +120,10 @@ def apply_edits(document: Any, edits: Iterable[Edit]) -> tuple[Any, int]:
 _ABSENT = object()
 
 
-def _is_index(token: str) -> bool:
-    return is_index(token)
-
-
 def _child(node: Any, token: str) -> Any:
     if isinstance(node, MutableMapping):
         return node.get(token, _ABSENT)
-    if isinstance(node, MutableSequence) and _is_index(token) and int(token) < len(node):
+    if isinstance(node, MutableSequence) and is_index(token) and int(token) < len(node):
         return node[int(token)]
     return _ABSENT
 
@@ -198,7 +193,7 @@ def _value_at(text: str, tokens: Sequence[str], start: int) -> int | None:
             if member is None:
                 return None
             pos = member[1]
-        elif ch == "[" and _is_index(token):
+        elif ch == "[" and is_index(token):
             element = _find_element(text, pos, int(token))
             if element is None:
                 return None
@@ -258,7 +253,7 @@ def _splice(text: str, edits: Sequence[Edit], start: int) -> tuple[str, int]:
         if text[parent] == "{":
             hits = [i for i, (key, _, _) in enumerate(members) if key == last]
         else:
-            hits = [int(last)] if _is_index(last) and int(last) < len(members) else []
+            hits = [int(last)] if is_index(last) and int(last) < len(members) else []
         if not hits:
             continue
         if edit.remove:

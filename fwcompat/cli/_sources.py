@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from fwcompat._paths import is_index
+
 if TYPE_CHECKING:
     from fwcompat._diagnostics import Diagnostic
 
@@ -27,15 +29,12 @@ __all__ = [
     "Unit",
     "detect_format",
     "discover",
-    "escape_token",
     "file_tokens",
     "fixable",
-    "is_index",
     "json_offset",
     "load_json",
     "load_yaml",
     "offset_to_position",
-    "pointer_tokens",
     "scanstring",
     "split_envelope",
 ]
@@ -216,24 +215,6 @@ def json_offset(text: str, tokens: Sequence[str], start: int = 0) -> int:
     except (ValueError, IndexError):
         return best
     return best
-
-
-def is_index(token: str) -> bool:
-    """An RFC 6901 array index: ASCII digits, no leading zero."""
-    return token.isascii() and token.isdigit() and (token == "0" or token[0] != "0")
-
-
-def pointer_tokens(pointer: str) -> list[str]:
-    """RFC 6901 pointer -> unescaped tokens; ValueError when malformed."""
-    if pointer == "":
-        return []
-    if not pointer.startswith("/"):
-        raise ValueError(f"not a JSON Pointer: {pointer!r}")
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer[1:].split("/")]
-
-
-def escape_token(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 # --------------------------------------------------------------------------- JSON

@@ -9,14 +9,13 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fwcompat._paths import escape, parse_pointer
 from fwcompat.cli._fix import Edit, apply_edits, fix_json_text
 from fwcompat.cli._sources import (
-    escape_token,
     json_offset,
     load_json,
     load_yaml,
     offset_to_position,
-    pointer_tokens,
 )
 
 keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
@@ -103,12 +102,12 @@ def test_fix_json_text_keeps_untouched_bytes() -> None:
 def test_positions() -> None:
     text = '\ufeff{\n  "a~b/c": [10, {"k": 1}]\n}'
     unit = load_json(text)
-    assert unit.locate(pointer_tokens("/a~0b~1c/1/k")) == (2, 18)
-    assert unit.locate(pointer_tokens("/a~0b~1c/0")) == (2, 13)
-    assert unit.locate(pointer_tokens("/missing/deeper")) == (1, 2)  # the root, after the BOM
-    assert escape_token("a~b/c") == "a~0b~1c"
+    assert unit.locate(parse_pointer("/a~0b~1c/1/k")) == (2, 18)
+    assert unit.locate(parse_pointer("/a~0b~1c/0")) == (2, 13)
+    assert unit.locate(parse_pointer("/missing/deeper")) == (1, 2)  # the root, after the BOM
+    assert escape("a~b/c") == "a~0b~1c"
     assert offset_to_position("ab\ncd", 4) == (2, 2)
     yaml_unit = load_yaml("# c\nmodel: x\nmessages:\n  - role: user\n    content: hi\n")
-    assert yaml_unit.locate(pointer_tokens("/messages/0/content")) == (5, 5)
-    assert yaml_unit.locate(pointer_tokens("/messages/3")) == (3, 1)  # deepest existing
+    assert yaml_unit.locate(parse_pointer("/messages/0/content")) == (5, 5)
+    assert yaml_unit.locate(parse_pointer("/messages/3")) == (3, 1)  # deepest existing
     assert load_yaml("when: 2024-01-01\n").document == {"when": "2024-01-01"}
