@@ -20,7 +20,7 @@ from ._cache import compile_cached
 from ._conditions import Predicate
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
-from ._paths import MISSING, Segment, format_pointer
+from ._paths import MISSING, Segment, format_pointer, is_index
 from ._rules import CompiledRule, Pack, Rule
 from ._schema import short
 
@@ -81,7 +81,9 @@ def _compile_scan(trie: _Trie) -> Scan:
             lines.append(f"{ind}if {name}({var}, {key}, tables): hits.add({index})")
         if node.leaf:
             return
-        names = [t for t in node.children if not t.isdigit()]
+        # A plain token names an object member; one that is an index also names an array
+        # element, exactly as Selector.select reads it.
+        names = list(node.children)
         if names:
             lines.append(f"{ind}if isinstance({var}, dict):")
             for token in names:
@@ -98,7 +100,7 @@ def _compile_scan(trie: _Trie) -> Scan:
                 if child.present or not child.leaf:
                     lines.append(f"{ind}    if {sub} is not _M:")
                     emit(child, sub, tok, ind + "        ")
-        indexes = [t for t in node.children if t.isdigit()]
+        indexes = [t for t in node.children if is_index(t)]
         if indexes:
             lines.append(f"{ind}if isinstance({var}, (list, tuple)):")
             for token in indexes:
@@ -213,7 +215,7 @@ class _Shown:
         v = self._value
         if isinstance(v, dict):
             return _Shown(v.get(key, MISSING))
-        if isinstance(v, (list, tuple)) and str(key).isdigit() and int(key) < len(v):
+        if isinstance(v, (list, tuple)) and is_index(str(key)) and int(key) < len(v):
             return _Shown(v[int(key)])
         return _Shown(MISSING)
 

@@ -182,3 +182,37 @@ def test_the_rule_cache_follows_edits_and_survives_corruption(
     path.write_text(textwrap.dedent(GOOD_RULE).replace("severity: warning", "severity: loud   "))
     with pytest.raises(fwcompat.RuleFileError, match="severity"):
         _rules.load_rule_file(path)
+
+
+INDEX_RULE = """
+rules:
+  - code: XX201
+    name: first-stop-sequence
+    title: The first stop sequence is noted
+    doc: "A test rule whose path has an index token."
+    path: /stop_sequences/0
+    severity: info
+    action: note
+    message: "first stop sequence {value}."
+    examples:
+      - name: a list
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], stop_sequences: [END]}
+        expect: [{code: XX201, path: /stop_sequences/0}]
+      - name: none
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
+        expect: []
+"""
+
+
+def test_index_tokens_select_array_elements_and_object_members(tmp_path: Path) -> None:
+    """`/x/0` reads element 0 of an array and member "0" of an object, on every path."""
+    config = {"rule_files": [str(write(tmp_path, INDEX_RULE))]}
+    model = "accounts/fireworks/models/kimi-k2p5"
+    as_list = fwcompat.check(
+        {"model": model, "messages": [], "stop_sequences": ["END"]}, config=config
+    )
+    assert [(d.code, d.path) for d in as_list.diagnostics] == [("XX201", "/stop_sequences/0")]
+    as_object = fwcompat.check(
+        {"model": model, "messages": [], "stop_sequences": {"0": "END"}}, config=config
+    )
+    assert ("XX201", "/stop_sequences/0") in [(d.code, d.path) for d in as_object.diagnostics]
