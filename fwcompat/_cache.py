@@ -22,10 +22,11 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["compile_cached", "file_key", "get", "put"]
+__all__ = ["MISSING", "compile_cached", "file_key", "get", "put"]
 
 _PREFIX = f"fwcompat {__version__}; python {sys.version}\0"
-_MISSING = object()
+MISSING = object()
+"""What :func:`get` returns on a miss (compare with ``is``)."""
 
 
 def cache_dir() -> str | None:
@@ -55,16 +56,16 @@ def _entry(kind: str, key: str) -> str | None:
 
 
 def get(kind: str, key: str) -> Any:
-    """The cached value for ``key``, or ``_MISSING`` (compare with ``is``)."""
+    """The cached value for ``key``, or :data:`MISSING`."""
     entry = _entry(kind, key)
     if entry is None:
-        return _MISSING
+        return MISSING
     try:
         with open(entry, "rb") as handle:
             stored_key, value = marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
-        return _MISSING
-    return value if stored_key == _PREFIX + key else _MISSING
+        return MISSING
+    return value if stored_key == _PREFIX + key else MISSING
 
 
 def put(kind: str, key: str, value: Any) -> None:
@@ -91,6 +92,3 @@ def compile_cached(source: str, filename: str) -> CodeType:
     code = compile(source, filename, "exec")
     put("code", source, code)
     return code
-
-
-MISSING = _MISSING

@@ -171,21 +171,10 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
     if key in ("any_of", "all_of"):
         if not isinstance(arg, list) or not arg:
             raise ConditionError(where, f"{key} expects a non-empty list of conditions")
-        parts = [_compile_nested(c, f"{where}[{i}]", lazy) for i, c in enumerate(arg)]
+        parts = [_compile(c, f"{where}[{i}]", lazy) for i, c in enumerate(arg)]
         if key == "any_of":
             return lambda v, k, t: any(p(v, k, t) for p in parts)
         return lambda v, k, t: all(p(v, k, t) for p in parts)
     # key == "not"
-    inner = _compile_nested(arg, where, lazy)
+    inner = _compile(arg, where, lazy)
     return lambda v, k, t: not inner(v, k, t)
-
-
-def _compile_nested(when: Any, field: str, lazy: bool = False) -> Predicate:
-    """Nested conditions carry no implicit ``present`` check of their own."""
-    if not isinstance(when, Mapping):
-        raise ConditionError(field, "a condition must be a mapping")
-    checks = [_one(key, arg, f"{field}.{key}", lazy) for key, arg in when.items() if key in _KNOWN]
-    unknown = [key for key in when if key not in _KNOWN]
-    if unknown:
-        raise ConditionError(f"{field}.{unknown[0]}", f"unknown condition {unknown[0]!r}")
-    return _conjunction(checks)

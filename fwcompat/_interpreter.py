@@ -131,7 +131,6 @@ def _compile_scan(trie: _Trie) -> Scan:
 class _Step:
     compiled: CompiledRule
     severity: Severity
-    tokens: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ def make_plan(pack: Pack, config: Config) -> Plan:
         if not config.enabled(rule.code):
             continue
         severity = severities.get(rule.code, rule.severity)
-        scopes[rule.scope].append(_Step(compiled, severity, compiled.selector.tokens))
+        scopes[rule.scope].append(_Step(compiled, severity))
     trie = _Trie()
     for index, step in enumerate(scopes["body"]):
         if step.compiled.schema is None:
@@ -320,7 +319,7 @@ def _run_scope(
             _validate(step, doc.root, rejected, found)
             continue
         if hits is not None and index not in hits:
-            tokens = step.tokens
+            tokens = compiled.selector.tokens
             if not edits or (tokens and tokens[0] != "*" and tokens[0] not in edited_first):
                 continue
             if not _overlaps(tokens, step.compiled.matches_absent, edits):

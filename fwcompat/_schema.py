@@ -119,8 +119,6 @@ def _type_check(types: list[str]) -> FastCheck:
             return checks[0]
         return lambda x: any(c(x) for c in checks)
     py: tuple[type, ...] = tuple(t for name in types for t in _PY_TYPES[name])
-    if "boolean" not in types:
-        return lambda x: isinstance(x, py)
     return lambda x: isinstance(x, py)
 
 

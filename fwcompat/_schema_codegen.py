@@ -19,7 +19,7 @@ from typing import Any
 
 from ._cache import compile_cached
 from ._schema import _ANNOTATIONS as _IGNORED
-from ._schema import _is_integer, _is_number, _json_equal
+from ._schema import _is_integer, _is_number, _json_equal, _pins_type
 
 __all__ = ["compile_fast"]
 
@@ -280,13 +280,7 @@ class _Gen:
         table: dict[str, Any] = {}
         for b in branches:
             s = self.deref(b)
-            if not (
-                isinstance(s, Mapping)
-                and s.get("type") == "object"
-                and "type" in s.get("required", ())
-                and isinstance(s.get("properties", {}).get("type"), Mapping)
-                and isinstance(s["properties"]["type"].get("const"), str)
-            ):
+            if not _pins_type(s):
                 return None
             c = s["properties"]["type"]["const"]
             if c in table:
@@ -297,11 +291,11 @@ class _Gen:
 
 def compile_fast(schema: Any) -> Callable[[Any], bool]:
     """Compile ``schema`` (already checked by the closure compiler) to one fast predicate."""
-    gen = _Gen(schema)
-    entry = gen.function(schema) if isinstance(schema, Mapping) else gen.const(bool(schema))
-    if not isinstance(schema, Mapping):
+    if not isinstance(schema, Mapping):  # a boolean schema
         value = bool(schema)
         return lambda x: value
+    gen = _Gen(schema)
+    entry = gen.function(schema)
     source = "\n".join(gen.lines)
     code = compile_cached(source, "<fwcompat schema>")
     exec(code, gen.ns)
