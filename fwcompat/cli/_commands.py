@@ -91,6 +91,10 @@ def display_name(path: str) -> str:
     return os.path.normpath(path)
 
 
+def _unreadable(exc: OSError) -> SourceError:
+    return SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
+
+
 def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
@@ -237,9 +241,7 @@ class Checker:
             self._report_error(name, exc)
             return
         except OSError as exc:
-            self._report_error(
-                name, SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
-            )
+            self._report_error(name, _unreadable(exc))
             return
         with handle:
             try:
@@ -253,9 +255,7 @@ class Checker:
                 self._report_error(name, exc)
                 return
             except OSError as exc:
-                self._report_error(
-                    name, SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
-                )
+                self._report_error(name, _unreadable(exc))
                 return
         self._check_text(path, name, text, fmt)
 
@@ -431,9 +431,7 @@ class Checker:
                     _write(out, new_raw)
                 self._report_unit(name, unit, envelope, result, error)
         except OSError as exc:
-            self._report_error(
-                name, SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
-            )
+            self._report_error(name, _unreadable(exc))
             changed = False
         finally:
             progress.close()
