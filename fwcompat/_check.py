@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from ._conditions import Context
 from ._config import Config, coerce_config
 from ._diagnostics import Result
 from ._exceptions import ConfigError, IncompatibleRequestError
@@ -15,6 +16,7 @@ from ._rules import Rule, load_pack
 __all__ = ["check", "list_rules", "normalize"]
 
 ConfigLike = Config | Mapping[str, Any] | None
+_NO_CONTEXT = Context({})
 
 
 @lru_cache(maxsize=64)
@@ -27,9 +29,9 @@ def _prepared(config: Config) -> Plan:
     for name, (key_ok, value_ok) in pack.table_checks.items():
         description = pack.tables[name].get("description", "")
         for key, value in config.table(name).items():
-            if not key_ok(key, key, {}):
+            if not key_ok(key, key, _NO_CONTEXT):
                 raise ConfigError(f"config.{name}: key {key!r} is not accepted: {description}")
-            if not value_ok(value, key, {}):
+            if not value_ok(value, key, _NO_CONTEXT):
                 raise ConfigError(
                     f"config.{name}.{key}: value {value!r} is not accepted: {description}"
                 )

@@ -24,10 +24,24 @@ from typing import Any
 from ._paths import MISSING, Segment
 from ._schema import _TYPE_CHECKS, _json_equal
 
-__all__ = ["Predicate", "compile_condition"]
+__all__ = ["Context", "Predicate", "compile_condition"]
 
 Tables = Mapping[str, Mapping[str, str]]
-Predicate = Callable[[Any, Segment, Tables], bool]
+
+
+class Context:
+    """What a condition may see besides the value and its member name: the config
+    tables, and the root of the document being checked (for conditions on another
+    field of the same request). Never code, never the environment."""
+
+    __slots__ = ("root", "tables")
+
+    def __init__(self, tables: Tables, root: Any = None) -> None:
+        self.tables = tables
+        self.root = root
+
+
+Predicate = Callable[[Any, Segment, Context], bool]
 
 _KNOWN = (
     "present", "type", "not_type", "equals", "in", "not_in", "matches", "not_matches",
@@ -155,14 +169,14 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
         if not isinstance(arg, str):
             raise ConditionError(where, f"{key} expects a config table name")
         if key == "in_table":
-            return lambda v, k, t: isinstance(v, str) and v in t.get(arg, {})
-        return lambda v, k, t: isinstance(v, str) and v not in t.get(arg, {})
+            return lambda v, k, t: isinstance(v, str) and v in t.tables.get(arg, {})
+        return lambda v, k, t: isinstance(v, str) and v not in t.tables.get(arg, {})
     if key == "members":
         if not isinstance(arg, Mapping) or not arg:
             raise ConditionError(where, "members expects a mapping of member name to condition")
         subs = [(str(name), _compile(c, f"{where}.{name}", lazy)) for name, c in arg.items()]
 
-        def members(v: Any, k: Segment, t: Tables) -> bool:
+        def members(v: Any, k: Segment, t: Context) -> bool:
             if not isinstance(v, dict):
                 return False
             return all(p(v.get(name, MISSING), name, t) for name, p in subs)

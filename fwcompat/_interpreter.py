@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._cache import compile_cached
-from ._conditions import Predicate
+from ._conditions import Context, Predicate
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
 from ._paths import MISSING, Segment, format_pointer, is_index
@@ -64,8 +64,8 @@ def _compile_scan(trie: _Trie) -> Scan:
     nested loops instead of a call per node. Predicates are bound by name; the only
     text from the rules that reaches the source is through those names.
     """
-    ns: dict[str, Any] = {"_M": MISSING}
-    lines = ["def scan(root, tables):", "    hits = set()"]
+    ns: dict[str, Any] = {"_M": MISSING, "_Ctx": Context}
+    lines = ["def scan(root, tables):", "    ctx = _Ctx(tables, root)", "    hits = set()"]
     counter = [0]
 
     def fresh(prefix: str, value: Any = None) -> str:
@@ -78,7 +78,7 @@ def _compile_scan(trie: _Trie) -> Scan:
     def emit(node: _Trie, var: str, key: str, ind: str) -> None:
         for index, predicate in node.present:
             name = fresh("p", predicate)
-            lines.append(f"{ind}if {name}({var}, {key}, tables): hits.add({index})")
+            lines.append(f"{ind}if {name}({var}, {key}, ctx): hits.add({index})")
         if node.leaf:
             return
         # A plain token names an object member; one that is an index also names an array
@@ -95,7 +95,7 @@ def _compile_scan(trie: _Trie) -> Scan:
                     lines.append(f"{ind}    if {sub} is _M:")
                     for index, predicate in child.absent:
                         name = fresh("p", predicate)
-                        test = f"if {name}(_M, {tok}, tables): hits.add({index})"
+                        test = f"if {name}(_M, {tok}, ctx): hits.add({index})"
                         lines.append(f"{ind}        {test}")
                 if child.present or not child.leaf:
                     lines.append(f"{ind}    if {sub} is not _M:")
@@ -328,6 +328,7 @@ def _run_scope(
         if not isinstance(root, dict):
             continue  # only schema rules speak about a document that is not an object
         predicate = compiled.predicate
+        ctx = Context(tables, root)
         cache_key = (compiled.selector.source, compiled.matches_absent)
         selected = selections.get(cache_key)
         if selected is None:
@@ -337,7 +338,7 @@ def _run_scope(
         matches = [
             (segments, value)
             for segments, value in selected
-            if predicate(value, segments[-1] if segments else "", tables)
+            if predicate(value, segments[-1] if segments else "", ctx)
         ]
         if not matches:
             continue

@@ -81,6 +81,8 @@ class Pack:
     title: str
     source: str
     revision: str
+    provider: str
+    endpoint: str
     tables: Mapping[str, Mapping[str, Any]]
     rules: tuple[CompiledRule, ...]
     table_checks: Mapping[str, tuple[Predicate, Predicate]]
@@ -321,6 +323,8 @@ def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pac
         title=info["title"],
         source=info.get("source", ""),
         revision=info.get("revision", ""),
+        provider=info.get("provider", ""),
+        endpoint=info.get("endpoint", ""),
         tables=tables,
         rules=tuple(rules),
         table_checks=table_checks,

@@ -85,11 +85,12 @@ def test_no_unsupported_field_survives(body: Any) -> None:
             continue
         selector = Selector(rule.path)
         for segments, value in selector.select(result.request, absent=False):
-            from fwcompat._conditions import compile_condition
+            from fwcompat._conditions import Context, compile_condition
 
             predicate, _ = compile_condition(rule.when)
             tables = {"model_map": CONFIG["model_map"], "effort_map": CONFIG["effort_map"]}
-            assert not predicate(value, segments[-1], tables), (rule.code, format_pointer(segments))
+            ctx = Context(tables, result.request)
+            assert not predicate(value, segments[-1], ctx), (rule.code, format_pointer(segments))
     if isinstance(result.request, dict):
         assert set(result.request) <= ACCEPTED
         for tool in result.request.get("tools") or []:
