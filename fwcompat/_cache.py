@@ -1,11 +1,21 @@
-"""A best-effort disk cache for start-up work: validated rule files and generated code.
+"""A best-effort disk cache of validated rule files: data only, keyed on content, verified.
 
-The CLI starts once per batch of files, so what it does before the first check
-counts. Entries are marshal files named by a short hash of their key; the full
-key is stored inside and compared on load, and it includes fwcompat's and
-Python's versions. Any problem (no cache folder, a corrupt or foreign entry, a
-read-only disk) falls back to doing the work: the cache never changes a result.
-Like ``__pycache__``, the folder must only be writable by its user.
+The CLI starts once per batch of files, and parsing the pack's YAML is most of
+its start-up. So the validated data of each rule file is kept as JSON, under a
+key that hashes everything that shapes it: the file's bytes, the rule-file
+schema's bytes, and the versions of fwcompat, Python and PyYAML. An edit that
+keeps size and modification time still changes the key.
+
+What the cache can never do:
+
+- run code: entries are JSON, read with ``json.loads``; no marshal, no pickle;
+- return a wrong answer: each entry carries its full key and a SHA-256 of its
+  payload, checked on every read; any mismatch, truncation or bit flip is a
+  miss (the entry is rebuilt);
+- be planted by someone else: the folder is created ``0700``; entries (and the
+  folder) that the current user does not own, or that others may write, are
+  ignored;
+- grow without bound: past :data:`MAX_ENTRIES` files the oldest are removed.
 
 Location: ``$FWCOMPAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fwcompat``, else
 ``~/.cache/fwcompat``; ``FWCOMPAT_NO_CACHE=1`` turns it off.
@@ -13,20 +23,22 @@ Location: ``$FWCOMPAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fwcompat``, else
 
 from __future__ import annotations
 
-import marshal
+import contextlib
+import hashlib
+import json
 import os
+import stat
 import sys
-import zlib
-from types import CodeType
 from typing import Any
 
 from ._version import __version__
 
-__all__ = ["MISSING", "compile_cached", "file_key", "get", "put"]
+__all__ = ["MAX_ENTRIES", "MISSING", "cache_dir", "digest", "get", "put"]
 
-_PREFIX = f"fwcompat {__version__}; python {sys.version}\0"
+MAX_ENTRIES = 64
 MISSING = object()
 """What :func:`get` returns on a miss (compare with ``is``)."""
+_FORMAT = b"fwcompat-cache 2"
 
 
 def cache_dir() -> str | None:
@@ -39,56 +51,133 @@ def cache_dir() -> str | None:
     return os.path.join(base, "fwcompat")
 
 
-def file_key(path: str) -> str | None:
-    """A key that changes whenever the file does (path, size, modification time)."""
-    try:
-        st = os.stat(path)
-        return f"{os.path.realpath(path)}\0{st.st_size}\0{st.st_mtime_ns}"
-    except OSError:
-        return None
+def _yaml_version() -> str:
+    yaml = sys.modules.get("yaml")
+    if yaml is None:
+        try:
+            from importlib.metadata import version
+
+            return version("PyYAML")
+        except Exception:  # pragma: no cover - metadata missing: still a stable key
+            return "?"
+    return str(getattr(yaml, "__version__", "?"))
 
 
-def _entry(kind: str, key: str) -> str | None:
+def digest(*parts: bytes) -> str:
+    """A hex SHA-256 over the versions that shape cached data and the given parts."""
+    h = hashlib.sha256(_FORMAT)
+    for part in (
+        __version__.encode(),
+        sys.version.encode(),
+        _yaml_version().encode(),
+        *parts,
+    ):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+def _trusted(st: os.stat_result) -> bool:
+    """Owned by us, and nobody else may write it."""
+    uid = os.getuid() if hasattr(os, "getuid") else st.st_uid
+    return st.st_uid == uid and not st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _folder(create: bool) -> str | None:
     folder = cache_dir()
     if folder is None:
         return None
-    return os.path.join(folder, f"{kind}-{zlib.crc32((_PREFIX + key).encode()):08x}.marshal")
+    try:
+        if create:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.stat(folder)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or not _trusted(st):
+        return None
+    return folder
+
+
+def _entry(folder: str, kind: str, key: str) -> str:
+    safe = "".join(c for c in kind if c.isalnum() or c in "-_") or "entry"
+    return os.path.join(folder, f"{safe}-{key[:40]}.json")
 
 
 def get(kind: str, key: str) -> Any:
-    """The cached value for ``key``, or :data:`MISSING`."""
-    entry = _entry(kind, key)
-    if entry is None:
+    """The cached value for ``key`` (a :func:`digest`), or :data:`MISSING`."""
+    folder = _folder(create=False)
+    if folder is None:
+        return MISSING
+    path = _entry(folder, kind, key)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
         return MISSING
     try:
-        with open(entry, "rb") as handle:
-            stored_key, value = marshal.loads(handle.read())
-    except (OSError, ValueError, EOFError, TypeError):
+        with os.fdopen(fd, "rb") as handle:
+            if not _trusted(os.fstat(handle.fileno())):
+                return MISSING
+            raw = handle.read(64 << 20)
+    except OSError:
         return MISSING
-    return value if stored_key == _PREFIX + key else MISSING
+    checksum, _, payload = raw.partition(b"\n")
+    if hashlib.sha256(payload).hexdigest().encode() != checksum:
+        return MISSING
+    try:
+        stored = json.loads(payload)
+    except ValueError:
+        return MISSING
+    if not isinstance(stored, dict) or stored.get("key") != key or "value" not in stored:
+        return MISSING
+    return stored["value"]
+
+
+def _exact_json(value: Any) -> bytes | None:
+    """``value`` as JSON, if JSON gives it back exactly (else it is not cached)."""
+    try:
+        text = json.dumps(value, allow_nan=False, ensure_ascii=False, sort_keys=False)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    try:
+        same = json.loads(text) == value
+    except (ValueError, RecursionError):  # pragma: no cover - our own output
+        return None
+    return text.encode() if same else None
 
 
 def put(kind: str, key: str, value: Any) -> None:
-    """Store ``value`` (marshal-able data or code); silently skipped when impossible."""
-    entry = _entry(kind, key)
-    if entry is None:
+    """Store ``value`` (plain JSON data); silently skipped when impossible."""
+    data = _exact_json(value)
+    if data is None:
         return
+    folder = _folder(create=True)
+    if folder is None:
+        return
+    payload = json.dumps({"key": key, "value": json.loads(data)}, ensure_ascii=False).encode()
+    path = _entry(folder, kind, key)
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        payload = marshal.dumps((_PREFIX + key, value))
-        os.makedirs(os.path.dirname(entry), exist_ok=True)
-        tmp = f"{entry}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as handle:
-            handle.write(payload)
-        os.replace(tmp, entry)  # atomic: parallel pre-commit batches may race here
-    except (OSError, ValueError, TypeError):
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600
+        )
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        os.replace(tmp, path)  # atomic: parallel pre-commit batches may race here
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        return
+    _evict(folder)
+
+
+def _evict(folder: str) -> None:
+    """Keep at most MAX_ENTRIES entries: remove the least recently written."""
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".json")]
+        if len(names) <= MAX_ENTRIES:
+            return
+        aged = sorted(names, key=lambda n: os.stat(os.path.join(folder, n)).st_mtime_ns)
+        for name in aged[: len(names) - MAX_ENTRIES]:
+            os.unlink(os.path.join(folder, name))
+    except OSError:
         pass
-
-
-def compile_cached(source: str, filename: str) -> CodeType:
-    """``compile(source, filename, "exec")``, reusing the code object of an earlier run."""
-    code = get("code", source)
-    if isinstance(code, CodeType):
-        return code
-    code = compile(source, filename, "exec")
-    put("code", source, code)
-    return code

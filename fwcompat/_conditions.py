@@ -21,8 +21,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ._json import TYPE_CHECKS as _TYPE_CHECKS
+from ._json import json_equal as _json_equal
 from ._paths import MISSING, Segment
-from ._schema import _TYPE_CHECKS, _json_equal
 
 __all__ = ["Context", "Predicate", "compile_condition"]
 

@@ -1,136 +1,60 @@
 """The interpreter: applies a compiled rule pack to one request. Pure.
 
 For each scope (url, then headers, then body) it runs the rules in pack order
-over that scope's document. A rule selects members with its wildcard path,
-keeps those its condition accepts, and for each one emits a diagnostic and,
-for ``remove``/``replace``, edits a copy-on-write view of the document: only
-the containers along an edited path are copied, never the whole request. A
-``validate`` rule turns each schema violation into a diagnostic, except
-violations at or under a place another rule already rejected (that rule
-explains it better). Nothing here knows about any provider.
+over that scope's document:
+
+1. **Prefilter** (body): one native pass of jsonschema-rs over the request
+   schema plus a "no rule can fire" schema (see :mod:`._prefilter`). A clean
+   request ends here, returned as the very same object.
+2. **Match**: one walk along every rule path at once (a :class:`PathTrie`)
+   records, per rule, where its condition holds.
+3. **Apply**: rules run in order; each emits a diagnostic per match and, for
+   ``remove``/``replace``, edits a copy-on-write view where the walk found the
+   match (only the containers along an edited path are copied). A rule whose
+   paths an earlier edit touched is matched again, alone.
+4. **Validate**: a ``validate`` rule turns each schema violation into a
+   diagnostic, except violations at or under a place another rule already
+   rejected (that rule explains it better).
+
+Nothing here knows about any provider.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._cache import compile_cached
-from ._conditions import Context, Predicate
+from ._conditions import Context
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
-from ._paths import MISSING, Segment, format_pointer, is_index
+from ._json import short
+from ._paths import MISSING, PathTrie, Segment, format_pointer
+from ._prefilter import Locator, Untranslatable, no_fire_schema, uses_only_local
 from ._rules import CompiledRule, Pack, Rule
-from ._schema import short
+from ._schema import CompiledSchema
 
 __all__ = ["Plan", "make_plan", "run_plan"]
 
 Found = list[tuple[tuple[Segment, ...], Diagnostic]]
-
-
-class _Trie:
-    """All rule paths of a scope merged, so one walk can test every rule at once."""
-
-    __slots__ = ("absent", "children", "leaf", "present", "wildcard")
-
-    def __init__(self) -> None:
-        self.children: dict[str, _Trie] = {}
-        self.wildcard: _Trie | None = None
-        self.present: list[tuple[int, Predicate]] = []  # rules about the value found here
-        self.absent: list[tuple[int, Predicate]] = []  # rules about this member being absent
-        self.leaf = True
-
-    def add(self, index: int, compiled: CompiledRule) -> None:
-        node = self
-        for token in compiled.selector.tokens:
-            node.leaf = False
-            if token == "*":
-                node.wildcard = node.wildcard or _Trie()
-                node = node.wildcard
-            else:
-                node = node.children.setdefault(token, _Trie())
-        target = node.absent if compiled.matches_absent else node.present
-        target.append((index, compiled.predicate))
-
-
-Scan = Callable[[Any, Mapping[str, Mapping[str, str]]], set[int]]
-
-
-def _compile_scan(trie: _Trie) -> Scan:
-    """Generate one function that walks a document along every rule path at once.
-
-    It returns the indices of the rules that match the unedited document, with
-    nested loops instead of a call per node. Predicates are bound by name; the only
-    text from the rules that reaches the source is through those names.
-    """
-    ns: dict[str, Any] = {"_M": MISSING, "_Ctx": Context}
-    lines = ["def scan(root, tables):", "    ctx = _Ctx(tables, root)", "    hits = set()"]
-    counter = [0]
-
-    def fresh(prefix: str, value: Any = None) -> str:
-        counter[0] += 1
-        name = f"{prefix}{counter[0]}"
-        if value is not None:
-            ns[name] = value
-        return name
-
-    def emit(node: _Trie, var: str, key: str, ind: str) -> None:
-        for index, predicate in node.present:
-            name = fresh("p", predicate)
-            lines.append(f"{ind}if {name}({var}, {key}, ctx): hits.add({index})")
-        if node.leaf:
-            return
-        # A plain token names an object member; one that is an index also names an array
-        # element, exactly as Selector.select reads it.
-        names = list(node.children)
-        if names:
-            lines.append(f"{ind}if isinstance({var}, dict):")
-            for token in names:
-                child = node.children[token]
-                tok = fresh("k", token)
-                sub = fresh("v")
-                lines.append(f"{ind}    {sub} = {var}.get({tok}, _M)")
-                if child.absent:
-                    lines.append(f"{ind}    if {sub} is _M:")
-                    for index, predicate in child.absent:
-                        name = fresh("p", predicate)
-                        test = f"if {name}(_M, {tok}, ctx): hits.add({index})"
-                        lines.append(f"{ind}        {test}")
-                if child.present or not child.leaf:
-                    lines.append(f"{ind}    if {sub} is not _M:")
-                    emit(child, sub, tok, ind + "        ")
-        indexes = [t for t in node.children if is_index(t)]
-        if indexes:
-            lines.append(f"{ind}if isinstance({var}, (list, tuple)):")
-            for token in indexes:
-                sub = fresh("v")
-                lines.append(f"{ind}    if len({var}) > {int(token)}:")
-                lines.append(f"{ind}        {sub} = {var}[{int(token)}]")
-                emit(node.children[token], sub, str(int(token)), ind + "        ")
-        if node.wildcard is not None:
-            it, k, w = fresh("it"), fresh("key"), fresh("v")
-            lines.append(f"{ind}if isinstance({var}, dict): {it} = {var}.items()")
-            lines.append(f"{ind}elif isinstance({var}, (list, tuple)): {it} = enumerate({var})")
-            lines.append(f"{ind}else: {it} = ()")
-            lines.append(f"{ind}for {k}, {w} in {it}:")
-            before = len(lines)
-            emit(node.wildcard, w, k, ind + "    ")
-            if len(lines) == before:
-                lines.append(f"{ind}    pass")
-
-    emit(trie, "root", "''", "    ")
-    lines.append("    return hits")
-    code = compile_cached("\n".join(lines), "<fwcompat rule scan>")
-    exec(code, ns)
-    scan: Scan = ns["scan"]
-    return scan
+Tables = Mapping[str, Mapping[str, str]]
+Place = tuple[tuple[Segment, ...], Any]
 
 
 @dataclass(frozen=True)
 class _Step:
     compiled: CompiledRule
     severity: Severity
+    local: bool  # its condition sees only the value: an edit elsewhere cannot change it
+
+
+@dataclass(frozen=True)
+class _Scope:
+    steps: tuple[_Step, ...]
+    trie: PathTrie  # every path rule of the scope
+    fallback: PathTrie  # the path rules the prefilter could not translate
+    gate: Callable[[Any], bool] | None  # prefilter + schema; None: always run the rules
+    locator: Locator | None  # where the translated rules fire, found natively
 
 
 @dataclass(frozen=True)
@@ -138,30 +62,64 @@ class Plan:
     """A pack prepared for one Config: enabled rules per scope, severities, tables."""
 
     pack: Pack
-    scopes: Mapping[str, tuple[_Step, ...]]
-    tables: Mapping[str, Mapping[str, str]]
-    body_scan: Scan
+    scopes: Mapping[str, _Scope]
+    tables: Tables
+
+
+def _add(trie: PathTrie, index: int, compiled: CompiledRule) -> None:
+    trie.add(index, compiled.selector.tokens, compiled.predicate, compiled.matches_absent)
+
+
+def _body_checks(
+    steps: list[_Step], tables: Tables
+) -> tuple[Callable[[Any], bool], Locator, PathTrie]:
+    """The body's one-pass gate, the native locator, and the rules left to Python."""
+    translated: list[tuple[int, int, Any]] = []
+    fallback = PathTrie()
+    schemas: list[CompiledSchema] = []
+    for index, step in enumerate(steps):
+        compiled = step.compiled
+        if compiled.schema is not None:
+            schemas.append(compiled.schema)
+            continue
+        try:
+            no_fire = no_fire_schema(
+                compiled.selector.tokens, compiled.rule.when, compiled.matches_absent, tables
+            )
+        except Untranslatable:
+            _add(fallback, index, compiled)
+            continue
+        if no_fire is not True:
+            translated.append((index, len(compiled.selector.tokens), no_fire))
+    first = schemas[0] if schemas else CompiledSchema(True, name="any JSON")
+    checks = [first.gate(*(s for _, _, s in translated)), *(s.is_valid for s in schemas[1:])]
+    gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
+    return gate, Locator(translated), fallback
 
 
 def make_plan(pack: Pack, config: Config) -> Plan:
     severities = config.severity
-    scopes: dict[str, list[_Step]] = {"url": [], "headers": [], "body": []}
+    tables = {name: config.table(name) for name in pack.tables}
+    steps: dict[str, list[_Step]] = {"url": [], "headers": [], "body": []}
     for compiled in pack.rules:
         rule = compiled.rule
         if not config.enabled(rule.code):
             continue
         severity = severities.get(rule.code, rule.severity)
-        scopes[rule.scope].append(_Step(compiled, severity))
-    trie = _Trie()
-    for index, step in enumerate(scopes["body"]):
-        if step.compiled.schema is None:
-            trie.add(index, step.compiled)
-    return Plan(
-        pack=pack,
-        scopes={k: tuple(v) for k, v in scopes.items()},
-        tables={name: config.table(name) for name in pack.tables},
-        body_scan=_compile_scan(trie),
-    )
+        steps[rule.scope].append(_Step(compiled, severity, uses_only_local(rule.when)))
+    scopes: dict[str, _Scope] = {}
+    for name, scope_steps in steps.items():
+        trie = PathTrie()
+        for index, step in enumerate(scope_steps):
+            compiled = step.compiled
+            if compiled.schema is None:
+                _add(trie, index, compiled)
+        if name == "body":
+            gate, locator, fallback = _body_checks(scope_steps, tables)
+            scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator)
+        else:
+            scopes[name] = _Scope(tuple(scope_steps), trie, trie, None, None)
+    return Plan(pack=pack, scopes=scopes, tables=tables)
 
 
 class _CopyOnWrite:
@@ -199,26 +157,6 @@ class _CopyOnWrite:
         self._parent(segments)[segments[-1]] = value
 
 
-class _Shown:
-    """A value as a message shows it: compact JSON; ``{value[type]}`` reaches members."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: Any) -> None:
-        self._value = value
-
-    def __format__(self, spec: str) -> str:
-        return "(absent)" if self._value is MISSING else short(self._value)
-
-    def __getitem__(self, key: Any) -> _Shown:
-        v = self._value
-        if isinstance(v, dict):
-            return _Shown(v.get(key, MISSING))
-        if isinstance(v, (list, tuple)) and is_index(str(key)) and int(key) < len(v):
-            return _Shown(v[int(key)])
-        return _Shown(MISSING)
-
-
 def _where(segments: tuple[Segment, ...]) -> str:
     """A human path such as ``messages[2].content[0].type``."""
     if not segments:
@@ -229,19 +167,48 @@ def _where(segments: tuple[Segment, ...]) -> str:
     return out
 
 
-def _under(segments: tuple[Segment, ...], prefixes: Iterable[tuple[Segment, ...]]) -> bool:
-    return any(segments[: len(p)] == p for p in prefixes)
+def _shown(value: Any) -> str:
+    return "(absent)" if value is MISSING else short(value)
+
+
+class _Fields(dict[str, str]):
+    """A message's placeholders, each computed only if the template names it."""
+
+    __slots__ = ("_pointer", "_replacement", "_segments", "_value")
+
+    def __init__(self, segments: tuple[Segment, ...], pointer: str, value: Any, replacement: Any):
+        super().__init__()
+        self._segments = segments
+        self._pointer = pointer
+        self._value = value
+        self._replacement = replacement
+
+    def __missing__(self, name: str) -> str:
+        if name == "value":
+            return _shown(self._value)
+        if name == "type":
+            value = self._value
+            return _shown(value.get("type", MISSING) if isinstance(value, dict) else MISSING)
+        if name == "key":
+            return str(self._segments[-1]) if self._segments else ""
+        if name == "pointer":
+            return self._pointer
+        if name == "replacement":
+            return _shown(self._replacement)
+        if name == "where":
+            return _where(self._segments)
+        return ""  # error: only validate rules fill it
 
 
 def _diagnostic(
-    rule: Rule, severity: Severity, segments: tuple[Segment, ...], message: str, fix: Fix | None
+    rule: Rule, severity: Severity, pointer: str, message: str, fix: Fix | None
 ) -> Diagnostic:
     return Diagnostic(
         code=rule.code,
         rule=rule.name,
         severity=severity,
         scope=rule.scope,
-        path=format_pointer(segments),
+        path=pointer,
         action=rule.past_action,  # type: ignore[arg-type]
         message=message,
         doc=rule.doc,
@@ -249,9 +216,12 @@ def _diagnostic(
     )
 
 
-def _validate(
-    step: _Step, document: Any, rejected: list[tuple[Segment, ...]], found: Found
-) -> None:
+def _under(segments: tuple[Segment, ...], rejected: set[tuple[Segment, ...]]) -> bool:
+    """Whether ``segments`` is at or under a rejected place: one set lookup per depth."""
+    return bool(rejected) and any(segments[:n] in rejected for n in range(len(segments) + 1))
+
+
+def _validate(step: _Step, document: Any, rejected: set[tuple[Segment, ...]], found: Found) -> None:
     rule = step.compiled.rule
     schema = step.compiled.schema
     assert schema is not None
@@ -259,20 +229,11 @@ def _validate(
         if _under(err.path, rejected):
             continue
         at = err.path[:-1] if err.keyword == "required" else err.path
-        message = rule.message.format(
-            error=err.message, where=_where(at), pointer=format_pointer(err.path),
-            value=_Shown(MISSING), key="", replacement="",
-        )  # fmt: skip
-        found.append((err.path, _diagnostic(rule, step.severity, err.path, message, None)))
-
-
-def _run_clean(document: Any, steps: tuple[_Step, ...]) -> Found:
-    """The run when no path rule matches: only schema rules can speak."""
-    found: Found = []
-    for step in steps:
-        if step.compiled.schema is not None:
-            _validate(step, document, [], found)
-    return found
+        pointer = format_pointer(err.path)
+        fields = _Fields(at, pointer, MISSING, None)
+        fields["error"] = err.message
+        message = rule.message.format_map(fields)
+        found.append((err.path, _diagnostic(rule, step.severity, pointer, message, None)))
 
 
 def _overlaps(
@@ -295,59 +256,109 @@ def _overlaps(
     return False
 
 
+def _rematch(step: _Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
+    trie = PathTrie()
+    _add(trie, 0, step.compiled)
+    return [(segments, value) for _, segments, value in trie.walk(root, ctx, fold_case=fold)]
+
+
+def _position(segments: tuple[Segment, ...]) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, s) if isinstance(s, int) else (1, str(s)) for s in segments)
+
+
+def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int, list[Place]]:
+    """Every place each path rule fires, per rule, array elements in ascending order.
+
+    The native locator finds the places of the translated rules; values are read only
+    there (and each predicate confirms its match); the few rules it could not take are
+    walked in Python. A document jsonschema-rs cannot read is walked in Python whole.
+    """
+    ctx = Context(tables, document)
+    located = scope.locator.locate(document) if scope.locator is not None else None
+    if located is None:
+        return _match_in_python(scope, document, ctx, fold)
+    found = scope.fallback.walk(document, ctx, fold_case=fold)
+    steps = scope.steps
+    for index, raw in located:
+        place = _reread(document, raw)
+        if place is None:  # the native report does not fit the document: walk it all
+            return _match_in_python(scope, document, ctx, fold)
+        segments, value = place
+        predicate = steps[index].compiled.predicate
+        if predicate(value, segments[-1] if segments else "", ctx):
+            found.append((index, segments, value))
+    matched = _by_rule(found)
+    for places in matched.values():
+        if len(places) > 1:
+            places.sort(key=lambda place: _position(place[0]))
+    return matched
+
+
+def _by_rule(found: list[tuple[int, tuple[Segment, ...], Any]]) -> dict[int, list[Place]]:
+    matched: dict[int, list[Place]] = {}
+    for index, segments, value in found:
+        matched.setdefault(index, []).append((segments, value))
+    return matched
+
+
+def _match_in_python(
+    scope: _Scope, document: Any, ctx: Context, fold: bool
+) -> dict[int, list[Place]]:
+    return _by_rule(scope.trie.walk(document, ctx, fold_case=fold))
+
+
+def _reread(document: Any, raw: tuple[Any, ...]) -> Place | None:
+    """The located place with segments typed as the document has them (member names are
+    strings, indexes ints), and its value; only the last member may be absent. None if
+    the place does not exist as reported."""
+    node = document
+    segments: list[Segment] = []
+    last = len(raw) - 1
+    for depth, seg in enumerate(raw):
+        if isinstance(node, dict):
+            key = seg if isinstance(seg, str) else str(seg)
+            if key not in node:
+                if depth != last:
+                    return None
+                return (*segments, key), MISSING
+            segments.append(key)
+            node = node[key]
+        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
+            segments.append(seg)
+            node = node[seg]
+        else:
+            return None
+    return tuple(segments), node
+
+
 def _run_scope(
-    scope: Scope,
-    document: Any,
-    steps: tuple[_Step, ...],
-    tables: Mapping[str, Mapping[str, str]],
-    hits: set[int] | None = None,
+    scope_name: Scope, document: Any, scope: _Scope, tables: Tables
 ) -> tuple[Any, Found]:
-    """Run the rules one by one. ``hits``, when known, are the rules that match the
-    unedited document: any other rule is skipped unless an edit touched its paths."""
+    """Match every rule in one walk, then run the rules in order over those matches."""
     doc = _CopyOnWrite(document)
+    fold = scope_name == "headers"  # HTTP header names are case-insensitive
+    matched = _match(scope, document, tables, fold) if isinstance(document, dict) else {}
     edits: list[tuple[tuple[Segment, ...], bool]] = []
-    edited_first: set[str] = set()
     found: Found = []
-    rejected: list[tuple[Segment, ...]] = []
-    fold = scope == "headers"  # HTTP header names are case-insensitive
-    # Several rules often select the same path (/model, /output_config/effort): select once
-    # and reuse the matches until an edit changes the document.
-    selections: dict[tuple[str, bool], list[tuple[tuple[Segment, ...], Any]]] = {}
-    for index, step in enumerate(steps):
+    rejected: set[tuple[Segment, ...]] = set()
+    for index, step in enumerate(scope.steps):
         compiled = step.compiled
         if compiled.schema is not None:
             _validate(step, doc.root, rejected, found)
             continue
-        if hits is not None and index not in hits:
-            tokens = compiled.selector.tokens
-            if not edits or (tokens and tokens[0] != "*" and tokens[0] not in edited_first):
-                continue
-            if not _overlaps(tokens, step.compiled.matches_absent, edits):
-                continue
-        root = doc.root
-        if not isinstance(root, dict):
+        if not isinstance(doc.root, dict):
             continue  # only schema rules speak about a document that is not an object
-        predicate = compiled.predicate
-        ctx = Context(tables, root)
-        cache_key = (compiled.selector.source, compiled.matches_absent)
-        selected = selections.get(cache_key)
-        if selected is None:
-            selected = selections[cache_key] = compiled.selector.select(
-                root, fold_case=fold, absent=compiled.matches_absent
-            )
-        matches = [
-            (segments, value)
-            for segments, value in selected
-            if predicate(value, segments[-1] if segments else "", ctx)
-        ]
+        if edits and (
+            not step.local or _overlaps(compiled.selector.tokens, compiled.matches_absent, edits)
+        ):
+            matches = _rematch(step, doc.root, Context(tables, doc.root), fold)
+        else:
+            matches = matched.get(index, [])
         if not matches:
             continue
         rule = compiled.rule
         if rule.action in ("remove", "replace"):
-            selections.clear()
-            removal = rule.action == "remove"
-            edits.extend((segments, removal) for segments, _ in matches)
-            edited_first.update(str(segments[0]) for segments, _ in matches if segments)
+            edits.extend((segments, rule.action == "remove") for segments, _ in matches)
         # Apply edits last-first so removing array elements keeps earlier indices valid.
         for segments, value in reversed(matches):
             fix = None
@@ -364,24 +375,23 @@ def _run_scope(
                 doc.replace(segments, replacement)
                 fix = Fix(rule.fix or "safe", replacement)
             elif rule.action == "reject":
-                rejected.append(segments)
-            message = rule.message.format(
-                value=_Shown(value),
-                key=str(segments[-1]) if segments else "",
-                pointer=format_pointer(segments),
-                replacement=_Shown(replacement),
-                where=_where(segments),
-                error="",
-            )
-            found.append((segments, _diagnostic(rule, step.severity, segments, message, fix)))
+                rejected.add(segments)
+            pointer = format_pointer(segments)
+            message = rule.message.format_map(_Fields(segments, pointer, value, replacement))
+            found.append((segments, _diagnostic(rule, step.severity, pointer, message, fix)))
     return doc.root, found
 
 
 def _document_order(original: Any, found: Found) -> list[Diagnostic]:
-    """Sort diagnostics by where their pointer sits in the original document (stable)."""
+    """Sort diagnostics by where their pointer sits in the original document (stable).
+
+    Each object's member positions are indexed once, so the cost is linear in the
+    number of diagnostics times their depth, plus the objects they pass through.
+    """
     if len(found) < 2:
         return [d for _, d in found]
     key_positions: dict[int, dict[Any, int]] = {}
+    end = 1 << 62
 
     def position(segments: tuple[Segment, ...]) -> tuple[int, ...]:
         node = original
@@ -391,18 +401,26 @@ def _document_order(original: Any, found: Found) -> list[Diagnostic]:
                 index = key_positions.get(id(node))
                 if index is None:
                     index = key_positions[id(node)] = {k: i for i, k in enumerate(node)}
-                pos = index.get(seg, len(index))
+                pos = index.get(seg, end)
                 out.append(pos)
-                node = node.get(seg) if pos < len(index) else None
+                node = node[seg] if pos != end else None
             elif isinstance(node, (list, tuple)) and isinstance(seg, int) and seg < len(node):
                 out.append(seg)
                 node = node[seg]
             else:
-                out.append(1 << 30)
+                out.append(end)
                 node = None
         return tuple(out)
 
     return [d for _, d in sorted(found, key=lambda item: position(item[0]))]
+
+
+def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
+    """True when no rule can fire and the schema holds: the prefilter's one pass, plus the
+    Python walk for the few rules it could not translate."""
+    if scope.gate is None or not isinstance(body, dict) or not scope.gate(body):
+        return False
+    return not scope.fallback.walk(body, Context(tables, body))
 
 
 def run_plan(
@@ -429,12 +447,9 @@ def run_plan(
         if isinstance(new_headers, dict):
             out_headers = new_headers
 
-    # Fast path: one walk over the unedited body tests every path rule at once. When none
-    # matches, no edit can happen, so running the rules one by one would find nothing either.
-    hits = plan.body_scan(body, tables) if isinstance(body, dict) else None
-    if hits is not None and not hits:
-        new_body, found = body, _run_clean(body, plan.scopes["body"])
-    else:
-        new_body, found = _run_scope("body", body, plan.scopes["body"], tables, hits)
+    body_scope = plan.scopes["body"]
+    if _clean(body_scope, body, tables):
+        return body, out_headers, diagnostics
+    new_body, found = _run_scope("body", body, body_scope, tables)
     diagnostics += _document_order(body, found)
     return new_body, out_headers, diagnostics

@@ -7,11 +7,13 @@ always yields concrete segments, so every diagnostic carries a real pointer.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 __all__ = [
     "MISSING",
+    "Match",
+    "PathTrie",
     "Segment",
     "Selector",
     "escape",
@@ -73,6 +75,109 @@ def parse_pointer(pointer: str) -> list[str]:
     return [t.replace("~1", "/").replace("~0", "~") for t in tokens]
 
 
+Match = tuple[int, tuple[Segment, ...], Any]
+"""One rule matched: (rule index, concrete segments, the value there or MISSING)."""
+
+Predicate = Callable[[Any, Segment, Any], bool]
+
+
+class PathTrie:
+    """Several wildcard paths merged, so one walk serves every rule at once.
+
+    Each node lists the rules that look at the value found there (``present``)
+    and those about the member being absent (``absent``), with their
+    predicates. The walk follows only the members some rule names: its cost is
+    the size of what the rules select, not of the document.
+    """
+
+    __slots__ = ("absent", "children", "indexes", "leaf", "present", "wildcard")
+
+    def __init__(self) -> None:
+        self.children: dict[str, PathTrie] = {}
+        self.indexes: list[tuple[int, PathTrie]] = []  # tokens that also name array elements
+        self.wildcard: PathTrie | None = None
+        self.present: list[tuple[int, Predicate]] = []
+        self.absent: list[tuple[int, Predicate]] = []
+        self.leaf = True
+
+    def add(self, index: int, tokens: Sequence[str], predicate: Predicate, absent: bool) -> None:
+        node = self
+        for token in tokens:
+            node.leaf = False
+            if token == WILDCARD:
+                node.wildcard = node.wildcard or PathTrie()
+                node = node.wildcard
+            else:
+                if token not in node.children:
+                    node.children[token] = PathTrie()
+                    if is_index(token):
+                        node.indexes.append((int(token), node.children[token]))
+                node = node.children[token]
+        (node.absent if absent else node.present).append((index, predicate))
+
+    def walk(self, document: Any, ctx: Any, *, fold_case: bool = False) -> list[Match]:
+        """Every (rule, place) whose predicate holds. A token names an object member and,
+        when it is an index, an array element too. ``fold_case`` compares member names
+        case-insensitively (HTTP headers). Recursion is bounded by the longest rule path,
+        never by the document's depth."""
+        out: list[Match] = []
+        _visit(self, document, "", [], ctx, out, fold_case)
+        return out
+
+
+def _visit(
+    node: PathTrie,
+    value: Any,
+    key: Segment,
+    path: list[Segment],
+    ctx: Any,
+    out: list[Match],
+    fold: bool,
+) -> None:
+    for index, predicate in node.present:
+        if predicate(value, key, ctx):
+            out.append((index, tuple(path), value))
+    if node.leaf:
+        return
+    if isinstance(value, dict):
+        for token, child in node.children.items():
+            if fold:
+                low = token.lower()
+                found: list[Any] = [k for k in value if isinstance(k, str) and k.lower() == low]
+            else:
+                found = [token] if token in value else []
+            if not found:
+                for index, predicate in child.absent:
+                    if predicate(MISSING, token, ctx):
+                        out.append((index, (*path, token), MISSING))
+                continue
+            if child.present or not child.leaf:
+                for name in found:
+                    path.append(name)
+                    _visit(child, value[name], name, path, ctx, out, fold)
+                    path.pop()
+        items: Any = value.items()
+    elif isinstance(value, (list, tuple)):
+        for i, child in node.indexes:
+            if i < len(value):
+                path.append(i)
+                _visit(child, value[i], i, path, ctx, out, fold)
+                path.pop()
+        items = enumerate(value)
+    else:
+        return
+    wildcard = node.wildcard
+    if wildcard is not None:
+        for k, v in items:
+            path.append(k)
+            _visit(wildcard, v, k, path, ctx, out, fold)
+            path.pop()
+
+
+def _always(value: Any, key: Segment, ctx: Any) -> bool:
+    return True
+
+
 class Selector:
     """A compiled wildcard path: yields ``(segments, value)`` for every match.
 
@@ -80,96 +185,25 @@ class Selector:
     an object (value :data:`MISSING`), so rules can require a field.
     """
 
-    __slots__ = ("_plain", "_tokens", "source")
+    __slots__ = ("_present", "_with_absent", "source", "tokens")
 
     def __init__(self, path: str) -> None:
         self.source = path
-        self._tokens: tuple[str, ...] = tuple(parse_pointer(path))
-        # Member names only (no wildcard, no array index): walked without bookkeeping.
-        self._plain = all(t != WILDCARD and not is_index(t) for t in self._tokens)
-
-    @property
-    def tokens(self) -> tuple[str, ...]:
-        return self._tokens
+        self.tokens: tuple[str, ...] = tuple(parse_pointer(path))
+        self._present = PathTrie()
+        self._present.add(0, self.tokens, _always, absent=False)
+        self._with_absent = PathTrie()
+        self._with_absent.add(0, self.tokens, _always, absent=False)
+        if self.tokens and self.tokens[-1] != WILDCARD:
+            self._with_absent.add(0, self.tokens, _always, absent=True)
 
     def select(
         self, document: Any, *, fold_case: bool = False, absent: bool = True
     ) -> list[tuple[tuple[Segment, ...], Any]]:
-        """Every match, in document order, as ``(segments, value)``.
-
-        Iterative (no recursion, no generators): this runs for every rule on
-        every request. ``fold_case`` compares object keys case-insensitively;
-        ``absent`` also reports a missing last member (value ``MISSING``).
-        """
-        tokens = self._tokens
-        if not tokens:
-            return [((), document)]
-        if self._plain and not fold_case:
-            node = document
-            for token in tokens[:-1]:
-                if not isinstance(node, dict) or token not in node:
-                    return []
-                node = node[token]
-            if not isinstance(node, dict):
-                return []
-            value = node.get(tokens[-1], MISSING)
-            if value is MISSING and not absent:
-                return []
-            return [(tokens, value)]
-        frontier: list[tuple[tuple[Segment, ...], Any]] = [((), document)]
-        last = len(tokens) - 1
-        for depth, token in enumerate(tokens):
-            nxt: list[tuple[tuple[Segment, ...], Any]] = []
-            if token == WILDCARD:
-                # Look ahead: when a plain member name follows, skip children without it.
-                ahead = tokens[depth + 1] if depth < last else None
-                if (
-                    ahead is not None
-                    and ahead != WILDCARD
-                    and not fold_case
-                    and not is_index(ahead)
-                    and not (absent and depth + 1 == last)
-                ):
-                    for prefix, node in frontier:
-                        if isinstance(node, dict):
-                            items: Any = node.items()
-                        elif isinstance(node, (list, tuple)):
-                            items = enumerate(node)
-                        else:
-                            continue
-                        nxt.extend(
-                            ((*prefix, k), v)
-                            for k, v in items
-                            if isinstance(v, dict) and ahead in v
-                        )
-                    if not nxt:
-                        return nxt
-                    frontier = nxt
-                    continue
-                for prefix, node in frontier:
-                    if isinstance(node, dict):
-                        nxt.extend(((*prefix, k), v) for k, v in node.items())
-                    elif isinstance(node, (list, tuple)):
-                        nxt.extend(((*prefix, i), v) for i, v in enumerate(node))
-            elif fold_case:
-                low = token.lower()
-                for prefix, node in frontier:
-                    if isinstance(node, dict):
-                        keys = [k for k in node if isinstance(k, str) and k.lower() == low]
-                        nxt.extend(((*prefix, k), node[k]) for k in keys)
-                        if not keys and absent and depth == last:
-                            nxt.append(((*prefix, token), MISSING))
-            else:
-                index = is_index(token)
-                for prefix, node in frontier:
-                    if isinstance(node, dict):
-                        if token in node:
-                            nxt.append(((*prefix, token), node[token]))
-                        elif absent and depth == last:
-                            nxt.append(((*prefix, token), MISSING))
-                    elif index and isinstance(node, (list, tuple)) and int(token) < len(node):
-                        nxt.append(((*prefix, int(token)), node[int(token)]))
-            if not nxt:
-                return nxt
-            frontier = nxt
-        return frontier
+        """Every match as ``(segments, value)``; ``absent`` also reports a missing last
+        member (value ``MISSING``); ``fold_case`` compares member names case-insensitively."""
+        trie = self._with_absent if absent else self._present
+        return [
+            (segments, value)
+            for _, segments, value in trie.walk(document, None, fold_case=fold_case)
+        ]

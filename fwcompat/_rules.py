@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,7 +34,9 @@ _PAST: dict[str, str] = {
     "reject": "rejected",
     "note": "noted",
 }
-_TEMPLATE_FIELDS = frozenset({"value", "key", "pointer", "replacement", "where", "error"})
+_TEMPLATE_FIELDS = frozenset({"value", "type", "key", "pointer", "replacement", "where", "error"})
+"""What a rule message may name: ``{value}`` (the value, as short JSON), ``{type}`` (its
+``type`` member), ``{key}``, ``{pointer}``, ``{where}``, ``{replacement}``, ``{error}``."""
 
 
 @dataclass(frozen=True)
@@ -88,15 +89,20 @@ class Pack:
     table_checks: Mapping[str, tuple[Predicate, Predicate]]
 
 
-def _read_yaml(path: str) -> Any:
+def _read_bytes(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise RuleFileError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+
+
+def _parse_yaml(raw: bytes, path: str) -> Any:
     import yaml  # imported here: a warm cache never needs it (start-up time of the CLI)
 
     loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # both are safe loaders
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise RuleFileError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RuleFileError(f"not UTF-8 text: {exc}", file=str(path)) from None
     try:
@@ -112,19 +118,22 @@ def _read_yaml(path: str) -> Any:
 
 def _load_validated(path: str) -> tuple[Any, bool]:
     """A rule file's data, validated against the rule-file schema, and whether it came
-    from the cache (then its regular expressions are known to compile, and are
-    compiled lazily). Validated data is cached, so a warm start skips YAML entirely.
-    """
-    key = _cache.file_key(path)
-    if key is not None:
-        cached = _cache.get("rules", key)
-        if cached is not _cache.MISSING:
-            return cached, True
-    data = _read_yaml(path)
+    from the cache. The cache key hashes the file's bytes and the rule-file schema's,
+    so a warm start skips YAML entirely and an edit is never missed."""
+    raw = _read_bytes(path)
+    key = _cache.digest(b"rule-file", raw, _rule_file_schema_bytes())
+    cached = _cache.get("rules", key)
+    if cached is not _cache.MISSING:
+        return cached, True
+    data = _parse_yaml(raw, path)
     _check_shape(data, path)
-    if key is not None:
-        _cache.put("rules", key, data)  # skipped for data marshal cannot keep (dates...)
+    _cache.put("rules", key, data)  # skipped for data JSON cannot keep exactly (dates...)
     return data, False
+
+
+@lru_cache(maxsize=1)
+def _rule_file_schema_bytes() -> bytes:
+    return _read_bytes(os.path.join(schemas_dir(), "rule-file.schema.json"))
 
 
 @lru_cache(maxsize=1)
@@ -135,14 +144,8 @@ def _rule_file_schema() -> CompiledSchema:
 
 @lru_cache(maxsize=16)
 def _request_schema(path: str) -> CompiledSchema:
-    """A schema for ``validate:`` rules. A schema compiled fully once (which checks
-    every keyword) is remembered, and later runs build its error reporter lazily."""
-    key = _cache.file_key(path)
-    checked = key is not None and _cache.get("schema-checked", key) is True
-    schema = CompiledSchema(_read_json(path), name=os.path.basename(path), eager=not checked)
-    if key is not None and not checked:
-        _cache.put("schema-checked", key, True)
-    return schema
+    """A schema for ``validate:`` rules, compiled once per process by jsonschema-rs."""
+    return CompiledSchema(_read_json(path), name=os.path.basename(path))
 
 
 def _schema_path(name: str, rule_file: str) -> str:
@@ -153,9 +156,8 @@ def _schema_path(name: str, rule_file: str) -> str:
 
 def _read_json(path: str) -> Any:
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.loads(handle.read())
-    except (OSError, ValueError) as exc:
+        return json.loads(_read_bytes(path))
+    except (ValueError, RecursionError) as exc:
         raise RuleFileError(f"cannot load schema: {exc}", file=str(path)) from None
 
 
@@ -172,6 +174,36 @@ def _check_shape(data: Any, path: str) -> None:
         else:
             where = ".".join(str(s) for s in err.path)
         raise RuleFileError(err.message, file=str(path), rule=rule, field=where or "")
+
+
+def _check_template(message: str, fail: Any) -> None:
+    """Named placeholders only: no attribute or index access, no conversion, no format
+    spec. Anything else would let a rule file read process memory into a diagnostic."""
+    try:
+        parts = list(string.Formatter().parse(message))
+    except ValueError as exc:
+        raise fail("message", f"bad template: {exc}") from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in _TEMPLATE_FIELDS or spec or conversion:
+            shown = (
+                "{"
+                + name
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
+            raise fail(
+                "message",
+                f"unknown placeholder {shown}: use one of "
+                + ", ".join("{" + f + "}" for f in sorted(_TEMPLATE_FIELDS))
+                + " (no attribute, index, conversion or format spec)",
+            )
+    try:
+        message.format_map(dict.fromkeys(_TEMPLATE_FIELDS, ""))
+    except (ValueError, KeyError, IndexError) as exc:  # e.g. a positional {} or {0}
+        raise fail("message", f"bad template: {exc}") from None
 
 
 def _compile_rule(
@@ -216,15 +248,7 @@ def _compile_rule(
             raise fail("validate", f"schema {entry['validate']!r}: {exc}") from None
         except RuleFileError as exc:
             raise fail("validate", str(exc)) from None
-    try:
-        names = [n for _, n, _, _ in string.Formatter().parse(entry["message"]) if n is not None]
-    except ValueError as exc:
-        raise fail("message", f"bad template: {exc}") from None
-    for name in names:
-        if re.split(r"[\[.]", name, maxsplit=1)[0] not in _TEMPLATE_FIELDS:
-            raise fail(
-                "message", f"unknown placeholder {{{name}}} (known: {sorted(_TEMPLATE_FIELDS)})"
-            )
+    _check_template(entry["message"], fail)
     rule = Rule(
         code=code,
         name=entry["name"],

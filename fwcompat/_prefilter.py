@@ -1,0 +1,358 @@
+"""The rule-key prefilter: "can any rule fire on this request?" as one JSON Schema.
+
+Most requests are clean, so the question that must be cheap is whether any
+rule can fire at all. Each path rule is translated into a schema that holds
+exactly when the rule does *not* fire (``/tools/*/cache_control`` becomes
+"no tool has a cache_control member"); the interpreter evaluates them together
+with the request schema in one pass of jsonschema-rs, touching only the members
+some rule names, in native code.
+
+A rule is translated only when the translation is exact. Anything else (a
+regular expression outside the subset both engines read alike, a condition on
+another field of the request, a condition this module does not know) is left
+to the Python walk, which runs for those rules on every request: the prefilter
+may only ever answer "maybe" too often, never "clean" wrongly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._conditions import Context, compile_condition
+from ._paths import MISSING, WILDCARD, is_index
+
+__all__ = ["LOCAL_CONDITIONS", "Locator", "Untranslatable", "no_fire_schema", "uses_only_local"]
+
+LOCAL_CONDITIONS = frozenset(
+    {
+        "present", "type", "not_type", "equals", "in", "not_in", "matches", "not_matches",
+        "key_in", "key_not_in", "in_table", "not_in_table", "members", "any_of", "all_of", "not",
+    }
+)  # fmt: skip
+"""Conditions that look only at the value, its member name and the config tables."""
+
+Tables = Mapping[str, Mapping[str, Any]]
+
+
+class Untranslatable(Exception):
+    """This rule's condition has no exact JSON Schema translation here."""
+
+
+class _Other:
+    """A member name not mentioned by any key condition (or an array index)."""
+
+
+_OTHER = _Other()
+
+
+def uses_only_local(when: Any) -> bool:
+    """Whether a condition (recursively) uses only :data:`LOCAL_CONDITIONS`."""
+    if not isinstance(when, Mapping):
+        return True
+    for key, arg in when.items():
+        if key not in LOCAL_CONDITIONS:
+            return False
+        if key == "members" and isinstance(arg, Mapping):
+            if not all(uses_only_local(c) for c in arg.values()):
+                return False
+        elif key in ("any_of", "all_of") and isinstance(arg, list):
+            if not all(uses_only_local(c) for c in arg):
+                return False
+        elif key == "not" and not uses_only_local(arg):
+            return False
+    return True
+
+
+def no_fire_schema(
+    tokens: Sequence[str], when: Mapping[str, Any] | None, absent: bool, tables: Tables
+) -> Any:
+    """A schema a document satisfies exactly when this rule finds nothing in it.
+
+    Raises :class:`Untranslatable` when no exact translation is known.
+    """
+    when = when or {}
+    if not uses_only_local(when):
+        raise Untranslatable("condition on other fields")
+    if absent:
+        if not tokens or tokens[-1] == WILDCARD:
+            return True  # only a named member can be absent
+        predicate, _ = compile_condition(when)
+        if not predicate(MISSING, tokens[-1], Context(tables)):
+            return True
+        return _nest(tokens[:-1], {"required": [tokens[-1]]})
+    if tokens and tokens[-1] == WILDCARD:
+        names = sorted(_key_names(when))
+        other = _leaf(_fires(when, _OTHER, tables))
+        leaf: dict[str, Any] = {"additionalProperties": other, "items": other}
+        if any(is_index(n) for n in names):
+            raise Untranslatable("key condition naming an array index")
+        if names:
+            leaf["properties"] = {n: _leaf(_fires(when, n, tables)) for n in names}
+        if all(v is True for v in (other, *leaf.get("properties", {}).values())):
+            return True
+        return _nest(tokens[:-1], leaf)
+    key = tokens[-1] if tokens else ""
+    if tokens and is_index(key):
+        raise Untranslatable("an index as the last token")
+    leaf_schema = _leaf(_fires(when, key, tables))
+    return True if leaf_schema is True else _nest(tokens, leaf_schema)
+
+
+def _leaf(fires: Any) -> Any:
+    """The schema a selected value must meet for the rule not to fire. "Fires on any
+    value" is ``{"not": {}}`` rather than ``false``, so that jsonschema-rs reports it
+    at the value itself (the locator reads match places from those reports)."""
+    return {"not": {}} if fires is True else _negate(fires)
+
+
+def _negate(schema: Any) -> Any:
+    if schema is True:
+        return False
+    if schema is False:
+        return True
+    return {"not": schema}
+
+
+def _nest(tokens: Sequence[str], leaf: Any) -> Any:
+    """``leaf`` must hold at every place the tokens select (``*``: every member)."""
+    schema = leaf
+    for token in reversed(tokens):
+        if schema is True:
+            continue
+        if token == WILDCARD:
+            schema = {"items": schema, "additionalProperties": schema}
+        elif is_index(token):
+            schema = {
+                "properties": {token: schema},
+                "prefixItems": [True] * int(token) + [schema],
+            }
+        else:
+            schema = {"properties": {token: schema}}
+    return schema
+
+
+def _key_names(when: Any) -> set[str]:
+    """Member names that key conditions mention (members: sees its own names)."""
+    names: set[str] = set()
+    if not isinstance(when, Mapping):
+        return names
+    for key, arg in when.items():
+        if key in ("key_in", "key_not_in") and isinstance(arg, list):
+            names.update(str(a) for a in arg)
+        elif key in ("any_of", "all_of") and isinstance(arg, list):
+            for c in arg:
+                names |= _key_names(c)
+        elif key == "not":
+            names |= _key_names(arg)
+    return names
+
+
+def _fires(when: Any, key: str | _Other, tables: Tables) -> Any:
+    """A schema matched by exactly the present values on which ``when`` holds."""
+    if not isinstance(when, Mapping):
+        raise Untranslatable("not a condition")
+    parts: list[Any] = []
+    for name, arg in when.items():
+        part = _one(name, arg, key, tables)
+        if part is False:
+            return False
+        if part is not True:
+            parts.append(part)
+    if not parts:
+        return True
+    return parts[0] if len(parts) == 1 else {"allOf": parts}
+
+
+def _one(name: str, arg: Any, key: str | _Other, tables: Tables) -> Any:
+    if name == "present":
+        return bool(arg)  # present values: true holds, false never does
+    if name in ("type", "not_type"):
+        names = [arg] if isinstance(arg, str) else list(arg)
+        return {"type": names} if name == "type" else {"not": {"type": names}}
+    if name == "equals":
+        return {"const": arg}
+    if name == "in":
+        return {"enum": list(arg)} if arg else False
+    if name == "not_in":
+        return {"not": {"enum": list(arg)}} if arg else True
+    if name in ("matches", "not_matches"):
+        pattern = {"pattern": ecma_pattern(arg)}
+        return {"type": "string", **(pattern if name == "matches" else {"not": pattern})}
+    if name in ("key_in", "key_not_in"):
+        inside = isinstance(key, str) and key in {str(a) for a in arg}
+        return inside if name == "key_in" else not inside
+    if name in ("in_table", "not_in_table"):
+        keys = sorted(k for k in tables.get(arg, {}) if isinstance(k, str))
+        if name == "in_table":
+            return {"type": "string", "enum": keys} if keys else False
+        return {"type": "string", "not": {"enum": keys}} if keys else {"type": "string"}
+    if name == "members":
+        parts: list[Any] = [{"type": "object"}]
+        for member, sub in arg.items():
+            member = str(member)
+            predicate, _ = compile_condition(sub)
+            inner = _fires(sub, member, tables)
+            if predicate(MISSING, member, Context(tables)):
+                parts.append({"properties": {member: inner}})
+            else:
+                parts.append({"required": [member], "properties": {member: inner}})
+        return {"allOf": parts}
+    if name in ("any_of", "all_of"):
+        subs = [_fires(c, key, tables) for c in arg]
+        return {"anyOf" if name == "any_of" else "allOf": subs}
+    if name == "not":
+        return _negate(_fires(arg, key, tables))
+    raise Untranslatable(f"condition {name!r}")
+
+
+_ESCAPABLE = set(".^$*+?()[]{}|\\/-#:")
+# Python's IGNORECASE also equates these non-ASCII letters with ASCII ones
+# (tests/test_prefilter.py checks the table against every code point).
+_FOLDS_BEYOND_ASCII = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
+
+
+def _caseless(c: str) -> str:
+    """Every character Python's ``(?i)`` equates with the ASCII letter ``c``."""
+    low = c.lower()
+    return low + low.upper() + _FOLDS_BEYOND_ASCII.get(low, "")
+
+
+_CLASS_UNSAFE = ("&&", "--", "~~", "||")
+
+
+def ecma_pattern(pattern: str) -> str:
+    """The same regular expression for jsonschema-rs, or :class:`Untranslatable`.
+
+    Python's ``re`` and the ECMA-262 dialect disagree on ``$`` (a final newline),
+    ``.``, ``\\d``/``\\w``/``\\s`` (Unicode or ASCII), flags and more. Only a
+    subset both read alike is accepted: ASCII literals, escaped punctuation,
+    classes, groups, alternation, quantifiers, ``^``, a final ``$``, and a leading
+    ``(?i)`` (spelled out as classes of the characters Python equates).
+    """
+    if not pattern.isascii():
+        raise Untranslatable("non-ASCII pattern")
+    caseless = pattern.startswith("(?i)")
+    if caseless:
+        pattern = pattern[4:]
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            if i + 1 >= n or pattern[i + 1] not in _ESCAPABLE:
+                raise Untranslatable("escape sequence")
+            out.append(pattern[i : i + 2])
+            i += 2
+        elif c == "[":
+            end = _class_end(pattern, i)
+            body = pattern[i + 1 : end]
+            if caseless and any(ch.isalpha() for ch in body):
+                if "-" in body.strip("-") or body.startswith("^"):
+                    raise Untranslatable("a caseless class with a range or negation")
+                body = "".join(_caseless(ch) if ch.isalpha() else ch for ch in body)
+            out.append("[" + body + "]")
+            i = end + 1
+        elif c == "(":
+            if pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+                raise Untranslatable("group extension")
+            out.append(c)
+            i += 1
+        elif c == ".":
+            out.append("[^\\n]")
+            i += 1
+        elif c == "$":
+            if i != n - 1:
+                raise Untranslatable("$ before the end")
+            out.append("(?=\\n?$)")  # Python's $ also matches before a final newline
+            i += 1
+        elif c == "{":
+            end = pattern.find("}", i)
+            body = pattern[i + 1 : end] if end > 0 else ""
+            lo, _, hi = body.partition(",")
+            if not (lo.isdigit() and (hi == "" or hi.isdigit())):
+                raise Untranslatable("a brace that is not a quantifier")
+            out.append(pattern[i : end + 1])
+            i = end + 1
+        elif caseless and c.isalpha():
+            out.append("[" + _caseless(c) + "]")
+            i += 1
+        elif c.isprintable():
+            out.append(c)
+            i += 1
+        else:
+            raise Untranslatable("control character")
+    return "".join(out)
+
+
+def _class_end(pattern: str, start: int) -> int:
+    """Index of the ``]`` closing the class at ``start``; only plain classes pass."""
+    i = start + 1
+    if i < len(pattern) and pattern[i] == "^":
+        i += 1
+    if i < len(pattern) and pattern[i] == "]":
+        raise Untranslatable("a class starting with ]")
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "]":
+            body = pattern[start + 1 : i]
+            if any(op in body for op in _CLASS_UNSAFE):
+                raise Untranslatable("class set operation")
+            return i
+        if c == "[":
+            raise Untranslatable("nested class")
+        if c == "\\":
+            if i + 1 >= len(pattern) or pattern[i + 1] not in _ESCAPABLE:
+                raise Untranslatable("escape sequence in a class")
+            i += 2
+            continue
+        if not c.isprintable():
+            raise Untranslatable("control character")
+        i += 1
+    raise Untranslatable("unterminated class")
+
+
+class Locator:
+    """Where each translated rule fires, found by jsonschema-rs in one native pass.
+
+    The rules' "does not fire" schemas are validated together; every violation
+    names its rule (its ``allOf`` branch) and its place (the instance path, plus
+    the member for a missing one). The interpreter reads values only there.
+    """
+
+    def __init__(self, entries: Sequence[tuple[int, int, Any]]) -> None:
+        """``entries``: (rule index, length of its path, its no-fire schema)."""
+        from ._schema import compile_validator
+
+        self._rules = [(index, depth) for index, depth, _ in entries]
+        schema = {"allOf": [no_fire for _, _, no_fire in entries]} if entries else True
+        self._validator = compile_validator(schema, "rule prefilter")
+
+    def locate(self, document: Any) -> list[tuple[int, tuple[Any, ...]]] | None:
+        """``(rule index, segments)`` for every place a rule fires; None when the
+        document cannot be read natively (then the Python walk decides).
+
+        jsonschema-rs reports a member named like a number as an int and drops a
+        member named ``""``: callers re-read the segments against the document."""
+        if not self._rules:
+            return []
+        try:
+            errors = list(self._validator.iter_errors(document))
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            return None
+        out: list[tuple[int, tuple[Any, ...]]] = []
+        for error in errors:
+            schema_path = error.schema_path
+            if len(schema_path) < 2 or schema_path[0] != "allOf":
+                return None  # not a shape this module built: let Python decide
+            rule, depth = self._rules[schema_path[1]]
+            path = tuple(error.instance_path)
+            kind = type(error.kind).__name__
+            if kind == "Required":
+                path = (*path, error.kind.property)
+            elif kind not in ("Not", "FalseSchema"):
+                return None
+            if len(path) != depth:  # jsonschema-rs drops "" members from instance paths
+                return None
+            out.append((rule, path))
+        return out
