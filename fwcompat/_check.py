@@ -7,7 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from ._conditions import Context
-from ._config import Config, coerce_config
+from ._config import _DEFAULT, Config, coerce_config
 from ._diagnostics import Result
 from ._exceptions import ConfigError, IncompatibleRequestError
 from ._interpreter import Plan, make_plan, run_plan
@@ -41,6 +41,25 @@ def _prepared(config: Config) -> Plan:
     return make_plan(pack, config)
 
 
+_recent: dict[int, tuple[Config, Plan]] = {}
+
+
+def _plan_for(config: ConfigLike) -> Plan:
+    """The plan of a config; the same Config object (a gateway's, or the default) is
+    looked up by identity, without hashing its fields on every request."""
+    if config is None:
+        config = _DEFAULT
+    entry = _recent.get(id(config))
+    if entry is not None and entry[0] is config:
+        return entry[1]
+    plan = _prepared(coerce_config(config))
+    if isinstance(config, Config):
+        if len(_recent) >= 64:
+            _recent.clear()
+        _recent[id(config)] = (config, plan)  # the strong reference keeps the id unique
+    return plan
+
+
 def check(
     body: Any,
     *,
@@ -56,7 +75,7 @@ def check(
     problems are error diagnostics. Raises :class:`~fwcompat.ConfigError` or
     :class:`~fwcompat.RuleFileError` for bad configuration.
     """
-    plan = _prepared(coerce_config(config))
+    plan = _plan_for(config)
     new_body, new_headers, diagnostics = run_plan(
         plan, body=body, headers=headers, base_url=base_url, path=path
     )

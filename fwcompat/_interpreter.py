@@ -29,7 +29,7 @@ from ._conditions import Context
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
 from ._json import short
-from ._paths import MISSING, PathTrie, Segment, format_pointer
+from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
 from ._prefilter import Locator, Untranslatable, no_fire_schema, uses_only_local
 from ._rules import CompiledRule, Pack, Rule
 from ._schema import CompiledSchema
@@ -39,6 +39,7 @@ __all__ = ["Plan", "make_plan", "run_plan"]
 Found = list[tuple[tuple[Segment, ...], Diagnostic]]
 Tables = Mapping[str, Mapping[str, str]]
 Place = tuple[tuple[Segment, ...], Any]
+_UNREACHABLE: Any = object()  # a path whose parent is missing: no rule sees it
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class _Step:
     compiled: CompiledRule
     severity: Severity
     local: bool  # its condition sees only the value: an edit elsewhere cannot change it
+    trie: PathTrie  # this rule's path alone, for matching it again after an edit
+    plain: tuple[str, ...] | None  # the path, when it names members only (no * or index)
+    fix: Fix | None  # a removal's fix (the same for every match)
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def _body_checks(
     steps: list[_Step], tables: Tables
 ) -> tuple[Callable[[Any], bool], Locator, PathTrie]:
     """The body's one-pass gate, the native locator, and the rules left to Python."""
-    translated: list[tuple[int, int, Any]] = []
+    translated: list[tuple[int, Any]] = []
     fallback = PathTrie()
     schemas: list[CompiledSchema] = []
     for index, step in enumerate(steps):
@@ -90,9 +94,9 @@ def _body_checks(
             _add(fallback, index, compiled)
             continue
         if no_fire is not True:
-            translated.append((index, len(compiled.selector.tokens), no_fire))
+            translated.append((index, no_fire))
     first = schemas[0] if schemas else CompiledSchema(True, name="any JSON")
-    checks = [first.gate(*(s for _, _, s in translated)), *(s.is_valid for s in schemas[1:])]
+    checks = [first.gate(*(s for _, s in translated)), *(s.is_valid for s in schemas[1:])]
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
     return gate, Locator(translated), fallback
 
@@ -106,7 +110,15 @@ def make_plan(pack: Pack, config: Config) -> Plan:
         if not config.enabled(rule.code):
             continue
         severity = severities.get(rule.code, rule.severity)
-        steps[rule.scope].append(_Step(compiled, severity, uses_only_local(rule.when)))
+        alone = PathTrie()
+        _add(alone, 0, compiled)
+        local = uses_only_local(rule.when)
+        tokens = compiled.selector.tokens
+        plain = None if any(t == "*" or is_index(t) for t in tokens) else tokens
+        if rule.scope == "headers":
+            plain = None  # header names are compared case-insensitively
+        fix = Fix(rule.fix or "safe") if rule.action == "remove" else None
+        steps[rule.scope].append(_Step(compiled, severity, local, alone, plain, fix))
     scopes: dict[str, _Scope] = {}
     for name, scope_steps in steps.items():
         trie = PathTrie()
@@ -257,41 +269,47 @@ def _overlaps(
 
 
 def _rematch(step: _Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
-    trie = PathTrie()
-    _add(trie, 0, step.compiled)
-    return [(segments, value) for _, segments, value in trie.walk(root, ctx, fold_case=fold)]
-
-
-def _position(segments: tuple[Segment, ...]) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, s) if isinstance(s, int) else (1, str(s)) for s in segments)
+    return [(segments, value) for _, segments, value in step.trie.walk(root, ctx, fold_case=fold)]
 
 
 def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int, list[Place]]:
-    """Every place each path rule fires, per rule, array elements in ascending order.
+    """Every place each path rule fires, per rule, in document order.
 
-    The native locator finds the places of the translated rules; values are read only
-    there (and each predicate confirms its match); the few rules it could not take are
-    walked in Python. A document jsonschema-rs cannot read is walked in Python whole.
+    Native yes/no checks name the translated rules that fire; only their paths (and
+    those of the few rules left to Python) are walked. A document jsonschema-rs
+    cannot read is walked for every rule at once.
     """
     ctx = Context(tables, document)
-    located = scope.locator.locate(document) if scope.locator is not None else None
-    if located is None:
-        return _match_in_python(scope, document, ctx, fold)
+    firing = scope.locator.firing(document) if scope.locator is not None else None
+    if firing is None:
+        return _by_rule(scope.trie.walk(document, ctx, fold_case=fold))
     found = scope.fallback.walk(document, ctx, fold_case=fold)
-    steps = scope.steps
-    for index, raw in located:
-        place = _reread(document, raw)
-        if place is None:  # the native report does not fit the document: walk it all
-            return _match_in_python(scope, document, ctx, fold)
-        segments, value = place
-        predicate = steps[index].compiled.predicate
-        if predicate(value, segments[-1] if segments else "", ctx):
-            found.append((index, segments, value))
-    matched = _by_rule(found)
-    for places in matched.values():
-        if len(places) > 1:
-            places.sort(key=lambda place: _position(place[0]))
-    return matched
+    for index in firing:
+        step = scope.steps[index]
+        if step.plain is not None:  # a path of member names: look it up directly
+            value = _lookup(document, step.plain)
+            key = step.plain[-1] if step.plain else ""
+            seen = value is not MISSING or step.compiled.matches_absent
+            if value is not _UNREACHABLE and seen and step.compiled.predicate(value, key, ctx):
+                found.append((index, step.plain, value))
+        else:
+            found += [(index, s, v) for _, s, v in step.trie.walk(document, ctx)]
+    return _by_rule(found)
+
+
+def _lookup(document: Any, tokens: tuple[str, ...]) -> Any:
+    """The value at a path of member names; MISSING if absent (an absent last member)
+    or unreachable (then no rule can see it: callers check the parent exists)."""
+    node = document
+    for token in tokens[:-1]:
+        if not isinstance(node, dict) or token not in node:
+            return _UNREACHABLE
+        node = node[token]
+    if not tokens:
+        return node
+    if not isinstance(node, dict):
+        return _UNREACHABLE
+    return node.get(tokens[-1], MISSING)
 
 
 def _by_rule(found: list[tuple[int, tuple[Segment, ...], Any]]) -> dict[int, list[Place]]:
@@ -301,44 +319,19 @@ def _by_rule(found: list[tuple[int, tuple[Segment, ...], Any]]) -> dict[int, lis
     return matched
 
 
-def _match_in_python(
-    scope: _Scope, document: Any, ctx: Context, fold: bool
-) -> dict[int, list[Place]]:
-    return _by_rule(scope.trie.walk(document, ctx, fold_case=fold))
-
-
-def _reread(document: Any, raw: tuple[Any, ...]) -> Place | None:
-    """The located place with segments typed as the document has them (member names are
-    strings, indexes ints), and its value; only the last member may be absent. None if
-    the place does not exist as reported."""
-    node = document
-    segments: list[Segment] = []
-    last = len(raw) - 1
-    for depth, seg in enumerate(raw):
-        if isinstance(node, dict):
-            key = seg if isinstance(seg, str) else str(seg)
-            if key not in node:
-                if depth != last:
-                    return None
-                return (*segments, key), MISSING
-            segments.append(key)
-            node = node[key]
-        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
-            segments.append(seg)
-            node = node[seg]
-        else:
-            return None
-    return tuple(segments), node
-
-
 def _run_scope(
     scope_name: Scope, document: Any, scope: _Scope, tables: Tables
 ) -> tuple[Any, Found]:
-    """Match every rule in one walk, then run the rules in order over those matches."""
+    """Match every rule first, then run the rules in order over those matches.
+
+    A rule is looked at only if it matched, or if an earlier edit may have changed
+    what it sees (then it is matched again, alone, on the edited document).
+    """
     doc = _CopyOnWrite(document)
     fold = scope_name == "headers"  # HTTP header names are case-insensitive
     matched = _match(scope, document, tables, fold) if isinstance(document, dict) else {}
     edits: list[tuple[tuple[Segment, ...], bool]] = []
+    edited_first: set[str] = set()  # first members of edited paths: most rules skip quickly
     found: Found = []
     rejected: set[tuple[Segment, ...]] = set()
     for index, step in enumerate(scope.steps):
@@ -346,26 +339,22 @@ def _run_scope(
         if compiled.schema is not None:
             _validate(step, doc.root, rejected, found)
             continue
-        if not isinstance(doc.root, dict):
-            continue  # only schema rules speak about a document that is not an object
-        if edits and (
-            not step.local or _overlaps(compiled.selector.tokens, compiled.matches_absent, edits)
-        ):
+        matches = matched.get(index)
+        if edits and isinstance(doc.root, dict) and _touched(step, edits, edited_first):
             matches = _rematch(step, doc.root, Context(tables, doc.root), fold)
-        else:
-            matches = matched.get(index, [])
         if not matches:
             continue
         rule = compiled.rule
         if rule.action in ("remove", "replace"):
             edits.extend((segments, rule.action == "remove") for segments, _ in matches)
+            edited_first.update(str(segments[0]) for segments, _ in matches if segments)
         # Apply edits last-first so removing array elements keeps earlier indices valid.
         for segments, value in reversed(matches):
             fix = None
             replacement: Any = None
             if rule.action == "remove":
                 doc.remove(segments)
-                fix = Fix(rule.fix or "safe")
+                fix = step.fix
             elif rule.action == "replace":
                 assert rule.replace is not None
                 if "table" in rule.replace:
@@ -380,6 +369,18 @@ def _run_scope(
             message = rule.message.format_map(_Fields(segments, pointer, value, replacement))
             found.append((segments, _diagnostic(rule, step.severity, pointer, message, fix)))
     return doc.root, found
+
+
+def _touched(
+    step: _Step, edits: list[tuple[tuple[Segment, ...], bool]], edited_first: set[str]
+) -> bool:
+    """Whether earlier edits may change what this rule finds (then it is matched again)."""
+    if not step.local:
+        return True  # it reads other fields of the request
+    tokens = step.compiled.selector.tokens
+    if tokens and tokens[0] != "*" and tokens[0] not in edited_first:
+        return False
+    return _overlaps(tokens, step.compiled.matches_absent, edits)
 
 
 def _document_order(original: Any, found: Found) -> list[Diagnostic]:
@@ -420,7 +421,7 @@ def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
     Python walk for the few rules it could not translate."""
     if scope.gate is None or not isinstance(body, dict) or not scope.gate(body):
         return False
-    return not scope.fallback.walk(body, Context(tables, body))
+    return scope.fallback.empty or not scope.fallback.walk(body, Context(tables, body))
 
 
 def run_plan(

@@ -99,6 +99,9 @@ def short(x: Any, limit: int = 60) -> str:
     Stops as soon as the preview is long enough, so its cost is bounded by
     ``limit`` whatever the value's size, depth or sharing.
     """
+    if isinstance(x, str) or x is None or isinstance(x, (bool, int, float)):
+        text = _scalar(x, limit)
+        return text if len(text) <= limit else text[: limit - 1] + "…"
     out: list[str] = []
     size = 0
     # A stack of pending pieces: a value to render, or a literal string.

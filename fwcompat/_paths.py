@@ -58,7 +58,12 @@ def is_index(token: str) -> bool:
 
 def format_pointer(segments: Sequence[Segment]) -> str:
     """Concrete segments -> RFC 6901 pointer (``""`` for the whole document)."""
-    return "".join("/" + escape(s) for s in segments)
+    if not segments:
+        return ""
+    text = "/".join(s if isinstance(s, str) else str(s) for s in segments)
+    if "~" in text or text.count("/") != len(segments) - 1:  # some member needs escaping
+        return "".join("/" + escape(s) for s in segments)
+    return "/" + text
 
 
 def parse_pointer(pointer: str) -> list[str]:
@@ -115,6 +120,11 @@ class PathTrie:
                 node = node.children[token]
         (node.absent if absent else node.present).append((index, predicate))
 
+    @property
+    def empty(self) -> bool:
+        """No rule at all: a walk would find nothing."""
+        return self.leaf and not self.present and not self.absent
+
     def walk(self, document: Any, ctx: Any, *, fold_case: bool = False) -> list[Match]:
         """Every (rule, place) whose predicate holds. A token names an object member and,
         when it is an index, an array element too. ``fold_case`` compares member names
@@ -143,16 +153,17 @@ def _visit(
         for token, child in node.children.items():
             if fold:
                 low = token.lower()
-                found: list[Any] = [k for k in value if isinstance(k, str) and k.lower() == low]
+                names: list[Any] = [k for k in value if isinstance(k, str) and k.lower() == low]
+            elif token in value:
+                names = [token]
             else:
-                found = [token] if token in value else []
-            if not found:
+                names = []
+            if not names:
                 for index, predicate in child.absent:
                     if predicate(MISSING, token, ctx):
                         out.append((index, (*path, token), MISSING))
-                continue
-            if child.present or not child.leaf:
-                for name in found:
+            elif child.present or not child.leaf:
+                for name in names:
                     path.append(name)
                     _visit(child, value[name], name, path, ctx, out, fold)
                     path.pop()

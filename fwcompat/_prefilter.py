@@ -313,46 +313,26 @@ def _class_end(pattern: str, start: int) -> int:
 
 
 class Locator:
-    """Where each translated rule fires, found by jsonschema-rs in one native pass.
+    """Which translated rules fire on a document: one native yes/no check per rule.
 
-    The rules' "does not fire" schemas are validated together; every violation
-    names its rule (its ``allOf`` branch) and its place (the instance path, plus
-    the member for a missing one). The interpreter reads values only there.
+    Asked only when the prefilter said "maybe". Asking jsonschema-rs for the
+    places (``iter_errors``) costs microseconds per error object, more than
+    walking the few firing rules' paths in Python, so places are found there.
     """
 
-    def __init__(self, entries: Sequence[tuple[int, int, Any]]) -> None:
-        """``entries``: (rule index, length of its path, its no-fire schema)."""
+    def __init__(self, entries: Sequence[tuple[int, Any]]) -> None:
+        """``entries``: (rule index, its no-fire schema)."""
         from ._schema import compile_validator
 
-        self._rules = [(index, depth) for index, depth, _ in entries]
-        schema = {"allOf": [no_fire for _, _, no_fire in entries]} if entries else True
-        self._validator = compile_validator(schema, "rule prefilter")
+        self._checks = [
+            (index, compile_validator(no_fire, "rule prefilter").is_valid)
+            for index, no_fire in entries
+        ]
 
-    def locate(self, document: Any) -> list[tuple[int, tuple[Any, ...]]] | None:
-        """``(rule index, segments)`` for every place a rule fires; None when the
-        document cannot be read natively (then the Python walk decides).
-
-        jsonschema-rs reports a member named like a number as an int and drops a
-        member named ``""``: callers re-read the segments against the document."""
-        if not self._rules:
-            return []
+    def firing(self, document: Any) -> list[int] | None:
+        """The indices of the rules that fire; None when the document cannot be read
+        natively (then every rule is walked in Python)."""
         try:
-            errors = list(self._validator.iter_errors(document))
+            return [index for index, holds in self._checks if not holds(document)]
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
-        out: list[tuple[int, tuple[Any, ...]]] = []
-        for error in errors:
-            schema_path = error.schema_path
-            if len(schema_path) < 2 or schema_path[0] != "allOf":
-                return None  # not a shape this module built: let Python decide
-            rule, depth = self._rules[schema_path[1]]
-            path = tuple(error.instance_path)
-            kind = type(error.kind).__name__
-            if kind == "Required":
-                path = (*path, error.kind.property)
-            elif kind not in ("Not", "FalseSchema"):
-                return None
-            if len(path) != depth:  # jsonschema-rs drops "" members from instance paths
-                return None
-            out.append((rule, path))
-        return out

@@ -139,12 +139,16 @@ class CompiledSchema:
         native validator (the interpreter adds "no rule can fire" here). Never
         raises: anything jsonschema-rs cannot take is simply "not valid".
         """
-        root = _json_only(self.schema)
-        plain = isinstance(root, Mapping) and "$ref" not in root
-        root = dict(root) if plain else {"allOf": [root]}
-        root["$defs"] = {**dict(root.get("$defs") or {}), **_json_defs()}
-        if constraints:
-            root["allOf"] = [*root.get("allOf", ()), *constraints]
+        schema = _json_only(self.schema)
+        defs = dict(schema.get("$defs") or {}) if isinstance(schema, Mapping) else {}
+        if isinstance(schema, Mapping):
+            schema = {k: v for k, v in schema.items() if k not in ("$defs", "$schema", "$id")}
+        defs[f"{_JSON}-document"] = schema
+        # Constraints first: on a request some rule fires on, the pass stops early.
+        root = {
+            "$defs": {**defs, **_json_defs()},
+            "allOf": [*constraints, {"$ref": f"#/$defs/{_JSON}-document"}],
+        }
         check = compile_validator(root, self.name).is_valid
 
         def is_valid(instance: Any) -> bool:
