@@ -213,7 +213,12 @@ class _Fields(dict[str, str]):
 
 
 def _diagnostic(
-    rule: Rule, severity: Severity, pointer: str, message: str, fix: Fix | None
+    rule: Rule,
+    severity: Severity,
+    pointer: str,
+    message: str,
+    fix: Fix | None,
+    action: str | None = None,
 ) -> Diagnostic:
     return Diagnostic(
         code=rule.code,
@@ -221,7 +226,7 @@ def _diagnostic(
         severity=severity,
         scope=rule.scope,
         path=pointer,
-        action=rule.past_action,  # type: ignore[arg-type]
+        action=action or rule.past_action,  # type: ignore[arg-type]
         message=message,
         doc=rule.doc,
         fix=fix,
@@ -345,7 +350,10 @@ def _run_scope(
         if not matches:
             continue
         rule = compiled.rule
-        if rule.action in ("remove", "replace"):
+        # A fix whose rule the configuration raised to an error is offered, not applied:
+        # an error means the request cannot be sent as it is.
+        held = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
+        if rule.action in ("remove", "replace") and not held:
             edits.extend((segments, rule.action == "remove") for segments, _ in matches)
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
         # Apply edits last-first so removing array elements keeps earlier indices valid.
@@ -353,7 +361,6 @@ def _run_scope(
             fix = None
             replacement: Any = None
             if rule.action == "remove":
-                doc.remove(segments)
                 fix = step.fix
             elif rule.action == "replace":
                 assert rule.replace is not None
@@ -361,13 +368,27 @@ def _run_scope(
                     replacement = tables[rule.replace["table"]][value]
                 else:
                     replacement = rule.replace["value"]
-                doc.replace(segments, replacement)
                 fix = Fix(rule.fix or "safe", replacement)
-            elif rule.action == "reject":
-                rejected.add(segments)
             pointer = format_pointer(segments)
-            message = rule.message.format_map(_Fields(segments, pointer, value, replacement))
-            found.append((segments, _diagnostic(rule, step.severity, pointer, message, fix)))
+            fields = _Fields(segments, pointer, value, replacement)
+            action = rule.past_action
+            if rule.action == "reject" or (fix is not None and held):
+                rejected.add(segments)
+            if fix is not None and held:
+                action = "rejected"
+                message = (
+                    f"{rule.title} ({fields['where']}: {fields['value']}); the configuration "
+                    f"makes {rule.code} an error, so the request is rejected instead of the "
+                    f"field being {rule.past_action}"
+                )
+            else:
+                if rule.action == "remove":
+                    doc.remove(segments)
+                elif rule.action == "replace":
+                    doc.replace(segments, replacement)
+                message = rule.message.format_map(fields)
+            diagnostic = _diagnostic(rule, step.severity, pointer, message, fix, action)
+            found.append((segments, diagnostic))
     return doc.root, found
 
 

@@ -68,7 +68,7 @@ def describe(x: Any) -> str:
         return "an object"
     if isinstance(x, (list, tuple)):
         return "an array"
-    return f"a {type(x).__name__} (not a JSON value)"
+    return f"a Python {type(x).__name__} (not a JSON value)"
 
 
 _encode_string: Callable[[str], str] = json.encoder.encode_basestring
@@ -178,35 +178,44 @@ def non_json(document: Any, *, max_depth: int = MAX_DEPTH) -> Iterator[tuple[tup
     """Every place where ``document`` is not plain JSON, as ``(path, problem)``.
 
     Problems: a value of a non-JSON type, a non-finite float, a non-string
-    object key, and nesting deeper than ``max_depth`` (reported once, not
-    walked; a cycle ends up there too). Iterative, and each container is
-    visited once however often it is shared, so the cost is linear in the
+    object key, a container that contains itself, and nesting deeper than
+    ``max_depth`` (reported once, not walked). Iterative; each container is
+    walked once however often it is shared, so the cost is linear in the
     number of distinct containers and their members.
     """
-    seen: set[int] = set()
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
+    done: set[int] = set()  # containers walked completely
+    open_: set[int] = set()  # containers on the current path (a repeat is a cycle)
+    stack: list[tuple[Any, tuple[Any, ...], bool]] = [(document, (), False)]
     while stack:
-        value, path = stack.pop()
+        value, path, leaving = stack.pop()
+        if leaving:
+            open_.discard(id(value))
+            done.add(id(value))
+            continue
         if isinstance(value, (dict, list, tuple)):
+            if id(value) in open_:
+                yield path, "the value contains itself (a cycle, which JSON cannot hold)"
+                continue
+            if id(value) in done:
+                continue
             if len(path) >= max_depth:
-                yield path, f"is nested more than {max_depth} levels deep"
+                yield path, f"the value is nested more than {max_depth} levels deep"
                 continue
-            if id(value) in seen:
-                continue
-            seen.add(id(value))
+            open_.add(id(value))
+            stack.append((value, path, True))
             if isinstance(value, dict):
                 children = []
                 for k, v in value.items():
                     if not isinstance(k, str):
-                        kind = type(k).__name__
-                        yield (*path, k), f"has a {kind} key {short(k)} (JSON keys are strings)"
+                        problem = f"the key {short(k)} is {describe(k)}; JSON keys are strings"
+                        yield (*path, k), problem
                         continue
                     children.append(((*path, k), v))
             else:
                 children = [((*path, i), v) for i, v in enumerate(value)]
-            stack.extend((v, p) for p, v in reversed(children))
+            stack.extend((v, p, False) for p, v in reversed(children))
         elif isinstance(value, float):
             if not math.isfinite(value):
-                yield path, f"is {short(value)}, which is not a JSON number"
+                yield path, f"the value is {short(value)}, which is not a JSON number"
         elif value is not None and not isinstance(value, (str, int, bool)):
-            yield path, f"is {describe(value)}"
+            yield path, f"the value is {describe(value)}"

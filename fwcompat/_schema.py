@@ -175,7 +175,7 @@ class CompiledSchema:
     def _report(self, instance: Any) -> list[SchemaViolation]:
         problems = list(non_json(instance))
         document = _without(instance, [p for p, _ in problems]) if problems else instance
-        out = [SchemaViolation(p, f"the value {m}", "json") for p, m in problems]
+        out = [SchemaViolation(p, m, "json") for p, m in problems]
         try:
             errors = list(self._validator.iter_errors(document))
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
