@@ -219,3 +219,31 @@ def non_json(document: Any, *, max_depth: int = MAX_DEPTH) -> Iterator[tuple[tup
                 yield path, f"the value is {short(value)}, which is not a JSON number"
         elif value is not None and not isinstance(value, (str, int, bool)):
             yield path, f"the value is {describe(value)}"
+
+
+def expanded_size(document: Any, cap: int) -> int:
+    """How many values ``document`` holds counting every shared container once per
+    reference (what a serializer would write), up to ``cap + 1``. Linear in the
+    number of distinct containers: sizes are memoized per container."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(document, False)]
+    while stack:
+        value, children_done = stack.pop()
+        if not isinstance(value, (dict, list, tuple)):
+            continue
+        if not children_done and id(value) in sizes:
+            continue
+        children = list(value.values()) if isinstance(value, dict) else list(value)
+        if not children_done:
+            sizes[id(value)] = -1  # in progress: a cycle counts as one value
+            stack.append((value, True))
+            stack.extend((c, False) for c in children)
+            continue
+        total = 1
+        for c in children:
+            size = sizes.get(id(c), 1) if isinstance(c, (dict, list, tuple)) else 1
+            total = min(cap + 1, total + max(size, 1))
+        sizes[id(value)] = total
+    if not isinstance(document, (dict, list, tuple)):
+        return 1
+    return sizes[id(document)]

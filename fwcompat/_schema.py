@@ -27,7 +27,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from ._json import MAX_DEPTH, TYPE_CHECKS, describe, non_json, short
+from ._json import MAX_DEPTH, TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
 
 __all__ = ["CompiledSchema", "SchemaCompileError", "SchemaViolation", "compile_validator"]
@@ -40,6 +40,9 @@ _ANNOTATIONS = frozenset(
 )  # fmt: skip
 _SCALARS = ["string", "boolean", "null", "number"]
 _JSON = "__fwcompat_json"
+MAX_EXPANDED = 5_000_000
+"""Values a document may hold, counted as serialized, before errors are not explained
+one by one (a 32 MB body holds a few million at most)."""
 
 
 class SchemaCompileError(ValueError):
@@ -55,10 +58,15 @@ class SchemaViolation:
     keyword: str
 
 
+def _no_remote_refs(uri: str) -> Any:
+    """fwcompat never fetches a schema: a ``$ref`` must point inside the schema."""
+    raise ValueError(f"remote $ref {uri!r} is not allowed (only '#/...' references)")
+
+
 def compile_validator(schema: Any, name: str) -> Any:
     """A jsonschema-rs validator, or :class:`SchemaCompileError` naming the schema."""
     try:
-        return jsonschema_rs.validator_for(schema)
+        return jsonschema_rs.validator_for(schema, retriever=_no_remote_refs)
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SchemaCompileError(f"{name}: not a valid JSON Schema: {first}") from None
@@ -173,6 +181,12 @@ class CompiledSchema:
     # -- the reporter (invalid documents only) ------------------------------
 
     def _report(self, instance: Any) -> list[SchemaViolation]:
+        if expanded_size(instance, MAX_EXPANDED) > MAX_EXPANDED:
+            message = (
+                f"the request holds more than {MAX_EXPANDED:,} values once shared "
+                "references are expanded (as a serializer would write it)"
+            )
+            return [SchemaViolation((), message, "json")]
         problems = list(non_json(instance))
         document = _without(instance, [p for p, _ in problems]) if problems else instance
         out = [SchemaViolation(p, m, "json") for p, m in problems]

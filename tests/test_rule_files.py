@@ -169,6 +169,7 @@ def test_the_rule_cache_follows_edits_and_survives_corruption(
     from fwcompat import _rules
 
     cache = tmp_path / "cache"
+    monkeypatch.delenv("FWCOMPAT_NO_CACHE", raising=False)
     monkeypatch.setenv("FWCOMPAT_CACHE_DIR", str(cache))
     path = write(tmp_path, GOOD_RULE)
     first = _rules.load_rule_file(path)

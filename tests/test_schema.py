@@ -133,23 +133,14 @@ def test_discriminated_union_gives_one_error_not_a_branch_dump() -> None:
 @pytest.mark.parametrize(
     ("schema", "needle"),
     [
-        ({"type": "string", "format2": 1}, "unsupported keyword"),
-        ({"$ref": "http://example.com/s.json"}, "only local $ref"),
-        ({"$ref": "#/$defs/missing"}, "does not resolve"),
-        ({"pattern": "("}, "bad pattern"),
-        ({"type": "text"}, "bad 'type'"),
-        ({"anyOf": []}, "non-empty array"),
+        ({"$ref": "http://example.com/s.json"}, "not allowed"),
+        ({"$ref": "#/$defs/missing"}, "missing"),
+        ({"pattern": "("}, "regex"),
+        ({"type": "text"}, "text"),
+        ({"anyOf": []}, "less than 1 item"),
     ],
 )
-def test_unsupported_schemas_fail_loudly(schema: Any, needle: str) -> None:
-    with pytest.raises(SchemaCompileError, match=None) as info:
-        CompiledSchema(schema)
-    assert needle in str(info.value)
-
-
-@SETTINGS
-@given(instance=requests())
-def test_lazy_error_reporter_reports_the_same(instance: Any) -> None:
-    assert list(CompiledSchema(REQUEST, eager=False).iter_errors(instance)) == list(
-        COMPILED_REQUEST.iter_errors(instance)
-    )
+def test_invalid_schemas_fail_loudly_and_never_fetch(schema: Any, needle: str) -> None:
+    with pytest.raises(SchemaCompileError) as info:
+        CompiledSchema(schema, name="my.schema.json")
+    assert "my.schema.json" in str(info.value) and needle in str(info.value)

@@ -1,0 +1,345 @@
+"""check() is total and its cost is linear, whatever the request holds.
+
+- Deep values (10,000 levels) at every place a rule or the request schema looks at.
+- Values that are not JSON (sets, bytes, NaN, custom objects, non-string keys,
+  cycles, huge shared structures) anywhere: an error diagnostic, never an exception.
+- Rule templates that could read process memory fail at load, never at check time.
+- Growth: cost in proportion to size and findings, measured as ratios.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fwcompat
+from fwcompat._paths import parse_pointer
+from tests.strategies import JSON, requests
+
+SCHEMA = json.loads(
+    (
+        Path(__file__).resolve().parent.parent
+        / "schemas"
+        / "fireworks-messages-request.schema.json"
+    ).read_text()
+)
+BASE: dict[str, Any] = {
+    "model": "accounts/fireworks/models/kimi-k2p5",
+    "max_tokens": 64,
+    "system": [{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}],
+    "metadata": {"user_id": "u"},
+    "thinking": {"type": "enabled", "budget_tokens": 1024},
+    "tool_choice": {"type": "auto"},
+    "output_config": {"effort": "low"},
+    "stop_sequences": ["END"],
+    "tools": [{"name": "t", "input_schema": {"type": "object"}, "cache_control": None}],
+    "messages": [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "x"},
+                {"type": "image", "source": {"type": "url", "url": "https://x.test/a.png"}},
+                {
+                    "type": "tool_result",
+                    "tool_use_id": "t1",
+                    "content": [{"type": "text", "text": "r"}],
+                },
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "t", "signature": "s"},
+                {"type": "tool_use", "id": "t1", "name": "t", "input": {"q": 1}, "caller": None},
+            ],
+        },
+    ],
+}
+
+
+def _schema_paths(node: Any, prefix: tuple[str, ...], depth: int) -> Iterator[tuple[str, ...]]:
+    """Member paths the request schema describes, with ``*`` for array items."""
+    if depth > 6 or not isinstance(node, dict):
+        return
+    if "$ref" in node:
+        target: Any = SCHEMA
+        for token in node["$ref"][2:].split("/"):
+            target = target[token]
+        yield from _schema_paths(target, prefix, depth + 1)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in node.get(key, ()):
+            yield from _schema_paths(branch, prefix, depth + 1)
+    for name, sub in (node.get("properties") or {}).items():
+        yield (*prefix, name)
+        yield from _schema_paths(sub, (*prefix, name), depth + 1)
+    if isinstance(node.get("items"), dict):
+        yield (*prefix, "*")
+        yield from _schema_paths(node["items"], (*prefix, "*"), depth + 1)
+
+
+def places() -> list[tuple[str, ...]]:
+    found = set(_schema_paths(SCHEMA, (), 0))
+    for rule in fwcompat.list_rules():
+        if rule.scope == "body" and rule.path:
+            found.add(tuple(parse_pointer(rule.path)))
+    return sorted(found)
+
+
+PLACES = places()
+
+
+def deep(levels: int, kind: str) -> Any:
+    root: Any = [] if kind == "list" else {}
+    node = root
+    for _ in range(levels):
+        child: Any = [] if kind == "list" else {}
+        if kind == "list":
+            node.append(child)
+        else:
+            node["k"] = child
+        node = child
+    return root
+
+
+def put(body: Any, path: tuple[str, ...], value: Any) -> bool:
+    """Set ``value`` at ``path`` (``*`` = the first element), building missing members."""
+    node = body
+    for i, token in enumerate(path):
+        last = i == len(path) - 1
+        if isinstance(node, list):
+            if not node:
+                return False
+            if last:
+                node[0] = value
+                return True
+            node = node[0]
+        elif isinstance(node, dict):
+            if token == "*":
+                return False
+            if last:
+                node[token] = value
+                return True
+            if not isinstance(node.get(token), (dict, list)):
+                node[token] = [{}] if path[i + 1] == "*" else {}
+            node = node[token]
+        else:
+            return False
+    return False
+
+
+def assert_total(result: fwcompat.Result) -> None:
+    for d in result.diagnostics:
+        parse_pointer(d.path)
+        assert d.message and len(d.message) < 4000
+    assert result.ok == (not result.errors)
+
+
+def test_places_cover_rules_and_schema() -> None:
+    assert len(PLACES) > 50
+    assert ("container",) in PLACES and ("tools", "*", "cache_control") in PLACES
+
+
+@pytest.mark.parametrize("kind", ["list", "dict"])
+def test_a_deep_value_at_every_place_gives_a_result(kind: str) -> None:
+    value = deep(10_000, kind)
+    tried = 0
+    for path in PLACES:
+        body = copy.deepcopy(BASE)
+        if put(body, path, value):
+            tried += 1
+            assert_total(fwcompat.check(body))
+    assert tried > 40
+
+
+KINDS = ["list", "dict"]
+NON_JSON = st.sampled_from(
+    [
+        {1, 2},
+        b"bytes",
+        float("nan"),
+        float("inf"),
+        object(),
+        {1: "int key"},
+        {None: "null key"},
+        (1, 2),
+        10**5000,
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    path=st.sampled_from(PLACES),
+    value=NON_JSON
+    | JSON
+    | st.builds(deep, st.integers(500, 3000), st.sampled_from(["list", "dict"])),
+    base=requests() | st.just(BASE),
+)
+def test_any_value_at_any_place_gives_a_result(
+    path: tuple[str, ...], value: Any, base: Any
+) -> None:
+    body = copy.deepcopy(base)
+    if not isinstance(body, dict):
+        body = copy.deepcopy(BASE)
+    put(body, path, value)
+    assert_total(fwcompat.check(body))
+
+
+def test_non_json_values_are_error_diagnostics_where_they_are() -> None:
+    body = copy.deepcopy(BASE)
+    body["messages"][1]["content"][1]["input"] = {"s": {1}, "n": float("nan"), 3: "x"}
+    body["temperature"] = float("inf")
+    result = fwcompat.check(body)
+    paths = {d.path for d in result.errors}
+    assert {
+        "/messages/1/content/1/input/s",
+        "/messages/1/content/1/input/n",
+        "/messages/1/content/1/input/3",
+        "/temperature",
+    } <= paths
+    with pytest.raises(fwcompat.IncompatibleRequestError, match="not a JSON number"):
+        fwcompat.normalize(body)
+
+
+def test_a_cycle_is_reported_not_followed() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    body = {**copy.deepcopy(BASE), "stop_sequences": loop}
+    result = fwcompat.check(body)
+    assert any("cycle" in d.message for d in result.errors)
+
+
+def test_a_shared_structure_is_previewed_in_bounded_time() -> None:
+    """An alias bomb as Python objects: 9 references per level, 9 levels (387M paths)."""
+    node: Any = "x"
+    for _ in range(9):
+        node = [node] * 9
+    body = {**copy.deepcopy(BASE), "service_tier": node, "stop_sequences": node}
+    start = time.perf_counter()
+    result = fwcompat.check(body)
+    assert time.perf_counter() - start < 30  # a bound on work, not a speed target
+    assert any(d.code == "FW401" and len(d.message) < 300 for d in result.diagnostics)
+
+
+# -- rule templates ---------------------------------------------------------------
+
+RULE = """
+rules:
+  - code: XX101
+    name: no-top-k
+    title: top_k is dropped here
+    doc: "Our gateway drops top_k."
+    path: /top_k
+    severity: warning
+    action: remove
+    message: "{message}"
+    examples:
+      - name: with top_k
+        body: {{model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}}
+        expect: [{{code: XX101, path: /top_k}}]
+      - name: without
+        body: {{model: accounts/fireworks/models/kimi-k2p5, messages: []}}
+        expect: []
+"""
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "{value.__init__.__globals__}",
+        "{value.kind}",
+        "{value[type]}",
+        "{value!r}",
+        "{value:>10}",
+        "{0}",
+        "{}",
+        "{nope}",
+        "{value",
+    ],
+)
+def test_a_template_that_could_fail_or_leak_is_rejected_at_load(
+    tmp_path: Path, message: str
+) -> None:
+    rule_file = tmp_path / "extra.yaml"
+    rule_file.write_text(RULE.format(message=message))
+    with pytest.raises(fwcompat.RuleFileError) as info:
+        fwcompat.check({}, config={"rule_files": [str(rule_file)]})
+    text = str(info.value)
+    assert "extra.yaml" in text and "XX101" in text and "message" in text
+
+
+def test_every_named_placeholder_renders(tmp_path: Path) -> None:
+    rule_file = tmp_path / "extra.yaml"
+    names = "{value} {type} {key} {pointer} {where} {replacement} {error}"
+    rule_file.write_text(RULE.format(message=names))
+    body = {"model": "accounts/fireworks/models/kimi-k2p5", "messages": [], "top_k": 5}
+    result = fwcompat.check(body, config={"rule_files": [str(rule_file)]})
+    (d,) = [d for d in result.diagnostics if d.code == "XX101"]
+    assert d.message.split(" ")[:5] == ["5", "(absent)", "top_k", "/top_k", "top_k"]
+
+
+# -- growth ------------------------------------------------------------------------
+
+
+def best(fn: Callable[[], object], runs: int = 5) -> float:
+    """The least CPU time of this process over ``runs`` calls: other processes on a
+    busy machine do not count, as they would in wall-clock time."""
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return min(times)
+
+
+def growth(make: Callable[[int], Any], small: int, large: int) -> float:
+    a, b = make(small), make(large)
+    fwcompat.check(a)
+    return best(lambda: fwcompat.check(b)) / best(lambda: fwcompat.check(a))
+
+
+def server_tools(n: int) -> dict[str, Any]:
+    tools = [{"type": "web_search_20250305", "name": f"web_search_{i}"} for i in range(n)]
+    return {**copy.deepcopy(BASE), "tools": tools}
+
+
+EPHEMERAL = {"type": "ephemeral"}
+
+
+def cached_tools(n: int) -> dict[str, Any]:
+    tools = [
+        {
+            "name": f"t{i}",
+            "input_schema": {"type": "object"},
+            "cache_control": {"type": "ephemeral"},
+        }
+        for i in range(n)
+    ]
+    return {**copy.deepcopy(BASE), "tools": tools}
+
+
+def one_nested_edit(n: int) -> dict[str, Any]:
+    messages = [{"role": "user", "content": [{"type": "text", "text": "hi"}]} for _ in range(n)]
+    messages[n // 2] = {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "t", "name": "t", "input": {}, "caller": None}],
+    }
+    return {"model": "accounts/fireworks/models/kimi-k2p5", "messages": messages}
+
+
+@pytest.mark.parametrize(
+    ("make", "small", "large"),
+    [(server_tools, 500, 4000), (cached_tools, 500, 4000), (one_nested_edit, 1000, 8000)],
+    ids=["rejections x schema errors", "diagnostics", "one nested edit"],
+)
+def test_cost_grows_linearly(make: Callable[[int], Any], small: int, large: int) -> None:
+    """8x the input costs about 8x (linear); quadratic would be 64x. Ratios, not times."""
+    assert growth(make, small, large) < 2 * (large / small)
