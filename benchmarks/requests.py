@@ -70,7 +70,7 @@ def conversation(n_messages: int) -> dict[str, Any]:
     }
 
 
-_CODE = '''def settle(ledger: dict[str, float], payments: list[tuple[str, float]]) -> dict[str, float]:
+_CODE = '''def settle(ledger: dict[str, float], payments: list[tuple[str, float]]):
     """Apply payments to a ledger; refuse overdrafts with a clear message."""
     balances = dict(ledger)
     for account, amount in payments:

@@ -30,7 +30,7 @@ from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
 from ._json import short
 from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
-from ._prefilter import Locator, Untranslatable, no_fire_schema, uses_only_local
+from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
 from ._rules import CompiledRule, Pack, Rule
 from ._schema import CompiledSchema
 
@@ -78,7 +78,7 @@ def _body_checks(
     steps: list[_Step], tables: Tables
 ) -> tuple[Callable[[Any], bool], Locator, PathTrie]:
     """The body's one-pass gate, the native locator, and the rules left to Python."""
-    translated: list[tuple[int, Any]] = []
+    translated: list[tuple[int, str | None, Any]] = []
     fallback = PathTrie()
     schemas: list[CompiledSchema] = []
     for index, step in enumerate(steps):
@@ -94,9 +94,13 @@ def _body_checks(
             _add(fallback, index, compiled)
             continue
         if no_fire is not True:
-            translated.append((index, no_fire))
+            tokens = compiled.selector.tokens
+            plain_first = tokens and tokens[0] != "*" and not compiled.matches_absent
+            translated.append((index, tokens[0] if plain_first else None, no_fire))
     first = schemas[0] if schemas else CompiledSchema(True, name="any JSON")
-    checks = [first.gate(*(s for _, s in translated)), *(s.is_valid for s in schemas[1:])]
+    merged = merge([s for _, _, s in translated])
+    constraints = () if merged is True else (merged,)
+    checks = [first.gate(*constraints), *(s.is_valid for s in schemas[1:])]
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
     return gate, Locator(translated), fallback
 
@@ -291,15 +295,67 @@ def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int
     found = scope.fallback.walk(document, ctx, fold_case=fold)
     for index in firing:
         step = scope.steps[index]
+        predicate = step.compiled.predicate
         if step.plain is not None:  # a path of member names: look it up directly
             value = _lookup(document, step.plain)
             key = step.plain[-1] if step.plain else ""
             seen = value is not MISSING or step.compiled.matches_absent
-            if value is not _UNREACHABLE and seen and step.compiled.predicate(value, key, ctx):
+            if value is not _UNREACHABLE and seen and predicate(value, key, ctx):
                 found.append((index, step.plain, value))
-        else:
+            continue
+        located = _located(scope, index, document)
+        if located is None:  # not understood: walk this rule's path in Python
             found += [(index, s, v) for _, s, v in step.trie.walk(document, ctx)]
+            continue
+        for segments, value in located:
+            if predicate(value, segments[-1] if segments else "", ctx):
+                found.append((index, segments, value))
     return _by_rule(found)
+
+
+def _located(scope: _Scope, index: int, document: Any) -> list[Place] | None:
+    """The places the locator reports for a rule, re-read against the document and in
+    document order; None if any report does not fit the document."""
+    assert scope.locator is not None
+    raw = scope.locator.places(index, document)
+    if raw is None:
+        return None
+    depth = len(scope.steps[index].compiled.selector.tokens)
+    out: list[Place] = []
+    for path in raw:
+        if len(path) != depth:  # a member named "" was dropped from the report
+            return None
+        place = _reread(document, path)
+        if place is None:
+            return None
+        out.append(place)
+    out.sort(key=lambda place: _position(place[0]))
+    return out
+
+
+def _position(segments: tuple[Segment, ...]) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, s) if isinstance(s, int) else (1, s) for s in segments)
+
+
+def _reread(document: Any, raw: tuple[Any, ...]) -> Place | None:
+    """A reported place with segments typed as the document has them (member names
+    are strings, indexes ints), and its value; only the last member may be absent."""
+    node = document
+    segments: list[Segment] = []
+    last = len(raw) - 1
+    for depth, seg in enumerate(raw):
+        if isinstance(node, dict):
+            key = seg if isinstance(seg, str) else str(seg)
+            if key not in node:
+                return ((*segments, key), MISSING) if depth == last else None
+            segments.append(key)
+            node = node[key]
+        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
+            segments.append(seg)
+            node = node[seg]
+        else:
+            return None
+    return tuple(segments), node
 
 
 def _lookup(document: Any, tokens: tuple[str, ...]) -> Any:

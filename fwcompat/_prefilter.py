@@ -22,7 +22,14 @@ from typing import Any
 from ._conditions import Context, compile_condition
 from ._paths import MISSING, WILDCARD, is_index
 
-__all__ = ["LOCAL_CONDITIONS", "Locator", "Untranslatable", "no_fire_schema", "uses_only_local"]
+__all__ = [
+    "LOCAL_CONDITIONS",
+    "Locator",
+    "Untranslatable",
+    "merge",
+    "no_fire_schema",
+    "uses_only_local",
+]
 
 LOCAL_CONDITIONS = frozenset(
     {
@@ -104,6 +111,41 @@ def _leaf(fires: Any) -> Any:
     value" is ``{"not": {}}`` rather than ``false``, so that jsonschema-rs reports it
     at the value itself (the locator reads match places from those reports)."""
     return {"not": {}} if fires is True else _negate(fires)
+
+
+def merge(schemas: Sequence[Any]) -> Any:
+    """One schema equivalent to all of ``schemas`` together, with shared paths merged.
+
+    ``{"properties": {"tools": A}}`` and ``{"properties": {"tools": B}}`` become
+    ``{"properties": {"tools": <A and B merged>}}``, so jsonschema-rs visits each
+    member once however many rules look under it. Anything else stays in ``allOf``.
+    """
+    props: dict[str, list[Any]] = {}
+    wild: list[Any] = []
+    rest: list[Any] = []
+    for schema in schemas:
+        if schema is True:
+            continue
+        if isinstance(schema, dict) and set(schema) == {"properties"}:
+            for name, sub in schema["properties"].items():
+                props.setdefault(name, []).append(sub)
+        elif (
+            isinstance(schema, dict)
+            and set(schema) == {"items", "additionalProperties"}
+            and schema["items"] is schema["additionalProperties"]
+        ):
+            wild.append(schema["items"])
+        else:
+            rest.append(schema)
+    parts: list[Any] = list(rest)
+    if props:
+        parts.append({"properties": {name: merge(subs) for name, subs in props.items()}})
+    if wild:
+        inner = merge(wild)
+        parts.append({"items": inner, "additionalProperties": inner})
+    if not parts:
+        return True
+    return parts[0] if len(parts) == 1 else {"allOf": parts}
 
 
 def _negate(schema: Any) -> Any:
@@ -313,26 +355,53 @@ def _class_end(pattern: str, start: int) -> int:
 
 
 class Locator:
-    """Which translated rules fire on a document: one native yes/no check per rule.
+    """Which translated rules fire on a document, and where.
 
-    Asked only when the prefilter said "maybe". Asking jsonschema-rs for the
-    places (``iter_errors``) costs microseconds per error object, more than
-    walking the few firing rules' paths in Python, so places are found there.
+    Asked only when the prefilter said "maybe". One native yes/no check per rule
+    names the rules that fire; for those, jsonschema-rs reports each place (an
+    error of the rule's "does not fire" schema) without Python walking the
+    document. Reading a place costs about as much as an error object, so the
+    cost is in proportion to the findings, not to the document.
     """
 
-    def __init__(self, entries: Sequence[tuple[int, Any]]) -> None:
-        """``entries``: (rule index, its no-fire schema)."""
+    def __init__(self, entries: Sequence[tuple[int, str | None, Any]]) -> None:
+        """``entries``: (rule index, the member the rule needs at the top, if any, its
+        no-fire schema). A rule that needs a member absent from the document cannot
+        fire, and is not asked."""
         from ._schema import compile_validator
 
-        self._checks = [
-            (index, compile_validator(no_fire, "rule prefilter").is_valid)
-            for index, no_fire in entries
-        ]
+        self._validators = {
+            index: compile_validator(no_fire, "rule prefilter") for index, _, no_fire in entries
+        }
+        self._checks = [(index, needs, self._validators[index]) for index, needs, _ in entries]
 
     def firing(self, document: Any) -> list[int] | None:
         """The indices of the rules that fire; None when the document cannot be read
         natively (then every rule is walked in Python)."""
         try:
-            return [index for index, holds in self._checks if not holds(document)]
+            return [
+                index
+                for index, needs, validator in self._checks
+                if (needs is None or needs in document) and not validator.is_valid(document)
+            ]
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
+
+    def places(self, index: int, document: Any) -> list[tuple[Any, ...]] | None:
+        """Where rule ``index`` fires, as jsonschema-rs reports it (a member named like
+        a number comes back as an int, a member named "" is dropped: callers re-read
+        each place against the document). None when a report is not understood."""
+        try:
+            errors = list(self._validators[index].iter_errors(document))
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            return None
+        out: list[tuple[Any, ...]] = []
+        for error in errors:
+            kind = type(error.kind).__name__
+            path = tuple(error.instance_path)
+            if kind == "Required":
+                path = (*path, error.kind.property)
+            elif kind not in ("Not", "FalseSchema"):
+                return None
+            out.append(path)
+        return out
