@@ -246,7 +246,8 @@ def _validate(step: _Step, document: Any, rejected: set[tuple[Segment, ...]], fo
     rule = step.compiled.rule
     schema = step.compiled.schema
     assert schema is not None
-    for err in schema.iter_errors(document):
+    skip = frozenset(tuple(str(seg) for seg in place) for place in rejected)
+    for err in schema.iter_errors(document, skip=skip):
         if _under(err.path, rejected):
             continue
         at = err.path[:-1] if err.keyword == "required" else err.path

@@ -172,15 +172,21 @@ class CompiledSchema:
             self._fast = self.gate()
         return self._fast(instance)
 
-    def iter_errors(self, instance: Any) -> Iterator[SchemaViolation]:
-        """Every problem, one error each. Empty when valid. Never raises."""
+    def iter_errors(
+        self, instance: Any, *, skip: frozenset[tuple[str, ...]] = frozenset()
+    ) -> Iterator[SchemaViolation]:
+        """Every problem, one error each. Empty when valid. Never raises.
+
+        ``skip``: places (segments as strings) whose problems, and those under them,
+        are not wanted: they are dropped before being explained.
+        """
         if self.is_valid(instance):
             return iter(())
-        return iter(self._report(instance))
+        return iter(self._report(instance, skip))
 
     # -- the reporter (invalid documents only) ------------------------------
 
-    def _report(self, instance: Any) -> list[SchemaViolation]:
+    def _report(self, instance: Any, skip: frozenset[tuple[str, ...]]) -> list[SchemaViolation]:
         if expanded_size(instance, MAX_EXPANDED) > MAX_EXPANDED:
             message = (
                 f"the request holds more than {MAX_EXPANDED:,} values once shared "
@@ -196,6 +202,10 @@ class CompiledSchema:
             return out or [SchemaViolation((), f"cannot be validated: {exc}", "json")]
         bad = {p for p, _ in problems}
         for error in errors:
+            if skip:
+                raw = tuple(str(seg) for seg in error.instance_path)
+                if any(raw[:n] in skip for n in range(len(raw) + 1)):
+                    continue
             for v in self._explain(error, document):
                 if not any(v.path[:n] in bad for n in range(len(v.path) + 1)):
                     out.append(v)
