@@ -217,12 +217,7 @@ class _Fields(dict[str, str]):
 
 
 def _diagnostic(
-    rule: Rule,
-    severity: Severity,
-    pointer: str,
-    message: str,
-    fix: Fix | None,
-    action: str | None = None,
+    rule: Rule, severity: Severity, pointer: str, message: str, fix: Fix | None
 ) -> Diagnostic:
     return Diagnostic(
         code=rule.code,
@@ -230,7 +225,7 @@ def _diagnostic(
         severity=severity,
         scope=rule.scope,
         path=pointer,
-        action=action or rule.past_action,  # type: ignore[arg-type]
+        action=rule.past_action,  # type: ignore[arg-type]
         message=message,
         doc=rule.doc,
         fix=fix,
@@ -407,17 +402,19 @@ def _run_scope(
         if not matches:
             continue
         rule = compiled.rule
-        # A fix whose rule the configuration raised to an error is offered, not applied:
-        # an error means the request cannot be sent as it is.
-        held = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
-        if rule.action in ("remove", "replace") and not held:
+        if rule.action in ("remove", "replace"):
             edits.extend((segments, rule.action == "remove") for segments, _ in matches)
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
+        # A fix whose rule the configuration raised to an error still applies to the
+        # normalized request, but the request is not ok: its message must not read as if
+        # the change made it fine.
+        raised = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
         # Apply edits last-first so removing array elements keeps earlier indices valid.
         for segments, value in reversed(matches):
             fix = None
             replacement: Any = None
             if rule.action == "remove":
+                doc.remove(segments)
                 fix = step.fix
             elif rule.action == "replace":
                 assert rule.replace is not None
@@ -425,27 +422,22 @@ def _run_scope(
                     replacement = tables[rule.replace["table"]][value]
                 else:
                     replacement = rule.replace["value"]
+                doc.replace(segments, replacement)
                 fix = Fix(rule.fix or "safe", replacement)
+            elif rule.action == "reject":
+                rejected.add(segments)
             pointer = format_pointer(segments)
             fields = _Fields(segments, pointer, value, replacement)
-            action = rule.past_action
-            if rule.action == "reject" or (fix is not None and held):
-                rejected.add(segments)
-            if fix is not None and held:
-                action = "rejected"
+            if raised and fix is not None:
+                verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
                 message = (
-                    f"{rule.title} ({fields['where']}: {fields['value']}); the configuration "
-                    f"makes {rule.code} an error, so the request is rejected instead of the "
-                    f"field being {rule.past_action}"
+                    f"{rule.title} ({fields['where']}: {fields['value']}); an error by "
+                    f"configuration ({rule.code}): the request must not be sent as it is "
+                    f"(the fix would {verb})"
                 )
             else:
-                if rule.action == "remove":
-                    doc.remove(segments)
-                elif rule.action == "replace":
-                    doc.replace(segments, replacement)
                 message = rule.message.format_map(fields)
-            diagnostic = _diagnostic(rule, step.severity, pointer, message, fix, action)
-            found.append((segments, diagnostic))
+            found.append((segments, _diagnostic(rule, step.severity, pointer, message, fix)))
     return doc.root, found
 
 

@@ -409,3 +409,17 @@ def test_error_message_stays_readable_with_many_errors() -> None:
         "request is not compatible (50 error(s)): FW001 [error] /messages/0/role"
     )
     assert text.endswith("and 40 more (see .errors)")
+
+
+def test_a_fix_raised_to_error_does_not_read_as_done() -> None:
+    body = {
+        "model": "accounts/fireworks/models/kimi-k2p5",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "service_tier": "auto",
+    }
+    result = fwcompat.check(body, config={"severity": {"FW401": "error"}})
+    (d,) = result.diagnostics
+    assert not result.ok and d.severity == "error" and d.fix is not None
+    assert "removed (" not in d.message and "an error by configuration (FW401)" in d.message
+    with pytest.raises(fwcompat.IncompatibleRequestError):
+        fwcompat.normalize(body, config={"severity": {"FW401": "error"}})
