@@ -97,12 +97,27 @@ _SUBSCHEMA_ONE = (
 )  # fmt: skip
 
 
-def _json_only(schema: Any) -> Any:
+def _exclusive(branches: list[Any], root: Any) -> bool:
+    """Whether every branch (through local $refs) pins ``type`` to its own constant."""
+    resolved = []
+    for branch in branches:
+        node = branch
+        if isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
+            node = root
+            for token in branch["$ref"].removeprefix("#/").split("/"):
+                node = node.get(token) if isinstance(node, Mapping) else None
+        resolved.append(node)
+    return _discriminator(resolved) is not None
+
+
+def _json_only(schema: Any, root: Any = None) -> Any:
     """The same schema for JSON documents, which rejects what is not JSON anywhere.
 
     Every place that accepted anything (``true``, ``{}``, an object's unlisted
     members, an array's items) now accepts any *JSON* value, to a bounded depth.
+    ``root`` is the whole schema, for resolving local references.
     """
+    root = schema if root is None else root
     if schema is True:
         return _ANY_JSON
     if not isinstance(schema, Mapping):
@@ -112,13 +127,17 @@ def _json_only(schema: Any) -> Any:
     out: dict[str, Any] = dict(schema)
     for key in _SUBSCHEMA_MAPS:
         if isinstance(out.get(key), Mapping):
-            out[key] = {k: _json_only(v) for k, v in out[key].items()}
+            out[key] = {k: _json_only(v, root) for k, v in out[key].items()}
     for key in _SUBSCHEMA_LISTS:
         if isinstance(out.get(key), list):
-            out[key] = [_json_only(v) for v in out[key]]
+            out[key] = [_json_only(v, root) for v in out[key]]
+    if isinstance(out.get("oneOf"), list) and "anyOf" not in out and _exclusive(out["oneOf"], root):
+        # Branches that pin "type" to distinct constants cannot both hold: "any" is "one",
+        # and jsonschema-rs may stop at the first branch that holds.
+        out["anyOf"] = out.pop("oneOf")
     for key in _SUBSCHEMA_ONE:
         if key in out:
-            out[key] = _json_only(out[key])
+            out[key] = _json_only(out[key], root)
     types = out.get("type")
     names = {types} if isinstance(types, str) else set(types or ())
     if ("object" in names or "properties" in out) and "additionalProperties" not in out:
