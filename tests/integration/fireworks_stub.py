@@ -150,6 +150,11 @@ class FireworksStub:
         await event("message_start", {"type": "message_start", "message": start})
         if shape == "die":
             raise StubFault("the stub breaks the connection mid-stream")
+        if shape == "die-torn":  # half an event, then the connection breaks
+            frame = b'event: ping\ndata: {"type": "pi'
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await asyncio.sleep(0.05)
+            raise StubFault("the stub breaks the connection mid-event")
         if shape == "stall-mid" and receive is not None and record is not None:
             delay = float(record.headers.get("x-stub-delay", "60"))
             if await _disconnected_within(receive, delay):
