@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -135,7 +137,8 @@ def opt_in_translations(config: Any, *, adaptive_thinking: bool, xhigh: bool) ->
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate everything, then serve until SIGTERM / Ctrl-C. Exit code 0, or 2 on bad setup."""
+    """Validate everything, then serve until SIGTERM (exit 0) or Ctrl-C (130), in-flight
+    requests drained first. Exit code 2 on a bad setup, before anything listens."""
     try:
         import httpx  # noqa: F401
         import prometheus_client  # noqa: F401
@@ -200,9 +203,16 @@ def run(args: argparse.Namespace) -> int:
         f"(pack {config.pack}, {args.workers} worker{'s' if args.workers > 1 else ''})\n"
     )
     sys.stderr.flush()
-    with tempfile.TemporaryDirectory(prefix="fwcompat-metrics-") as metrics_dir:
-        if args.workers > 1:
-            os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", metrics_dir)
+    received: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn drains, restores these handlers and re-raises the signal it got:
+        # recorded here, so that the clean-up below runs and the exit code is ours.
+        signal.signal(sig, lambda number, _frame: received.append(number))
+    metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="fwcompat-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
         uvicorn.run(
             "fwcompat.serve._app:app_from_env",
             factory=True,
@@ -215,6 +225,11 @@ def run(args: argparse.Namespace) -> int:
             server_header=False,
             timeout_graceful_shutdown=args.graceful_timeout,
         )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    if signal.SIGINT in received:
+        return 130
     return 0
 
 

@@ -30,7 +30,7 @@ class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self) -> None:
-        disable_created_metrics()  # the *_created series only double the output
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created doubles the output
         self.registry = CollectorRegistry()
         self.multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         r = self.registry

@@ -88,8 +88,8 @@ class Proxy:
 
 ServeFactory = Callable[..., Proxy]
 
-STOPPED = (0, -signal.SIGTERM)
-"""Exit statuses of a proxy stopped by SIGTERM (uvicorn re-raises the signal once drained)."""
+STOPPED = (0,)
+"""Exit status of a proxy stopped by SIGTERM, once drained."""
 
 
 def start_serve(
