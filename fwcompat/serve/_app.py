@@ -113,6 +113,7 @@ class ServeApp:
             return message
 
         self.metrics.in_flight.inc()
+        failed = False
         try:
             if not self._authorized(scope):
                 await _unauthorized(send_tagged)
@@ -120,11 +121,17 @@ class ServeApp:
             scope = dict(scope)
             scope[RECORD_KEY] = record
             await self.middleware(scope, receive_teed, send_tagged)
+        except BaseException as exc:
+            failed = True
+            record.error = record.error or f"internal error ({type(exc).__name__})"
+            raise
         finally:
             self.metrics.in_flight.dec()
             record.duration_seconds = time.perf_counter() - record.started
-            if record.status is None:
-                record.status = 499 if record.client_disconnected else 500
+            if record.status is None:  # no response was started
+                record.status = 500 if failed else 499  # 499: the client went away first
+                if not failed and record.error is None:
+                    record.error = "client disconnected"
             self.metrics.observe(record)
             self.log.write(record)
             record.body_chunks.clear()

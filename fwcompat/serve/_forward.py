@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ._errors import Message, Receive, Scope, Send, error_payload, send_error
+from ._errors import Receive, Scope, Send, error_payload, send_error
 from ._record import RECORD_KEY, RequestRecord
 
 # RFC 9110 section 7.6.1 hop-by-hop fields, plus what the HTTP client recomputes.
@@ -67,7 +67,7 @@ class Forwarder:
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
         self.limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=min(max_connections, 256)
+            max_connections=max_connections, max_keepalive_connections=min(max_connections, 64)
         )
         self._client: httpx.AsyncClient | None = None
 
@@ -115,6 +115,27 @@ class Forwarder:
         request = self.client.build_request(
             "POST", url, headers=self._headers(scope["headers"]), content=body
         )
+        # One watcher per request: a client that goes away (while the upstream thinks,
+        # or mid-stream) cancels the exchange, which closes the upstream request.
+        state = _Exchange()
+        task = asyncio.current_task()
+        watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task, state))
+        try:
+            await self._exchange(request, send, record, state)
+        except asyncio.CancelledError:
+            if not state.client_gone:
+                raise
+            if task is not None and hasattr(task, "uncancel"):
+                task.uncancel()  # handled: the cancellation was ours
+            record.client_disconnected = True
+            record.error = "client disconnected"
+        finally:
+            state.finished = True
+            watcher.cancel()
+
+    async def _exchange(
+        self, request: httpx.Request, send: Send, record: RequestRecord, state: _Exchange
+    ) -> None:
         started = time.perf_counter()
         try:
             response = await self.client.send(request, stream=True)
@@ -139,41 +160,48 @@ class Forwarder:
         record.upstream_seconds = time.perf_counter() - started
         record.upstream_status = response.status_code
         try:
-            await self._relay(response, receive, send, record)
+            raw = response.headers.raw
+            drop = HOP_BY_HOP | _connection_tokens(raw)
+            headers = [(k, v) for k, v in raw if k.lower() not in drop]
+            content_type = response.headers.get("content-type", "")
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            record.stream = content_type.startswith("text/event-stream")
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            )
+            sse = record.stream and encoding == "identity"
+            await _pump(response, send, record, state, sse=sse)
+        except OSError:  # uvicorn's send: the client is gone
+            record.client_disconnected = True
+            record.error = "client disconnected"
         finally:
             await response.aclose()
 
-    async def _relay(
-        self, response: httpx.Response, receive: Receive, send: Send, record: RequestRecord
-    ) -> None:
-        raw = response.headers.raw
-        drop = HOP_BY_HOP | _connection_tokens(raw)
-        headers = [(k, v) for k, v in raw if k.lower() not in drop]
-        content_type = response.headers.get("content-type", "")
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
-        record.stream = content_type.startswith("text/event-stream")
-        await send(
-            {"type": "http.response.start", "status": response.status_code, "headers": headers}
-        )
-        pump = asyncio.ensure_future(
-            _pump(response, send, record, sse=record.stream and encoding == "identity")
-        )
-        watch = asyncio.ensure_future(_wait_disconnect(receive))
-        try:
-            done, _ = await asyncio.wait({pump, watch}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (pump, watch):
-                if not task.done():
-                    task.cancel()
-        if pump in done and not isinstance(pump.exception(), OSError):
-            pump.result()  # a bug of ours: re-raised for the server to log
-        else:  # the client went away (uvicorn's send raises OSError, or receive said so)
-            record.client_disconnected = True
-            record.error = "client disconnected"
-            await asyncio.gather(pump, return_exceptions=True)
+
+class _Exchange:
+    """Shared by an exchange and its watcher: is the response over, did the client leave?"""
+
+    __slots__ = ("client_gone", "finished")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.client_gone = False
 
 
-async def _pump(response: httpx.Response, send: Send, record: RequestRecord, *, sse: bool) -> None:
+async def _cancel_on_disconnect(
+    receive: Receive, task: asyncio.Task[Any] | None, state: _Exchange
+) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    # The server also says "disconnect" once the response is complete: not a departure.
+    if not state.finished and task is not None:
+        state.client_gone = True
+        task.cancel()
+
+
+async def _pump(
+    response: httpx.Response, send: Send, record: RequestRecord, state: _Exchange, *, sse: bool
+) -> None:
     """Copy the body chunk by chunk; an SSE stream that breaks ends with an ``error`` event.
 
     For an uncompressed SSE stream the bytes after the last blank line (an event
@@ -207,8 +235,10 @@ async def _pump(response: httpx.Response, send: Send, record: RequestRecord, *, 
             kind, what = "api_error", "the upstream connection broke mid-stream"
         record.error = f"{what} ({type(exc).__name__})"
         frame = b"event: error\ndata: " + error_payload(kind, f"{what}: {_why(exc)}.") + b"\n\n"
+        state.finished = True
         await send({"type": "http.response.body", "body": frame, "more_body": False})
         return
+    state.finished = True
     await send({"type": "http.response.body", "body": tail, "more_body": False})
 
 
@@ -228,13 +258,6 @@ async def _read_all(receive: Receive) -> bytes | None:
         chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             return b"".join(chunks)
-
-
-async def _wait_disconnect(receive: Receive) -> Message:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return message
 
 
 def _why(exc: BaseException) -> str:

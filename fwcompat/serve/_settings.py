@@ -31,7 +31,7 @@ class ServeSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     max_body_size: int = 32 * 1024 * 1024
-    max_connections: int = 1000
+    max_connections: int = 100
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

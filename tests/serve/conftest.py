@@ -65,6 +65,17 @@ class Proxy:
         wait_until(lambda: len(self.records()) >= count)
         return self.records()
 
+    def line(self, request_id: str) -> dict[str, Any]:
+        """The log line of the request sent with ``x-request-id: request_id``, once written."""
+
+        def find() -> dict[str, Any] | None:
+            return next((r for r in self.records() if r["request_id"] == request_id), None)
+
+        wait_until(lambda: find() is not None)
+        found = find()
+        assert found is not None, f"no log line for {request_id}:\n{self.log_text()}"
+        return found
+
     def metrics(self) -> str:
         return httpx.get(self.url + "/metrics", timeout=30).text
 

@@ -39,7 +39,7 @@ def test_upstream_dying_mid_stream_ends_with_an_error_event(
     response = httpx.post(
         proxy.url + "/v1/messages",
         json=STREAM_BODY,
-        headers={"x-stub-shape": shape},
+        headers={"x-stub-shape": shape, "x-request-id": f"die-{shape}"},
         timeout=30,
     )
     assert response.status_code == 200  # the stream had started
@@ -51,8 +51,7 @@ def test_upstream_dying_mid_stream_ends_with_an_error_event(
     assert data["error"]["type"] == "api_error"
     assert "broke mid-stream" in data["error"]["message"]
     assert wait_until(lambda: settled(proxy))
-    line = proxy.wait_records(1)[-1]
-    assert "broke mid-stream" in line["error"]
+    assert "broke mid-stream" in proxy.line(f"die-{shape}")["error"]
 
 
 def test_sdk_sees_the_mid_stream_death_as_an_api_error(proxy: Proxy, upstream: Upstream) -> None:
@@ -113,7 +112,7 @@ def test_client_disconnect_mid_stream_closes_the_upstream_request(
                 break  # leave mid-stream: the connection closes here
     assert wait_until(lambda: bool(upstream.received) and last(upstream).disconnected)
     assert wait_until(lambda: settled(proxy))
-    line = next(r for r in proxy.wait_records(1) if r["request_id"] == "gone-1")
+    line = proxy.line("gone-1")
     assert line["error"] == "client disconnected"
 
 
@@ -161,7 +160,7 @@ def test_upstream_429_and_529_pass_through_with_retry_after(
     response = httpx.post(
         proxy.url + "/v1/messages",
         json={**STREAM_BODY, "stream": False},
-        headers={"x-stub-status": str(status)},
+        headers={"x-stub-status": str(status), "x-request-id": f"status-{status}"},
         timeout=30,
     )
     assert response.status_code == status
@@ -170,7 +169,7 @@ def test_upstream_429_and_529_pass_through_with_retry_after(
         "type": "error",
         "error": {"type": kind, "message": f"stub says {status}"},
     }
-    line = proxy.wait_records(1)[-1]
+    line = proxy.line(f"status-{status}")
     assert (line["status"], line["upstream_status"]) == (status, status)
 
 
@@ -193,6 +192,6 @@ def test_unreachable_upstream_is_a_502_api_error(serve: ServeFactory, upstream: 
     error = response.json()["error"]
     assert error["type"] == "api_error"
     assert dead in error["message"]
-    line = proxy.wait_records(1)[-1]
+    (line,) = proxy.wait_records(1)
     assert line["status"] == 502
     assert line["error"].startswith("upstream unreachable")

@@ -39,7 +39,7 @@ def test_sdk_sync_create_is_normalized_and_logged(proxy: Proxy, upstream: Upstre
     # 1.x as x-api-key).
     credential = sent.headers.get("x-api-key") or sent.headers["authorization"]
     assert credential in ("client-key", "Bearer client-key")
-    line = next(r for r in proxy.wait_records(1) if r["request_id"] == "sync-1")
+    line = proxy.line("sync-1")
     assert line["status"] == 200
     assert line["model"] == "claude-sonnet-4-6"
     assert line["upstream_model"] == MODEL
@@ -65,7 +65,7 @@ def test_sdk_sync_stream_meters_the_one_message_delta(proxy: Proxy, upstream: Up
     sent = last(upstream)
     assert sent.body["stream"] is True
     assert final.usage.output_tokens == sent.usage["output_tokens"]  # type: ignore[index]
-    line = next(r for r in proxy.wait_records(1) if r["request_id"] == "stream-1")
+    line = proxy.line("stream-1")
     assert line["stream"] is True
     assert line["usage"] == sent.usage  # from message_delta, message_start's zeros ignored
     assert line["stream_issues"] == []
@@ -97,13 +97,18 @@ def test_sdk_rejection_is_an_anthropic_400_and_nothing_goes_upstream(
         anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0) as client,
         pytest.raises(anthropic.BadRequestError) as caught,
     ):
-        client.messages.create(model="claude-opus-4-1", max_tokens=16, messages=HI)
+        client.messages.create(
+            model="claude-opus-4-1",
+            max_tokens=16,
+            messages=HI,
+            extra_headers={"x-request-id": "rejected-1"},
+        )
     assert caught.value.response.headers["x-fwcompat-rejected"] == "FW304"
     body: Any = caught.value.body
     assert body["error"]["type"] == "invalid_request_error"
     assert "FW304" in body["error"]["message"]
     assert upstream.received == []
-    line = proxy.records()[-1]
+    line = proxy.line("rejected-1")
     assert (line["status"], line["model"], line["upstream_model"]) == (400, "claude-opus-4-1", None)
 
 
@@ -280,9 +285,10 @@ def test_healthz_and_metrics(proxy: Proxy, upstream: Upstream) -> None:
     httpx.post(
         proxy.url + "/v1/messages",
         json={"model": "claude-sonnet-4-6", "max_tokens": 8, "messages": HI, "speed": "fast"},
+        headers={"x-request-id": "metered-1"},
         timeout=30,
     )
-    proxy.wait_records(1)
+    proxy.line("metered-1")  # written after the metrics are counted
     text = proxy.metrics()
     sent = last(upstream)
     assert sent.usage is not None
