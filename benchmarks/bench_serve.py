@@ -13,7 +13,9 @@ process on loopback:
 A 20-message request (the one of ``bench_asgi.py``), non-streaming and streaming, at
 concurrency 1 and 64. Rounds alternate between the proxies so they see the same machine
 state. Per request: total time and time to first body byte (TTFB); per case: median of
-each, and throughput (requests per second of wall time). The client runs in this process.
+each, throughput (requests per second of wall time), and the CPU time the proxy process
+spent per request (from /proc: the figure least disturbed by other load on the machine).
+The client runs in this process.
 
     python benchmarks/bench_serve.py [--rounds 3] [--requests 100] [--litellm PATH]
 
@@ -155,19 +157,31 @@ async def batch(
         return out, time.perf_counter() - t0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(args: argparse.Namespace) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as folder:
         try:
             up, up_url = start_self("upstream")
             procs.append(up)
-            proxies: dict[str, str] = {}
-            plain, proxies["plain"] = start_self("plain", up_url)
+            proxies: dict[str, tuple[str, int]] = {}
+            plain, url = start_self("plain", up_url)
+            proxies["plain"] = (url, plain.pid)
             procs.append(plain)
-            fw, proxies["fwcompat serve"] = start_fwcompat(up_url)
+            fw, url = start_fwcompat(up_url)
+            proxies["fwcompat serve"] = (url, fw.pid)
             procs.append(fw)
             if args.litellm:
-                ll, proxies["litellm"] = start_litellm(args.litellm, up_url, folder)
+                ll, url = start_litellm(args.litellm, up_url, folder)
+                proxies["litellm"] = (url, ll.pid)
                 procs.append(ll)
             run(args, proxies)
         finally:
@@ -176,7 +190,7 @@ def measure(args: argparse.Namespace) -> None:
                 proc.wait(timeout=30)
 
 
-def run(args: argparse.Namespace, proxies: dict[str, str]) -> None:
+def run(args: argparse.Namespace, proxies: dict[str, tuple[str, int]]) -> None:
     body = twenty_messages()
     headers = {
         "content-type": "application/json",
@@ -191,11 +205,16 @@ def run(args: argparse.Namespace, proxies: dict[str, str]) -> None:
             count = args.requests if concurrency == 1 else args.requests * 8
             timings: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
             wall: dict[str, float] = dict.fromkeys(names, 0.0)
+            cpu: dict[str, float] = dict.fromkeys(names, 0.0)
             for r in range(args.rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]
                 for name in order:
-                    url = proxies[name] + "/v1/messages"
-                    out, seconds = asyncio.run(batch(url, raw, headers, count, concurrency))
+                    url, pid = proxies[name]
+                    before = cpu_seconds(pid)
+                    out, seconds = asyncio.run(
+                        batch(url + "/v1/messages", raw, headers, count, concurrency)
+                    )
+                    cpu[name] += cpu_seconds(pid) - before
                     timings[name].extend(out)
                     wall[name] += seconds
             results[(stream, concurrency)] = {
@@ -203,6 +222,8 @@ def run(args: argparse.Namespace, proxies: dict[str, str]) -> None:
                     statistics.median(t for t, _ in timings[name]) * 1e3,
                     statistics.median(f for _, f in timings[name]) * 1e3,
                     len(timings[name]) / wall[name],
+                    # CPU of the proxy process per request (warm-up requests included)
+                    cpu[name] * 1e3 / (len(timings[name]) + args.rounds * min(concurrency, 8)),
                 )
                 for name in names
             }
@@ -221,9 +242,9 @@ def print_table(
     print("-" * len(head))
     for (stream, concurrency), row in results.items():
         case = f"{'stream' if stream else 'no stream'}, c={concurrency}"
-        for i, metric in enumerate(("median ms", "TTFB ms", "req/s")):
+        for i, metric in enumerate(("median ms", "TTFB ms", "req/s", "CPU ms/req")):
             cells = "".join(
-                f"{row[n][i]:>16.2f}" if i < 2 else f"{row[n][i]:>16.0f}" for n in names
+                f"{row[n][i]:>16.0f}" if i == 2 else f"{row[n][i]:>16.2f}" for n in names
             )
             ratio = row["fwcompat serve"][i] / row["plain"][i]
             pct = f"{(ratio - 1) * 100:+.1f}%"
