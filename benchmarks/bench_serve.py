@@ -135,26 +135,34 @@ async def one(client: Any, url: str, raw: bytes, headers: dict[str, str]) -> tup
 
 async def batch(
     url: str, raw: bytes, headers: dict[str, str], count: int, concurrency: int
-) -> tuple[list[tuple[float, float]], float]:
-    """``count`` requests by ``concurrency`` workers: the timings and the wall time."""
+) -> tuple[list[tuple[float, float]], float, int]:
+    """``count`` requests by ``concurrency`` workers: the timings, the wall time, the failures."""
     import httpx
 
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # keepalive_expiry under uvicorn's 5 s keep-alive: no request on a connection being closed
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2
+    )
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         for _ in range(min(concurrency, 8)):  # warm connections
             await one(client, url, raw, headers)
         remaining = count
+        errors = 0
         out: list[tuple[float, float]] = []
 
         async def worker() -> None:
-            nonlocal remaining
+            nonlocal remaining, errors
             while remaining > 0:
                 remaining -= 1
-                out.append(await one(client, url, raw, headers))
+                try:
+                    out.append(await one(client, url, raw, headers))
+                except (httpx.HTTPError, RuntimeError) as exc:
+                    errors += 1
+                    print(f"{url}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return out, time.perf_counter() - t0
+        return out, time.perf_counter() - t0, errors
 
 
 def cpu_seconds(pid: int) -> float:
@@ -206,14 +214,16 @@ def run(args: argparse.Namespace, proxies: dict[str, tuple[str, int]]) -> None:
             timings: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
             wall: dict[str, float] = dict.fromkeys(names, 0.0)
             cpu: dict[str, float] = dict.fromkeys(names, 0.0)
+            failed: dict[str, int] = dict.fromkeys(names, 0)
             for r in range(args.rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]
                 for name in order:
                     url, pid = proxies[name]
                     before = cpu_seconds(pid)
-                    out, seconds = asyncio.run(
+                    out, seconds, errors = asyncio.run(
                         batch(url + "/v1/messages", raw, headers, count, concurrency)
                     )
+                    failed[name] += errors
                     cpu[name] += cpu_seconds(pid) - before
                     timings[name].extend(out)
                     wall[name] += seconds
@@ -224,6 +234,7 @@ def run(args: argparse.Namespace, proxies: dict[str, tuple[str, int]]) -> None:
                     len(timings[name]) / wall[name],
                     # CPU of the proxy process per request (warm-up requests included)
                     cpu[name] * 1e3 / (len(timings[name]) + args.rounds * min(concurrency, 8)),
+                    failed[name],
                 )
                 for name in names
             }
@@ -242,12 +253,15 @@ def print_table(
     print("-" * len(head))
     for (stream, concurrency), row in results.items():
         case = f"{'stream' if stream else 'no stream'}, c={concurrency}"
-        for i, metric in enumerate(("median ms", "TTFB ms", "req/s", "CPU ms/req")):
+        for i, metric in enumerate(("median ms", "TTFB ms", "req/s", "CPU ms/req", "failed")):
             cells = "".join(
-                f"{row[n][i]:>16.0f}" if i == 2 else f"{row[n][i]:>16.2f}" for n in names
+                f"{row[n][i]:>16.0f}" if i in (2, 4) else f"{row[n][i]:>16.2f}" for n in names
             )
-            ratio = row["fwcompat serve"][i] / row["plain"][i]
-            pct = f"{(ratio - 1) * 100:+.1f}%"
+            if i < 4:
+                ratio = row["fwcompat serve"][i] / row["plain"][i]
+                pct = f"{(ratio - 1) * 100:+.1f}%"
+            else:
+                pct = ""
             print(f"{case if i == 0 else '':<18}{metric:<12}{cells}{pct:>13}")
         print("-" * len(head))
 

@@ -222,7 +222,8 @@ def run(args: argparse.Namespace) -> int:
             log_level="warning",
             access_log=False,
             lifespan="on",
-            server_header=False,
+            server_header=False,  # the upstream's Server and Date headers pass through
+            date_header=False,
             timeout_graceful_shutdown=args.graceful_timeout,
         )
     finally:

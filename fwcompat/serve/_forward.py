@@ -67,7 +67,9 @@ class Forwarder:
             connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
         )
         self.limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=min(max_connections, 64)
+            max_connections=max_connections,
+            max_keepalive_connections=min(max_connections, 64),
+            keepalive_expiry=4.0,  # under the 5 s keep-alive of common servers (uvicorn): no race
         )
         self._client: httpx.AsyncClient | None = None
 
@@ -112,9 +114,9 @@ class Forwarder:
         url = self.url
         if scope.get("query_string"):
             url += "?" + scope["query_string"].decode("latin-1")
-        request = self.client.build_request(
-            "POST", url, headers=self._headers(scope["headers"]), content=body
-        )
+        headers = self._headers(scope["headers"])
+        request = self.client.build_request("POST", url, headers=headers, content=body)
+        _drop_client_defaults(request, headers)
         # One watcher per request: a client that goes away (while the upstream thinks,
         # or mid-stream) cancels the exchange, which closes the upstream request.
         state = _Exchange()
@@ -176,6 +178,20 @@ class Forwarder:
             record.error = "client disconnected"
         finally:
             await response.aclose()
+
+
+_CLIENT_DEFAULTS = ("accept", "accept-encoding", "user-agent")
+
+
+def _drop_client_defaults(request: httpx.Request, sent: list[tuple[bytes, bytes]]) -> None:
+    """Remove the headers httpx adds on its own (``User-Agent: python-httpx``...).
+
+    The upstream sees the client's headers, not the proxy's HTTP library.
+    """
+    names = {name.lower() for name, _ in sent}
+    for name in _CLIENT_DEFAULTS:
+        if name.encode("latin-1") not in names and name in request.headers:
+            del request.headers[name]
 
 
 class _Exchange:

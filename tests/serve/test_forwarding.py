@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 from typing import Any
 
@@ -210,6 +211,25 @@ def test_claude_code_replay_is_fixed_forwarded_with_its_headers(
         assert not {"cache_control", "eager_input_streaming", "defer_loading"} & set(tool)
     assert sent.body["system"] == body["system"]  # cache_control on text blocks is allowed
     assert sent.body["messages"] == body["messages"]
+
+
+def test_only_the_clients_headers_go_upstream(proxy: Proxy, upstream: Upstream) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]))
+    raw = json.dumps({"model": MODEL, "max_tokens": 8, "messages": HI}).encode()
+    connection.putrequest("POST", "/v1/messages", skip_accept_encoding=True)
+    connection.putheader("content-type", "application/json")
+    connection.putheader("content-length", str(len(raw)))
+    connection.endheaders(raw)
+    response = connection.getresponse()
+    assert response.status == 200
+    assert len(response.headers.get_all("date") or []) == 1  # the upstream's, not a second
+    response.read()
+    connection.close()
+    sent = last(upstream)
+    # Nothing of the proxy's HTTP library (User-Agent: python-httpx, Accept-Encoding...).
+    # (Connection is hop-by-hop: the proxy's own keep-alive with the upstream.)
+    assert set(sent.headers) == {"host", "content-type", "content-length", "connection"}
+    assert sent.headers["host"] == upstream.url.removeprefix("http://")
 
 
 def test_claude_code_tool_reference_gets_the_packs_verdict(
