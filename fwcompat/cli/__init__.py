@@ -6,6 +6,7 @@
     fwcompat normalize PATH        # print the normalized request(s) as JSON
     fwcompat rules                 # a table of every rule
     fwcompat explain CODE          # one rule in full, with its examples
+    fwcompat serve                 # a checking proxy for Claude Code and Anthropic SDKs
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage error, bad
 configuration, or a file that cannot be read or parsed.
@@ -22,7 +23,7 @@ from typing import Any
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "normalize", "rules", "explain")
+COMMANDS = ("check", "normalize", "rules", "explain", "serve")
 FORMATS = ("text", "json", "github", "sarif")
 SEVERITIES = ("error", "warning", "info")
 
@@ -190,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", metavar="CODE", help="a rule code such as FW601, or its name")
     p.add_argument("--format", choices=("text", "json"), default="text")
     _config_options(p)
+    from fwcompat.serve._cli import add_parser as add_serve_parser
+
+    add_serve_parser(sub)
     return parser
 
 
@@ -244,6 +248,11 @@ def _load_config(args: argparse.Namespace) -> Any:
 
 def _run(args: argparse.Namespace) -> int:
     from fwcompat._exceptions import ConfigError, RuleFileError
+
+    if args.command == "serve":
+        from fwcompat.serve._cli import run as serve
+
+        return serve(args)
 
     try:
         config = _load_config(args)

@@ -50,6 +50,11 @@ class Received:
     raw: bytes
     body: Any
     usage: dict[str, int] | None = None
+    disconnected: bool = False
+
+
+class StubFault(Exception):
+    """Raised by the stub to break a connection (``x-stub-shape: die``)."""
 
 
 @dataclass
@@ -93,15 +98,38 @@ class FireworksStub:
             error = {"type": "invalid_request_error", "message": "bad body"}
             await _json(send, 400, {"type": "error", "error": error})
             return
-        usage = {"input_tokens": len(raw) // 4, "output_tokens": len(REPLY) + 1}
+        status = headers.get("x-stub-status")
+        if status:
+            kind = {"429": "rate_limit_error", "529": "overloaded_error"}.get(status, "api_error")
+            error = {"type": "error", "error": {"type": kind, "message": f"stub says {status}"}}
+            await _json(send, int(status), error, extra=[(b"retry-after", b"7")])
+            return
+        shape = headers.get("x-stub-shape", "")
+        delay = float(headers.get("x-stub-delay", "60"))
+        if shape == "stall-headers" and await _disconnected_within(receive, delay):
+            record.disconnected = True
+            return
+        reply = list(REPLY)
+        if headers.get("x-stub-echo") == "1":
+            reply.append(" " + _last_user_text(body))
+        usage = {"input_tokens": len(raw) // 4, "output_tokens": len(reply) + 1}
         record.usage = usage
         if body.get("stream"):
-            await self._stream(send, usage, headers.get("x-stub-shape", ""))
+            await self._stream(send, usage, shape, reply=reply, receive=receive, record=record)
         else:
             gzipped = headers.get("x-stub-gzip") == "1"
-            await _json(send, 200, _message("".join(REPLY), usage), gzipped=gzipped)
+            await _json(send, 200, _message("".join(reply), usage), gzipped=gzipped)
 
-    async def _stream(self, send: Send, usage: dict[str, int], shape: str) -> None:
+    async def _stream(
+        self,
+        send: Send,
+        usage: dict[str, int],
+        shape: str,
+        *,
+        reply: list[str] | None = None,
+        receive: Receive | None = None,
+        record: Received | None = None,
+    ) -> None:
         await send(
             {
                 "type": "http.response.start",
@@ -120,13 +148,25 @@ class FireworksStub:
         start = _message("", {"input_tokens": 0, "output_tokens": 0})
         start["stop_reason"] = None
         await event("message_start", {"type": "message_start", "message": start})
+        if shape == "die":
+            raise StubFault("the stub breaks the connection mid-stream")
+        if shape == "die-torn":  # half an event, then the connection breaks
+            frame = b'event: ping\ndata: {"type": "pi'
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+            await asyncio.sleep(0.05)
+            raise StubFault("the stub breaks the connection mid-event")
+        if shape == "stall-mid" and receive is not None and record is not None:
+            delay = float(record.headers.get("x-stub-delay", "60"))
+            if await _disconnected_within(receive, delay):
+                record.disconnected = True
+                return
         block = {"type": "text", "text": ""}
         await event(
             "content_block_start",
             {"type": "content_block_start", "index": 0, "content_block": block},
         )
         await event("ping", {"type": "ping"})
-        for piece in REPLY:
+        for piece in reply or REPLY:
             delta = {"type": "text_delta", "text": piece}
             await event(
                 "content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}
@@ -164,9 +204,43 @@ def _message(text: str, usage: dict[str, int]) -> dict[str, Any]:
     }
 
 
-async def _json(send: Send, status: int, data: Any, *, gzipped: bool = False) -> None:
+async def _disconnected_within(receive: Receive, seconds: float) -> bool:
+    """Wait ``seconds``; True as soon as the caller disconnects instead."""
+
+    async def disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(disconnect(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
+def _last_user_text(body: dict[str, Any]) -> str:
+    messages = body.get("messages")
+    for message in reversed(messages if isinstance(messages, list) else []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            if isinstance(content, list):
+                texts = [b.get("text", "") for b in content if isinstance(b, dict)]
+                return "".join(t for t in texts if isinstance(t, str))
+    return ""
+
+
+async def _json(
+    send: Send,
+    status: int,
+    data: Any,
+    *,
+    gzipped: bool = False,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> None:
     payload = json.dumps(data).encode()
-    headers = [(b"content-type", b"application/json")]
+    headers = [(b"content-type", b"application/json"), *(extra or ())]
     if gzipped:
         payload = gzip.compress(payload)
         headers.append((b"content-encoding", b"gzip"))

@@ -1,0 +1,25 @@
+"""``fwcompat serve``: an Anthropic-compatible reverse proxy in front of Fireworks.
+
+Claude Code (``ANTHROPIC_BASE_URL=http://127.0.0.1:8787``) or any Anthropic SDK
+points at it; every ``POST /v1/messages`` goes through
+:class:`fwcompat.asgi.CompatMiddleware` (one :func:`fwcompat.check`, no second
+rule path) and is forwarded to the pack's endpoint, the response streamed back
+unbuffered.
+
+Needs the ``serve`` extra (``pip install 'fwcompat[serve]'``: uvicorn, httpx,
+prometheus-client). This package imports none of them until an app is built, so
+``fwcompat --help`` stays fast and the base install lean.
+"""
+
+from __future__ import annotations
+
+from ._settings import ServeSettings
+
+__all__ = ["ServeSettings", "create_app"]
+
+
+def create_app(settings: ServeSettings) -> object:
+    """The proxy as an ASGI app (for ``uvicorn``, ``hypercorn``, ... or a test)."""
+    from ._app import ServeApp
+
+    return ServeApp(settings)

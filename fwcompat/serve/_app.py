@@ -1,0 +1,208 @@
+"""The proxy as one ASGI app: health, metrics, keys, logging around CompatMiddleware + Forwarder.
+
+::
+
+    ServeApp            /healthz, /metrics, local key, request id, log line, metrics
+      CompatMiddleware  fwcompat.check() on POST /v1/messages: 400/413 or normalized body
+        Forwarder       checked requests to the upstream; anything else 404 not_found_error
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+import time
+import uuid
+from typing import Any
+
+from fwcompat._config import Config
+from fwcompat._diagnostics import Result
+from fwcompat.asgi import CompatMiddleware
+from fwcompat.usage import StreamIssue, Usage
+
+from ._errors import Message, Receive, Scope, Send, send_error, send_json
+from ._forward import Forwarder
+from ._logging import RequestLog
+from ._metrics import Metrics
+from ._record import RECORD_KEY, RequestRecord
+from ._settings import ServeSettings
+
+REQUEST_ID_HEADER = b"x-fwcompat-request-id"
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def env_secret(name: str | None) -> str | None:
+    """The value of environment variable ``name``; ``ValueError`` naming it when unset or empty."""
+    if name is None:
+        return None
+    value = os.environ.get(name, "")
+    if not value.strip():
+        raise ValueError(f"environment variable {name} is not set (or empty)")
+    return value.strip()
+
+
+class ServeApp:
+    """The whole proxy for one worker process; stateless between requests."""
+
+    def __init__(self, settings: ServeSettings) -> None:
+        self.settings = settings
+        self.local_key = env_secret(settings.require_key_env)
+        self.forwarder = Forwarder(
+            settings.upstream,
+            path=settings.path,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_connections=settings.max_connections,
+            upstream_key=env_secret(settings.upstream_key_env),
+        )
+        self.middleware = CompatMiddleware(
+            self.forwarder,
+            config=Config.from_dict(settings.config),
+            max_body_size=settings.max_body_size,
+            path=settings.path,
+            upstream_base_url=settings.upstream,
+            on_result=_on_result,
+            on_usage=_on_usage,
+        )
+        self.metrics = Metrics()
+        self.log = RequestLog(settings.log_format)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if kind != "http":
+            return  # websockets: not served (uvicorn answers 403)
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path == "/healthz" and method in ("GET", "HEAD"):
+            await send_json(send, 200, {"status": "ok"}, b"application/json")
+            return
+        if path == "/metrics" and method == "GET":
+            if not self._authorized(scope):
+                await _unauthorized(send)
+                return
+            await send_json(send, 200, self.metrics.render(), self.metrics.content_type.encode())
+            return
+        await self._proxy(scope, receive, send)
+
+    async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        record = RequestRecord(
+            request_id=_request_id(scope),
+            method=scope["method"],
+            path=scope["path"],
+            started=time.perf_counter(),
+        )
+        rid = record.request_id.encode("ascii")
+
+        async def send_tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status = message["status"]
+                message = dict(message)
+                message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, rid)]
+            await send(message)
+
+        async def receive_teed() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and record.result is None:
+                chunk = message.get("body", b"")
+                if chunk:
+                    record.body_chunks.append(chunk)  # a reference, not a copy
+            return message
+
+        self.metrics.in_flight.inc()
+        failed = False
+        try:
+            if not self._authorized(scope):
+                await _unauthorized(send_tagged)
+                return
+            scope = dict(scope)
+            scope[RECORD_KEY] = record
+            await self.middleware(scope, receive_teed, send_tagged)
+        except BaseException as exc:
+            failed = True
+            record.error = record.error or f"internal error ({type(exc).__name__})"
+            raise
+        finally:
+            self.metrics.in_flight.dec()
+            record.duration_seconds = time.perf_counter() - record.started
+            if record.status is None:  # no response was started
+                record.status = 500 if failed else 499  # 499: the client went away first
+                if not failed and record.error is None:
+                    record.error = "client disconnected"
+            self.metrics.observe(record)
+            self.log.write(record)
+            record.body_chunks.clear()
+
+    def _authorized(self, scope: Scope) -> bool:
+        if self.local_key is None:
+            return True
+        expected = self.local_key.encode("latin-1")
+        for name, value in scope["headers"]:
+            lower = name.lower()
+            if lower == b"x-api-key":
+                token = value.strip()
+            elif lower == b"authorization" and value[:7].lower() == b"bearer ":
+                token = value[7:].strip()
+            else:
+                continue
+            if hmac.compare_digest(token, expected):
+                return True
+        return False
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.forwarder.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _on_result(scope: Scope, result: Result) -> None:
+    record: RequestRecord | None = scope.get(RECORD_KEY)
+    if record is not None:
+        record.result = result
+
+
+def _on_usage(scope: Scope, usage: Usage | None, issues: tuple[StreamIssue, ...]) -> None:
+    record: RequestRecord | None = scope.get(RECORD_KEY)
+    if record is not None:
+        record.usage = usage
+        record.stream_issues = issues
+
+
+def _request_id(scope: Scope) -> str:
+    """The client's ``x-request-id`` when it is a sane token, else a fresh one."""
+    for name, value in scope["headers"]:
+        if name.lower() == b"x-request-id" and _REQUEST_ID.match(value):
+            return str(value.decode("ascii"))
+    return "req_" + uuid.uuid4().hex[:24]
+
+
+async def _unauthorized(send: Send) -> None:
+    await send_error(
+        send,
+        401,
+        "authentication_error",
+        "This proxy needs its local key: send it as x-api-key or Authorization: Bearer.",
+    )
+
+
+def quiet_diagnostic_logger() -> None:
+    """Per-diagnostic lines of the ``fwcompat`` logger would repeat what the request line says."""
+    import logging
+
+    fwcompat_logger = logging.getLogger("fwcompat")
+    fwcompat_logger.addHandler(logging.NullHandler())
+    fwcompat_logger.propagate = False
+
+
+def app_from_env() -> Any:
+    """The factory uvicorn calls in each worker (``--workers N``): settings come from the env."""
+    quiet_diagnostic_logger()
+    return ServeApp(ServeSettings.from_env())

@@ -1,0 +1,301 @@
+"""``fwcompat serve``: its flags and its start-up checks.
+
+The flags are defined here (``add_parser``) and the CLI only hooks them in; the
+configuration flags are the ones ``fwcompat check`` has, so ``[tool.fwcompat]``
+applies too. Nothing here imports uvicorn, httpx or prometheus-client until
+``run`` is called.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+from typing import Any
+
+from ._settings import DEFAULT_HOST, DEFAULT_PORT, SETTINGS_ENV, ServeSettings
+
+INSTALL_HINT = "pip install 'fwcompat[serve]'"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the ``serve`` subcommand to the CLI's subparsers."""
+    from fwcompat.cli import _config_options
+
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="run an Anthropic-compatible proxy that checks every request on its way upstream",
+        description="Run an Anthropic-compatible reverse proxy: every POST /v1/messages is "
+        "checked and normalized by the rules, then forwarded to the upstream (the pack's "
+        "endpoint unless --upstream), and the answer streamed back. Point Claude Code or an "
+        "Anthropic SDK at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8787. "
+        f"Needs the serve extra: {INSTALL_HINT}.",
+    )
+    net = p.add_argument_group("network")
+    net.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})"
+    )
+    net.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port to bind (default {DEFAULT_PORT})"
+    )
+    net.add_argument(
+        "--upstream",
+        metavar="URL",
+        help="base URL requests are forwarded to (default: the pack's endpoint, "
+        "https://api.fireworks.ai/inference for the Fireworks packs)",
+    )
+    net.add_argument(
+        "--workers", type=_positive_int, default=1, help="worker processes (default 1)"
+    )
+    net.add_argument(
+        "--connect-timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=10.0,
+        help="upstream connect timeout (default 10); past it the client gets 504 timeout_error",
+    )
+    net.add_argument(
+        "--upstream-timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        default=600.0,
+        help="longest wait for the upstream's next bytes (default 600)",
+    )
+    net.add_argument(
+        "--graceful-timeout",
+        metavar="SECONDS",
+        type=_positive_float,
+        help="on SIGTERM, longest wait for in-flight requests to finish (default: no limit)",
+    )
+    net.add_argument(
+        "--max-body-size",
+        metavar="BYTES",
+        type=_positive_int,
+        default=32 * 1024 * 1024,
+        help="largest request body accepted (default 32 MiB; above it 413 request_too_large)",
+    )
+    keys = p.add_argument_group("keys")
+    keys.add_argument(
+        "--upstream-key-env",
+        metavar="NAME",
+        help="send the upstream the key in this environment variable (e.g. FIREWORKS_API_KEY) "
+        "instead of the client's x-api-key / Authorization",
+    )
+    keys.add_argument(
+        "--require-key-env",
+        metavar="NAME",
+        help="refuse clients that do not send the local key in this environment variable "
+        "(as x-api-key or Authorization: Bearer); needed to bind a non-loopback address",
+    )
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "text", "json"),
+        default="auto",
+        help="one line per request on stderr: text, json, or auto (text on a terminal, "
+        "json otherwise; the default)",
+    )
+    translate = p.add_argument_group("opt-in translations (unsafe fixes, each with a diagnostic)")
+    translate.add_argument(
+        "--translate-adaptive-thinking",
+        action="store_true",
+        help="send thinking: adaptive as enabled thinking with a budget taken from the effort",
+    )
+    translate.add_argument(
+        "--translate-xhigh",
+        action="store_true",
+        help="send output_config.effort xhigh as the highest effort the pack accepts",
+    )
+    _config_options(p)
+    return p
+
+
+def opt_in_translations(config: Any, *, adaptive_thinking: bool, xhigh: bool) -> Any:
+    """``config`` with the opt-in translations of the rule packs switched on.
+
+    The hook for the packs' opt-in rules (issue 9). ``xhigh`` works today through the
+    existing ``effort_map`` table (``xhigh -> high``, diagnostic FW501, an unsafe
+    fix), unless the config already maps ``xhigh``. Adaptive thinking has no rule
+    in this build's packs yet, so asking for it is a configuration error, never a
+    silent no-op.
+    """
+    from fwcompat._exceptions import ConfigError
+
+    if adaptive_thinking:
+        raise ConfigError(
+            "--translate-adaptive-thinking: the rule pack has no opt-in translation of "
+            "adaptive thinking yet (it comes with the rule packs work); adaptive thinking "
+            "is rejected (FW504) as the Fireworks page says"
+        )
+    if xhigh and "xhigh" not in config.effort_map:
+        config = config.merged(effort_map={**config.effort_map, "xhigh": "high"})
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate everything, then serve until SIGTERM (exit 0) or Ctrl-C (130), in-flight
+    requests drained first. Exit code 2 on a bad setup, before anything listens."""
+    try:
+        import httpx  # noqa: F401
+        import prometheus_client  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        return _fail(
+            f"fwcompat serve needs the serve extra ({exc.name} is missing): {INSTALL_HINT}"
+        )
+
+    from fwcompat._exceptions import ConfigError, RuleFileError
+    from fwcompat._rules import load_pack
+    from fwcompat.cli import _load_config
+
+    from ._app import ServeApp, quiet_diagnostic_logger
+
+    try:
+        config = _load_config(args)
+        config = opt_in_translations(
+            config, adaptive_thinking=args.translate_adaptive_thinking, xhigh=args.translate_xhigh
+        )
+        upstream = args.upstream or load_pack(config.pack).endpoint
+    except (ConfigError, RuleFileError) as exc:
+        return _fail(str(exc))
+    if not upstream:
+        return _fail(f"pack {config.pack!r} names no endpoint: give --upstream URL")
+    problem = _url_problem(upstream)
+    if problem:
+        return _fail(f"--upstream {upstream!r}: {problem}")
+    if args.require_key_env and not args.upstream_key_env:
+        return _fail(
+            "--require-key-env needs --upstream-key-env: the local key is never sent upstream, "
+            "so the proxy must hold the upstream key"
+        )
+    if not args.require_key_env and not _is_loopback(args.host):
+        return _fail(
+            f"refusing to listen on {args.host}, which is not a loopback address, without "
+            "--require-key-env: anyone who reaches it could spend the upstream key. Set a "
+            "local key (e.g. --require-key-env FWCOMPAT_PROXY_KEY --upstream-key-env "
+            "FIREWORKS_API_KEY) or bind 127.0.0.1"
+        )
+    log_format = args.log_format
+    if log_format == "auto":
+        log_format = "text" if sys.stderr.isatty() else "json"
+    settings = ServeSettings(
+        upstream=upstream,
+        config=config.to_dict(),
+        upstream_key_env=args.upstream_key_env,
+        require_key_env=args.require_key_env,
+        log_format=log_format,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.upstream_timeout,
+        max_body_size=args.max_body_size,
+    )
+    try:
+        ServeApp(settings)  # every check a worker would make, once, with a clear message
+    except (ConfigError, RuleFileError, ValueError) as exc:
+        return _fail(str(exc))
+    os.environ[SETTINGS_ENV] = settings.to_json()
+    quiet_diagnostic_logger()
+    sys.stderr.write(
+        f"fwcompat serve: http://{_display_host(args.host)}:{args.port} -> {upstream} "
+        f"(pack {config.pack}, {args.workers} worker{'s' if args.workers > 1 else ''})\n"
+    )
+    sys.stderr.flush()
+    received: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # uvicorn drains, restores these handlers and re-raises the signal it got:
+        # recorded here, so that the clean-up below runs and the exit code is ours.
+        signal.signal(sig, lambda number, _frame: received.append(number))
+    metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        metrics_dir = tempfile.mkdtemp(prefix="fwcompat-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "fwcompat.serve._app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            server_header=False,  # the upstream's Server and Date headers pass through
+            date_header=False,
+            timeout_graceful_shutdown=args.graceful_timeout,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    if signal.SIGINT in received:
+        return 130
+    return 0
+
+
+def _fail(message: str) -> int:
+    sys.stderr.write(f"fwcompat serve: error: {message}\n")
+    return 2
+
+
+def _url_problem(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https"):
+        return "expected an http:// or https:// URL"
+    if not parts.hostname:
+        return "the URL names no host"
+    if parts.query or parts.fragment:
+        return "a base URL has no query or fragment"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    """True when every address ``host`` names is a loopback address."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
+def _display_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _port(value: str) -> int:
+    port = _positive_int(value)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port 1-65535, got {value}")
+    return port
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return number
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value}")
+    return number

@@ -1,0 +1,281 @@
+"""The forwarding end of the proxy: one checked request in, the upstream's answer streamed out.
+
+Sits behind :class:`fwcompat.asgi.CompatMiddleware` and forwards only what the
+middleware checked (a request whose record carries a :class:`fwcompat.Result`);
+anything else is answered with ``404 not_found_error``, so no path reaches the
+upstream unchecked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from ._errors import Receive, Scope, Send, error_payload, send_error
+from ._record import RECORD_KEY, RequestRecord
+
+# RFC 9110 section 7.6.1 hop-by-hop fields, plus what the HTTP client recomputes.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+    }
+)
+_RECOMPUTED = frozenset({b"host", b"content-length"})
+_CREDENTIALS = frozenset({b"x-api-key", b"authorization"})
+
+_SSE_TAIL_LIMIT = 1024 * 1024
+"""An SSE event longer than this is forwarded even before its blank line arrives."""
+
+
+def _connection_tokens(headers: Any) -> frozenset[bytes]:
+    """Header names listed in ``Connection:``: hop-by-hop too (RFC 9110 7.6.1)."""
+    tokens: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return frozenset(tokens)
+
+
+class Forwarder:
+    """ASGI app forwarding checked ``POST`` requests to ``upstream + path``."""
+
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        path: str,
+        connect_timeout: float,
+        read_timeout: float,
+        max_connections: int,
+        upstream_key: str | None = None,
+    ) -> None:
+        self.url = upstream.rstrip("/") + path
+        self.path = path
+        self.upstream_key = upstream_key
+        self.timeout = httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
+        )
+        self.limits = httpx.Limits(
+            max_connections=max_connections,
+            max_keepalive_connections=min(max_connections, 64),
+            keepalive_expiry=4.0,  # under the 5 s keep-alive of common servers (uvicorn): no race
+        )
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            # No environment proxies or .netrc: the upstream is what the flags say.
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout, limits=self.limits, trust_env=False, follow_redirects=False
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _headers(self, raw: Any) -> list[tuple[bytes, bytes]]:
+        drop = HOP_BY_HOP | _RECOMPUTED | _connection_tokens(raw)
+        if self.upstream_key is not None:
+            drop |= _CREDENTIALS
+        out = [(k, v) for k, v in raw if k.lower() not in drop]
+        if self.upstream_key is not None:
+            out.append((b"x-api-key", self.upstream_key.encode("latin-1")))
+        return out
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        record: RequestRecord | None = scope.get(RECORD_KEY)
+        if record is None or record.result is None:
+            await send_error(
+                send,
+                404,
+                "not_found_error",
+                f"{scope.get('method', '')} {scope.get('path', '')} is not served by this "
+                f"proxy: it forwards POST {self.path} only.",
+            )
+            return
+        body = await _read_all(receive)
+        if body is None:
+            record.client_disconnected = True
+            return
+        url = self.url
+        if scope.get("query_string"):
+            url += "?" + scope["query_string"].decode("latin-1")
+        headers = self._headers(scope["headers"])
+        request = self.client.build_request("POST", url, headers=headers, content=body)
+        _drop_client_defaults(request, headers)
+        # One watcher per request: a client that goes away (while the upstream thinks,
+        # or mid-stream) cancels the exchange, which closes the upstream request.
+        state = _Exchange()
+        task = asyncio.current_task()
+        watcher = asyncio.ensure_future(_cancel_on_disconnect(receive, task, state))
+        try:
+            await self._exchange(request, send, record, state)
+        except asyncio.CancelledError:
+            if not state.client_gone:
+                raise
+            if task is not None and hasattr(task, "uncancel"):
+                task.uncancel()  # handled: the cancellation was ours
+            record.client_disconnected = True
+            record.error = "client disconnected"
+        finally:
+            state.finished = True
+            watcher.cancel()
+
+    async def _exchange(
+        self, request: httpx.Request, send: Send, record: RequestRecord, state: _Exchange
+    ) -> None:
+        started = time.perf_counter()
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.PoolTimeout:
+            record.error = "upstream connection pool exhausted"
+            await send_error(
+                send, 529, "overloaded_error", "The proxy has no free upstream connection."
+            )
+            return
+        except httpx.TimeoutException as exc:
+            record.error = f"upstream timeout ({type(exc).__name__})"
+            await send_error(
+                send, 504, "timeout_error", f"The upstream did not answer in time: {_why(exc)}."
+            )
+            return
+        except httpx.HTTPError as exc:
+            record.error = f"upstream unreachable ({type(exc).__name__})"
+            await send_error(
+                send, 502, "api_error", f"Could not reach the upstream {self.url}: {_why(exc)}."
+            )
+            return
+        record.upstream_seconds = time.perf_counter() - started
+        record.upstream_status = response.status_code
+        try:
+            raw = response.headers.raw
+            drop = HOP_BY_HOP | _connection_tokens(raw)
+            headers = [(k, v) for k, v in raw if k.lower() not in drop]
+            content_type = response.headers.get("content-type", "")
+            encoding = response.headers.get("content-encoding", "identity").strip().lower()
+            record.stream = content_type.startswith("text/event-stream")
+            await send(
+                {"type": "http.response.start", "status": response.status_code, "headers": headers}
+            )
+            sse = record.stream and encoding == "identity"
+            await _pump(response, send, record, state, sse=sse)
+        except OSError:  # uvicorn's send: the client is gone
+            record.client_disconnected = True
+            record.error = "client disconnected"
+        finally:
+            await response.aclose()
+
+
+_CLIENT_DEFAULTS = ("accept", "accept-encoding", "user-agent")
+
+
+def _drop_client_defaults(request: httpx.Request, sent: list[tuple[bytes, bytes]]) -> None:
+    """Remove the headers httpx adds on its own (``User-Agent: python-httpx``...).
+
+    The upstream sees the client's headers, not the proxy's HTTP library.
+    """
+    names = {name.lower() for name, _ in sent}
+    for name in _CLIENT_DEFAULTS:
+        if name.encode("latin-1") not in names and name in request.headers:
+            del request.headers[name]
+
+
+class _Exchange:
+    """Shared by an exchange and its watcher: is the response over, did the client leave?"""
+
+    __slots__ = ("client_gone", "finished")
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.client_gone = False
+
+
+async def _cancel_on_disconnect(
+    receive: Receive, task: asyncio.Task[Any] | None, state: _Exchange
+) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    # The server also says "disconnect" once the response is complete: not a departure.
+    if not state.finished and task is not None:
+        state.client_gone = True
+        task.cancel()
+
+
+async def _pump(
+    response: httpx.Response, send: Send, record: RequestRecord, state: _Exchange, *, sse: bool
+) -> None:
+    """Copy the body chunk by chunk; an SSE stream that breaks ends with an ``error`` event.
+
+    For an uncompressed SSE stream the bytes after the last blank line (an event
+    still arriving) wait for the rest of their event, so that an ``error`` event
+    can always be appended on a clean event boundary.
+    """
+    tail = b""
+    try:
+        async for chunk in response.aiter_raw():
+            if sse:
+                data = tail + chunk if tail else chunk
+                cut = _event_boundary(data)
+                if cut < len(data) and len(data) - cut <= _SSE_TAIL_LIMIT:
+                    tail = data[cut:]
+                    data = data[:cut]
+                else:
+                    tail = b""
+                chunk = data
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    except httpx.HTTPError as exc:
+        if not sse:
+            # Nothing well-formed can follow a half-sent JSON body: end without completing
+            # the response, so that the server closes the connection and the client sees
+            # a broken response, never a truncated one that looks whole.
+            record.error = f"the upstream connection broke mid-response ({type(exc).__name__})"
+            return
+        if isinstance(exc, httpx.TimeoutException):
+            kind, what = "timeout_error", "the upstream stalled mid-stream"
+        else:
+            kind, what = "api_error", "the upstream connection broke mid-stream"
+        record.error = f"{what} ({type(exc).__name__})"
+        frame = b"event: error\ndata: " + error_payload(kind, f"{what}: {_why(exc)}.") + b"\n\n"
+        state.finished = True
+        await send({"type": "http.response.body", "body": frame, "more_body": False})
+        return
+    state.finished = True
+    await send({"type": "http.response.body", "body": tail, "more_body": False})
+
+
+def _event_boundary(data: bytes) -> int:
+    """Index just past the last blank line (``\\n\\n`` or ``\\r\\n\\r\\n``) of ``data``, else 0."""
+    lf = data.rfind(b"\n\n")
+    crlf = data.rfind(b"\r\n\r\n")
+    return max(lf + 2 if lf >= 0 else 0, crlf + 4 if crlf >= 0 else 0)
+
+
+async def _read_all(receive: Receive) -> bytes | None:
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__

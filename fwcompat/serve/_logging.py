@@ -1,0 +1,76 @@
+"""One structured line per request: text for a person at a terminal, JSON for a collector."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from typing import Any, TextIO
+
+from ._record import RequestRecord
+
+
+def record_fields(record: RequestRecord) -> dict[str, Any]:
+    """The log line's fields, in a stable order (``None`` when unknown)."""
+    usage = record.usage
+    return {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "request_id": record.request_id,
+        "method": record.method,
+        "path": record.path,
+        "status": record.status,
+        "upstream_status": record.upstream_status,
+        "model": record.model,
+        "upstream_model": record.upstream_model,
+        "codes": record.codes,
+        "stream": record.stream,
+        "upstream_ms": _ms(record.upstream_seconds),
+        "duration_ms": _ms(record.duration_seconds),
+        "usage": usage.to_dict() if usage is not None else None,
+        "stream_issues": [i.code for i in record.stream_issues],
+        "error": record.error,
+    }
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def format_json(record: RequestRecord) -> str:
+    return json.dumps(record_fields(record), ensure_ascii=False, separators=(",", ":"))
+
+
+def format_text(record: RequestRecord) -> str:
+    f = record_fields(record)
+    parts = [f["time"], f["request_id"], f["method"], f["path"], str(f["status"])]
+    if f["model"] or f["upstream_model"]:
+        before, after = f["model"] or "-", f["upstream_model"] or "-"
+        parts.append(before if before == after else f"{before} -> {after}")
+    if f["codes"]:
+        parts.append(",".join(f["codes"]))
+    if f["upstream_ms"] is not None:
+        parts.append(f"upstream={f['upstream_ms']}ms")
+    if f["duration_ms"] is not None:
+        parts.append(f"total={f['duration_ms']}ms")
+    if f["usage"]:
+        parts.append(" ".join(f"{k}={v}" for k, v in f["usage"].items()))
+    if f["stream_issues"]:
+        parts.append("stream:" + ",".join(f["stream_issues"]))
+    if f["error"]:
+        parts.append(f"error={f['error']!r}")
+    return " ".join(parts)
+
+
+class RequestLog:
+    """Writes one line per finished request to ``stream`` (stderr by default)."""
+
+    def __init__(self, log_format: str, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.format = format_json if log_format == "json" else format_text
+
+    def write(self, record: RequestRecord) -> None:
+        try:
+            self.stream.write(self.format(record) + "\n")
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken log stream must not fail the request

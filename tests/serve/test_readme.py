@@ -1,0 +1,65 @@
+"""The README's `fwcompat serve` recipe runs as written: the real command, curl, then shutdown."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fireworks_stub import Upstream
+
+from tests.serve.conftest import MODEL, free_port, last
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def serve_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index("\n## fwcompat serve\n")
+    end = text.index("\n## ", start + 1)
+    return text[start:end]
+
+
+def test_the_section_has_one_shell_recipe() -> None:
+    blocks = re.findall(r"```(\w*)\n(.*?)```", serve_section(), re.S)
+    assert [lang for lang, _ in blocks] == ["sh"]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the recipe needs curl")
+def test_readme_recipe_with_curl(upstream: Upstream, tmp_path: Path) -> None:
+    ((_, script),) = re.findall(r"```(sh)\n(.*?)```", serve_section(), re.S)
+    port = free_port()
+    # The only edits: the stub instead of Fireworks, a free port instead of 8787, and no
+    # pyproject.toml of this repository (--isolated).
+    script = script.replace(
+        "fwcompat serve ", f"fwcompat serve --upstream {upstream.url} --isolated --port {port} ", 1
+    ).replace("127.0.0.1:8787", f"127.0.0.1:{port}")
+    bin_dir = str(Path(sys.executable).parent)
+    env = {
+        **os.environ,
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+        "FIREWORKS_API_KEY": "fw-test-key",
+    }
+    done = subprocess.run(
+        ["bash", "-eu", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr  # `wait` returns the drained server's status
+    message = json.loads(done.stdout)
+    assert message["type"] == "message"
+    assert message["content"][0]["text"]
+    sent = last(upstream)
+    assert sent.body["model"] == MODEL
+    assert "service_tier" not in sent.body
+    assert sent.headers["x-api-key"] == "fw-test-key"
+    assert '"codes":["FW303","FW401"]' in done.stderr  # the request's log line (JSON: a pipe)
