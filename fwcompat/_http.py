@@ -142,6 +142,11 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     duplicate keys, no ``NaN``/``Infinity``, and nesting or numbers that the
     parser cannot handle are a 400, not a crash.
     """
+    if b"\x00" in raw[:4]:  # how RFC 4627 tells UTF-16 and UTF-32 apart: NULs up front
+        raise BodyError(
+            "Request body is not valid UTF-8 (it looks like UTF-16 or UTF-32); "
+            "JSON requests must be UTF-8."
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
