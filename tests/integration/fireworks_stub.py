@@ -273,8 +273,8 @@ class ForwardingApp:
                 await self.client.aclose()
             return
         if self.client is None:
-            self.client = httpx.AsyncClient(
-                timeout=30, limits=httpx.Limits(max_keepalive_connections=64)
+            self.client = httpx.AsyncClient(  # trust_env=False: never through a test's proxy
+                timeout=30, limits=httpx.Limits(max_keepalive_connections=64), trust_env=False
             )
 
         async def body() -> Any:
