@@ -52,35 +52,47 @@ def create(client: anthropic.Anthropic, **extra: Any) -> Any:
 # ----------------------------------------------------------------- proxies and defaults
 
 
-def test_environment_proxies_are_used_as_the_sdk_uses_them(
-    upstream: Upstream, proxy: tuple[str, RecordingProxy], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("environment", "options"),
+    [
+        ({"HTTP_PROXY": "{proxy}"}, {}),
+        ({"ALL_PROXY": "{proxy}"}, {}),
+        ({"HTTP_PROXY": "{proxy}", "NO_PROXY": "127.0.0.1"}, {}),
+        ({"HTTP_PROXY": "{proxy}"}, {"trust_env": False}),
+        ({}, {"proxy": "{proxy}"}),
+        ({}, {}),
+    ],
+    ids=["http-proxy", "all-proxy", "no-proxy", "trust-env-false", "proxy-argument", "none"],
+)
+def test_proxies_are_chosen_exactly_as_the_sdk_chooses_them(
+    upstream: Upstream,
+    proxy: tuple[str, RecordingProxy],
+    monkeypatch: pytest.MonkeyPatch,
+    environment: dict[str, str],
+    options: dict[str, Any],
 ) -> None:
     proxy_url, recorder = proxy
-    monkeypatch.setenv("HTTP_PROXY", proxy_url)
-    for http_client in (anthropic.DefaultHttpxClient(), fa.http_client()):  # the SDK, then us
-        with anthropic.Anthropic(base_url=upstream.url, api_key="k", http_client=http_client) as c:
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value.format(proxy=proxy_url))
+    options = {
+        k: v.format(proxy=proxy_url) if isinstance(v, str) else v for k, v in options.items()
+    }
+    routes = []
+    for make in (anthropic.DefaultHttpxClient, fa.http_client):  # the plain SDK, then fwcompat
+        before = len(recorder.seen)
+        with anthropic.Anthropic(
+            base_url=upstream.url, api_key="k", http_client=make(**options)
+        ) as c:
             create(c, extra_body={"service_tier": "auto"})
-    assert recorder.seen == [f"POST {upstream.url}/v1/messages"] * 2
+        routes.append(len(recorder.seen) - before)
+    plain_route, checked_route = routes
+    assert checked_route == plain_route
+    if "HTTP_PROXY" in environment and len(environment) == 1 and not options:
+        assert plain_route == 1  # through the proxy
+        assert recorder.seen[-1] == f"POST {upstream.url}/v1/messages"
     plain, checked = upstream.received
     assert plain.body["service_tier"] == "auto"
-    assert "service_tier" not in checked.body  # checked, then sent through the proxy
-    # NO_PROXY, trust_env=False and proxy= are honoured as by the SDK
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    with anthropic.Anthropic(base_url=upstream.url, api_key="k", http_client=fa.http_client()) as c:
-        create(c)
-    monkeypatch.delenv("NO_PROXY")
-    with anthropic.Anthropic(
-        base_url=upstream.url, api_key="k", http_client=fa.http_client(trust_env=False)
-    ) as c:
-        create(c)
-    assert len(recorder.seen) == 2
-    monkeypatch.delenv("HTTP_PROXY")
-    with anthropic.Anthropic(
-        base_url=upstream.url, api_key="k", http_client=fa.http_client(proxy=proxy_url)
-    ) as c:
-        create(c)
-    assert len(recorder.seen) == 3
-    assert len(upstream.received) == 5
+    assert "service_tier" not in checked.body  # checked, whichever way it went
 
 
 def test_async_client_uses_environment_proxies(
