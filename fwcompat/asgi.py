@@ -402,12 +402,14 @@ def _check_size(name: str, value: Any, *, positive: bool) -> None:
 
 
 async def _in_thread(fn: Callable[..., _Forward], *args: Any) -> _Forward:
-    """``fn(*args)`` in a worker thread: anyio's when it is installed (asyncio or trio)."""
+    """``fn(*args)`` in a worker thread: the loop's default executor, or anyio's under trio."""
     try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio): anyio, which every trio ASGI server brings
         import anyio.to_thread
-    except ImportError:  # pragma: no cover - anyio comes with every ASGI server we test
-        return await asyncio.to_thread(fn, *args)
-    return await anyio.to_thread.run_sync(fn, *args)
+
+        return await anyio.to_thread.run_sync(fn, *args)
+    return await asyncio.to_thread(fn, *args)
 
 
 class _ResponseMeter:
