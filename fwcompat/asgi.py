@@ -16,18 +16,24 @@ Every ``POST /v1/messages`` body goes through :func:`fwcompat.check`:
 - an incompatible request is answered by the middleware itself with HTTP 400 and
   Anthropic's error envelope naming every error diagnostic (the header
   ``x-fwcompat-rejected`` lists their codes); the app never sees it;
-- invalid JSON or a body that is not a JSON object gets a 400, a body over
-  ``max_body_size`` a 413 (checked on ``content-length`` first, then counted
-  while reading, so a lying or absent ``content-length`` cannot get past it),
-  a compressed body (``content-encoding: gzip``...) a 415.
+- a body that is not one strict JSON object gets a 400: invalid JSON, not
+  UTF-8, duplicate keys, ``NaN`` (what is checked must be what is forwarded,
+  whichever parser the upstream uses); a body over ``max_body_size`` a 413
+  (checked on ``content-length`` first, then counted while reading, so a lying
+  or absent ``content-length`` cannot get past it); a compressed body
+  (``content-encoding: gzip``...) a 415.
 
-Other paths, methods and scope types pass through untouched, and responses are
-never buffered: streamed (SSE) responses flow through chunk by chunk.
+The endpoint is matched the way an upstream router would match it
+(``//v1/messages``, ``/V1/messages/``, a lowercase ``post``); paths under it
+(``count_tokens``) get the url rules. Other paths, methods and scope types pass
+through untouched, and responses are never buffered: streamed (SSE) responses
+flow through chunk by chunk. Big bodies are checked in a worker thread.
 
 Diagnostics go to the ``fwcompat`` logger (warnings and errors at ``WARNING``,
-info at ``DEBUG``), and to ``on_result`` when given. With ``on_usage``, the token
-usage of each response is read as it passes (see :mod:`fwcompat.usage`). No dependency beyond the
-standard library: this module does not import Starlette.
+info at ``DEBUG``; records carry method, path, request id, client and codes),
+and to ``on_result`` when given. With ``on_usage``, the token usage of each
+response is read as it passes (see :mod:`fwcompat.usage`). No dependency beyond
+the standard library: this module does not import Starlette.
 """
 
 from __future__ import annotations
