@@ -53,11 +53,13 @@ def test_gateway_example(
         anthropic.Anthropic(base_url=gateway.url, api_key="client-key") as client,
     ):
         extra = {"service_tier": "auto"}
-        client.messages.create(
+        raw = client.messages.with_raw_response.create(
             model="claude-sonnet-4-6", max_tokens=16, messages=hi, extra_body=extra
         )
         for _ in client.messages.create(model=MODEL, max_tokens=16, stream=True, messages=hi):
             pass
+    for name in ("date", "server"):  # set once, by the gateway's own server
+        assert len(raw.http_response.headers.get_list(name)) == 1, name
     first, second = upstream.received
     assert first.body["model"] == MODEL
     assert "service_tier" not in first.body
