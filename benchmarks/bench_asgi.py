@@ -10,10 +10,19 @@ An ``httpx.Client`` in this process sends the same 20-message request through
 each gateway, alternating request by request so both see the same machine state; the
 table shows the median and p95 request time of each, and the difference.
 Two bodies: "clean" (compatible, forwarded as is) and "dirty" (4 unsupported
-fields, so the middleware re-serializes the normalized body). A last table
+fields, so the middleware re-serializes the normalized body). A further table
 times the middleware alone, in process, in front of an app that does nothing.
 
-    python benchmarks/bench_asgi.py [--requests 2000]
+Then, side by side:
+
+- the strict body decoder (UTF-8 only, duplicate keys refused) next to plain
+  ``json.loads`` of the same bytes;
+- head-of-line blocking: the latency of a small request while a 31 MB one is
+  being checked, with the check in a worker thread (the default) and on the
+  event loop (``thread_threshold`` above the body size, as before);
+- the SSE decoder on one long line fed in 1 KiB chunks, 2 MB against 16 MB.
+
+    python benchmarks/bench_asgi.py [--requests 2000] [--only extra]
 
 Not a test: the numbers depend on the machine. Target (issue 4): the middleware
 adds at most 10% to the request time of a 20-message request.
@@ -95,6 +104,8 @@ def serve(kind: str, port: int, upstream: str) -> None:
         app = FireworksStub()
     elif kind == "plain":
         app = ForwardingApp(upstream)
+    elif kind == "fwcompat-inline":
+        app = CompatMiddleware(ForwardingApp(upstream), thread_threshold=1 << 30)
     else:
         app = CompatMiddleware(ForwardingApp(upstream))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
@@ -229,16 +240,146 @@ def in_process(requests: int) -> None:
         print(f"{name:<7} | {med:>10.3f}{p95:>9.3f}")
 
 
+def strict_decoder(rounds: int = 30) -> None:
+    """fwcompat's strict body decoder next to ``json.loads`` of the same bytes (best of rounds)."""
+    from fwcompat._http import decode_body
+
+    print("\nStrict body decoder (UTF-8 only, duplicate keys refused) vs json.loads, best of")
+    print(f"{'messages':>9}{'bytes':>11} | {'json.loads':>11}{'decode_body':>12}{'ratio':>7}")
+    base = twenty_messages()
+    for factor in (1, 100):
+        body = {**base, "messages": base["messages"][:-1] * factor + base["messages"][-1:]}
+        raw = json.dumps(body).encode()
+        best = {"loads": float("inf"), "strict": float("inf")}
+        for _ in range(rounds):
+            for name, fn in (("loads", json.loads), ("strict", decode_body)):
+                t0 = time.perf_counter()
+                fn(raw)
+                best[name] = min(best[name], time.perf_counter() - t0)
+        ratio = best["strict"] / best["loads"]
+        print(
+            f"{len(body['messages']):>9}{len(raw):>11,} | {best['loads'] * 1e3:>9.3f}ms"
+            f"{best['strict'] * 1e3:>10.3f}ms{ratio:>6.2f}x"
+        )
+
+
+BIG_REQUESTS = 5
+
+
+def big_request(size: int, server_tools: int = 2000) -> bytes:
+    """A request of about ``size`` bytes whose check is slow: many server tools, many turns."""
+    text = "All work and no play makes Jack a dull boy. " * 100
+    turns = max(1, size // (len(text) + 60)) | 1
+    messages = [
+        {"role": "user" if i % 2 == 0 else "assistant", "content": text} for i in range(turns)
+    ]
+    tools = [{"type": "web_search_20250305", "name": f"search_{i}"} for i in range(server_tools)]
+    return json.dumps({**twenty_messages(), "messages": messages, "tools": tools}).encode()
+
+
+def head_of_line() -> None:
+    """Small requests while a 31 MB request is checked: worker thread vs event loop."""
+    import threading
+
+    import httpx
+
+    procs = []
+    try:
+        up, up_url = start("upstream")
+        procs.append(up)
+        gateways = {}
+        for kind in ("fwcompat", "fwcompat-inline"):
+            proc, url = start(kind, up_url)
+            procs.append(proc)
+            gateways[kind] = url
+        big = big_request(31 * 1024 * 1024)
+        small = json.dumps(twenty_messages()).encode()
+        print(
+            f"\nA 20-message request while a {len(big) / 1e6:.1f} MB request "
+            "(2,000 server tools: rejected) is in flight"
+        )
+        print(
+            f"{'big body checked':<18} | {'idle median':>12}{'during: median':>16}"
+            f"{'max':>9}{'n':>5}"
+        )
+        labels = {"fwcompat": "in a thread", "fwcompat-inline": "on the loop"}
+        for kind, url in gateways.items():
+            with httpx.Client(timeout=120) as client:
+                idle = []
+                for _ in range(60):
+                    t0 = time.perf_counter()
+                    client.post(url + "/v1/messages", content=small)
+                    idle.append(time.perf_counter() - t0)
+                done = threading.Event()
+
+                def send_big(url: str = url, done: threading.Event = done) -> None:
+                    with httpx.Client(timeout=300) as other:
+                        for _ in range(BIG_REQUESTS):
+                            assert other.post(url + "/v1/messages", content=big).status_code == 400
+                    done.set()
+
+                sender = threading.Thread(target=send_big)
+                sender.start()
+                during = []
+                while not done.is_set():
+                    t0 = time.perf_counter()
+                    client.post(url + "/v1/messages", content=small)
+                    during.append(time.perf_counter() - t0)
+                sender.join()
+            print(
+                f"{labels[kind]:<18} | {statistics.median(idle) * 1e3:>10.2f}ms"
+                f"{statistics.median(during) * 1e3:>14.2f}ms{max(during) * 1e3:>7.0f}ms"
+                f"{len(during):>5}"
+            )
+        print(f"(small requests sent one after another while {BIG_REQUESTS} big ones go through)")
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+def sse_long_line() -> None:
+    """The SSE decoder on one long line in 1 KiB chunks: time grows with size, not its square."""
+    from fwcompat.usage import SSEDecoder
+
+    print("\nSSEDecoder, one data line fed in 1 KiB chunks (best of 5)")
+    print(f"{'line':>8} | {'feeding':>9}{'whole':>10}")
+    chunk = b"x" * 1024
+    times = {}
+    for mib in (2, 16):
+        feeding = whole = float("inf")
+        for _ in range(5):
+            decoder = SSEDecoder()
+            t0 = time.perf_counter()
+            decoder.feed(b"data: ")
+            for _ in range(mib * 1024):
+                decoder.feed(chunk)
+            t1 = time.perf_counter()
+            decoder.feed(b"\n\n")
+            t2 = time.perf_counter()
+            feeding, whole = min(feeding, t1 - t0), min(whole, t2 - t0)
+        times[mib] = (feeding, whole)
+        print(f"{mib:>4} MiB | {feeding * 1e3:>7.1f}ms{whole * 1e3:>8.1f}ms")
+    ratio = [times[16][i] / times[2][i] for i in (0, 1)]
+    print(f"growth for 8x the bytes: feeding {ratio[0]:.1f}x, whole {ratio[1]:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--only", choices=["latency", "extra"])
     parser.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "UPSTREAM"))
     args = parser.parse_args()
     if args.serve:
         kind, port, upstream = args.serve
         serve(kind, int(port), upstream)
         return
-    measure(args.requests)
+    if args.only != "extra":
+        measure(args.requests)
+    if args.only != "latency":
+        strict_decoder()
+        head_of_line()
+        sse_long_line()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ token usage of each answer as it passes (Fireworks puts it in the one message_de
 of a stream); the app forwards the request with httpx and streams the answer back
 unbuffered.
 
-    pip install fwcompat httpx uvicorn
+    pip install "fwcompat[gateway]"          # fwcompat, httpx and uvicorn
     export FIREWORKS_API_KEY=fw_...          # or let clients send their own key
     python examples/gateway_example.py       # or: uvicorn gateway_example:app --port 8080
 
@@ -35,6 +35,7 @@ Send = Callable[[Message], Awaitable[None]]
 UPSTREAM = os.environ.get("FIREWORKS_BASE_URL", "https://api.fireworks.ai/inference")
 API_KEY = os.environ.get("FIREWORKS_API_KEY")
 HOP_BY_HOP = {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade"}
+SERVER_SET = {b"date", b"server"}  # the ASGI server adds its own: copying them would duplicate them
 
 log = logging.getLogger("gateway")
 
@@ -72,7 +73,11 @@ class Forwarder:
         request = self.client.build_request(scope["method"], url, headers=headers, content=body())
         response = await self.client.send(request, stream=True)
         try:
-            out = [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP]
+            out = [
+                (k, v)
+                for k, v in response.headers.raw
+                if k.lower() not in HOP_BY_HOP and k.lower() not in SERVER_SET
+            ]
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
             )

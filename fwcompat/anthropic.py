@@ -16,14 +16,22 @@ One line::
 transport, *before* any network traffic:
 
 - unsupported fields are removed (or replaced) and the normalized body is sent;
-  each warning is logged on the ``fwcompat`` logger (info diagnostics at
-  ``DEBUG``), and also issued as a :class:`FwcompatWarning` with ``warn=True``;
-- an incompatible request raises :class:`IncompatibleRequestError` (a subclass of
-  both :class:`fwcompat.IncompatibleRequestError` and ``anthropic.AnthropicError``,
-  so the SDK neither wraps it in ``APIConnectionError`` nor retries it);
+  each change is logged once on the ``fwcompat`` logger (info diagnostics at
+  ``DEBUG``), or, with ``warn=True``, issued instead as a :class:`FwcompatWarning`
+  pointing at the caller's line; ``on_result(request, result)`` sees every check.
+  A retry of the same call by the SDK is checked again but not reported again;
+- an incompatible request raises :class:`IncompatibleRequestError` before any
+  traffic: an ``anthropic.BadRequestError`` (status 400, ``body`` the same
+  Anthropic error envelope the middleware answers with) that is also a
+  :class:`fwcompat.IncompatibleRequestError`; the SDK does not retry it;
 - the client's base URL and the request path are checked by the url rules, for
-  every API call: a base URL ending in ``/v1`` or ``count_tokens`` raise too;
+  every API call: a base URL ending in ``/v1`` or ``count_tokens`` raise too.
+  Paths are compared as an upstream router reads them (``//v1/messages``,
+  ``/V1/messages/`` are the messages endpoint too);
 - responses, streamed or not, are passed through untouched.
+
+Proxies come from the environment (``HTTPS_PROXY``, ``NO_PROXY``...) exactly as
+the plain SDK client takes them, with every other default of the SDK's client.
 
 The HTTP library is the one the installed SDK uses: ``httpx2`` for anthropic
 1.x and 2.x, plain ``httpx`` for 0.x (see :data:`HTTP_LIBRARY`).
@@ -35,16 +43,35 @@ import importlib
 import json
 import logging
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-import anthropic
+try:
+    import anthropic
+except ImportError as exc:  # pragma: no cover - tested in a subprocess
+    raise ImportError(
+        "fwcompat.anthropic needs the Anthropic SDK, which is not installed: "
+        "pip install 'fwcompat[anthropic]'"
+    ) from exc
 
 from ._check import check
 from ._config import Config, coerce_config
 from ._diagnostics import Diagnostic, Result, Severity
 from ._exceptions import IncompatibleRequestError as _IncompatibleRequestError
+from ._http import (
+    MESSAGES_PATH,
+    BodyError,
+    api_path,
+    caller_stacklevel,
+    check_url,
+    codes_of,
+    decode_body,
+    error_envelope,
+    log_diagnostics,
+    normalize_path,
+    rejection_message,
+)
 
 
 def _sdk_http_library() -> ModuleType:
@@ -78,39 +105,94 @@ __all__ = [
 HTTP_LIBRARY: str = _http.__name__
 """``"httpx2"`` (anthropic 1.x and 2.x) or ``"httpx"`` (anthropic 0.x)."""
 
-MESSAGES_PATH = "/v1/messages"
-
 logger = logging.getLogger("fwcompat")
 
-_TRANSPORT_KEYS = ("verify", "cert", "trust_env", "http1", "http2", "limits", "proxy")
+ResultCallback = Callable[[_http.Request, Result], None]
+
+_RETRY_HEADER = "x-stainless-retry-count"
 
 
 class FwcompatWarning(UserWarning):
     """A request was changed to fit the provider (issued only with ``warn=True``)."""
 
 
-class IncompatibleRequestError(_IncompatibleRequestError, anthropic.AnthropicError):
+class IncompatibleRequestError(_IncompatibleRequestError, anthropic.BadRequestError):
     """The request cannot be sent to the provider; raised before any network traffic.
 
-    Catch it as :class:`fwcompat.IncompatibleRequestError` or as
-    ``anthropic.AnthropicError``. ``diagnostics`` holds every diagnostic of the
-    check, ``errors`` the error ones.
+    An ``anthropic.BadRequestError``, so existing ``except anthropic.BadRequestError``
+    handlers catch it: ``status_code`` is 400 and ``body`` is the Anthropic error
+    envelope :class:`fwcompat.asgi.CompatMiddleware` would answer with (the
+    ``response`` is made up locally and carries ``x-should-retry: false``, so
+    the SDK never retries it). Also a :class:`fwcompat.IncompatibleRequestError`:
+    ``diagnostics`` holds every diagnostic of the check, ``errors`` the error ones.
     """
 
+    def __init__(
+        self,
+        diagnostics: Any,
+        request: _http.Request | None = None,
+        *,
+        message: str | None = None,
+    ) -> None:
+        _IncompatibleRequestError.__init__(self, diagnostics)
+        text = str(self)
+        if request is None:
+            request = _http.Request("POST", "http://fwcompat.invalid" + MESSAGES_PATH)
+        envelope = error_envelope(message or rejection_message(self.errors))
+        response = _http.Response(
+            400,
+            headers={
+                "content-type": "application/json",
+                "x-should-retry": "false",
+                "x-fwcompat-rejected": codes_of(self.errors),
+            },
+            content=json.dumps(envelope, ensure_ascii=False).encode(),
+            request=request,
+        )
+        anthropic.BadRequestError.__init__(self, text, response=response, body=envelope)
+        self._envelope_message = message
+
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.diagnostics,))
+        return (_rebuild, (type(self), self.diagnostics, self._envelope_message))
+
+
+def _rebuild(
+    cls: type[IncompatibleRequestError], diagnostics: Any, message: str | None
+) -> IncompatibleRequestError:
+    return cls(diagnostics, message=message)
+
+
+def _body_diagnostic(error: BodyError) -> Diagnostic:
+    """A body that is not strict JSON, as the error diagnostic the CLI would report (E901)."""
+    return Diagnostic(
+        code="E901",
+        rule="parse-error",
+        severity=Severity.ERROR,
+        scope="body",
+        path="",
+        action="rejected",
+        message=error.message,
+        doc="A request body must be one JSON object, encoded as UTF-8.",
+    )
 
 
 class _Guard:
     """The checking shared by the sync and async transports."""
 
-    __slots__ = ("_base_url", "_config", "_url_errors", "_warn")
+    __slots__ = ("_base_url", "_config", "_on_result", "_url_results", "_warn")
 
-    def __init__(self, config: Config | Mapping[str, Any] | None, base_url: str | None, warn: bool):
+    def __init__(
+        self,
+        config: Config | Mapping[str, Any] | None,
+        base_url: str | None,
+        warn: bool,
+        on_result: ResultCallback | None,
+    ):
         self._config = coerce_config(config)
         self._base_url = str(base_url).rstrip("/") if base_url is not None else None
         self._warn = warn
-        self._url_errors: dict[tuple[str, str], tuple[Diagnostic, ...]] = {}
+        self._on_result = on_result
+        self._url_results: dict[tuple[str, str], Result] = {}
 
     def _split(self, request: _http.Request) -> tuple[str, str] | None:
         """``(base_url, api_path)`` of an SDK request, or ``None`` for a non-API URL."""
@@ -118,11 +200,16 @@ class _Guard:
         origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
         path = url.path
         if self._base_url is not None and (origin + path).startswith(self._base_url + "/"):
-            return self._base_url, (origin + path)[len(self._base_url) :]
-        cut = path.rfind("/v1/")
-        if cut == -1:
+            remainder = (origin + path)[len(self._base_url) :]
+            rest = api_path(remainder)
+            if rest is None:
+                return self._base_url, normalize_path(remainder)
+            if rest[0] == "":
+                return self._base_url, rest[1]
+        where = api_path(path)
+        if where is None:
             return None
-        return origin + path[:cut], path[cut:]
+        return origin + where[0], where[1]
 
     def check(self, request: _http.Request, content: bytes) -> _http.Request:
         """The request to send instead of ``request``; raises if it is incompatible."""
@@ -130,18 +217,22 @@ class _Guard:
         if where is None:
             return request
         base_url, path = where
-        if request.method != "POST" or path != MESSAGES_PATH:
-            self._check_url(base_url, path)
+        report = request.headers.get(_RETRY_HEADER, "0") in ("0", "")
+        if request.method.upper() != "POST" or path != MESSAGES_PATH:
+            self._check_url(request, base_url, path, report)
             return request
         try:
-            body = json.loads(content)
-        except ValueError:
-            body = content.decode("utf-8", errors="replace")
+            body: Any = decode_body(content)
+        except BodyError as exc:
+            raise IncompatibleRequestError(
+                (_body_diagnostic(exc),), request, message=exc.message
+            ) from None
         headers = dict(request.headers.items())
         result = check(body, headers=headers, base_url=base_url, path=path, config=self._config)
-        self._report(result)
+        if report:
+            self._report(request, result)
         if not result.ok:
-            raise IncompatibleRequestError(result.diagnostics)
+            raise IncompatibleRequestError(result.diagnostics, request)
         headers_changed = result.headers is not headers and dict(result.headers) != headers
         if not result.changed and not headers_changed:
             return request
@@ -161,25 +252,40 @@ class _Guard:
             extensions=request.extensions,
         )
 
-    def _check_url(self, base_url: str, path: str) -> None:
+    def _check_url(self, request: _http.Request, base_url: str, path: str, report: bool) -> None:
         key = (base_url, path)
-        errors = self._url_errors.get(key)
-        if errors is None:
-            result = check({}, base_url=base_url, path=path, config=self._config)
-            errors = tuple(d for d in result.errors if d.scope == "url")
-            if len(self._url_errors) < 64:
-                self._url_errors[key] = errors
-        if errors:
-            raise IncompatibleRequestError(errors)
+        result = self._url_results.get(key)
+        if result is None:
+            result = check_url(path, base_url, self._config)
+            if len(self._url_results) < 64:
+                self._url_results[key] = result
+        if report:
+            self._report(request, result)
+        if not result.ok:
+            raise IncompatibleRequestError(result.errors, request)
 
-    def _report(self, result: Result) -> None:
-        for d in result.diagnostics:
+    def _report(self, request: _http.Request, result: Result) -> None:
+        """Tell the caller once: ``on_result``, then log records, or warnings with ``warn``."""
+        if self._on_result is not None:
+            try:
+                self._on_result(request, result)
+            except Exception:
+                logger.exception("on_result raised")
+        changes = [d for d in result.diagnostics if d.severity is not Severity.ERROR]
+        if not changes:
+            return
+        method, path = request.method, request.url.path
+        if not self._warn:
+            log_diagnostics(changes, method=method, path=path)
+            return
+        log_diagnostics(  # info stays a DEBUG record; warnings become Python warnings
+            [d for d in changes if d.severity is Severity.INFO], method=method, path=path
+        )
+        for d in changes:
             if d.severity is Severity.WARNING:
-                logger.warning("%s", d)
-                if self._warn:
-                    warnings.warn(str(d), FwcompatWarning, stacklevel=2)
-            elif d.severity is Severity.INFO and logger.isEnabledFor(logging.DEBUG):
-                logger.debug("%s", d)
+                warnings.warn(
+                    f"{method} {path}: {d}", FwcompatWarning, stacklevel=caller_stacklevel()
+                )
 
 
 class CompatTransport(_http.BaseTransport):
@@ -188,7 +294,8 @@ class CompatTransport(_http.BaseTransport):
     ``transport`` defaults to a plain ``HTTPTransport()``. ``base_url`` (optional)
     is the client's base URL; without it, it is taken to be everything before
     the last ``/v1/`` of the request path. ``config`` is a :class:`fwcompat.Config`
-    or dict; ``warn=True`` also issues warnings as :class:`FwcompatWarning`.
+    or dict; ``warn=True`` issues changes as :class:`FwcompatWarning` instead of
+    log records; ``on_result(request, result)`` is called after each check.
     """
 
     def __init__(
@@ -198,9 +305,10 @@ class CompatTransport(_http.BaseTransport):
         config: Config | Mapping[str, Any] | None = None,
         base_url: str | None = None,
         warn: bool = False,
+        on_result: ResultCallback | None = None,
     ) -> None:
         self._transport = transport if transport is not None else _http.HTTPTransport()
-        self._guard = _Guard(config, base_url, warn)
+        self._guard = _Guard(config, base_url, warn, on_result)
 
     def handle_request(self, request: _http.Request) -> _http.Response:
         request = self._guard.check(request, request.read())
@@ -220,9 +328,10 @@ class AsyncCompatTransport(_http.AsyncBaseTransport):
         config: Config | Mapping[str, Any] | None = None,
         base_url: str | None = None,
         warn: bool = False,
+        on_result: ResultCallback | None = None,
     ) -> None:
         self._transport = transport if transport is not None else _http.AsyncHTTPTransport()
-        self._guard = _Guard(config, base_url, warn)
+        self._guard = _Guard(config, base_url, warn, on_result)
 
     async def handle_async_request(self, request: _http.Request) -> _http.Response:
         request = self._guard.check(request, await request.aread())
@@ -232,11 +341,22 @@ class AsyncCompatTransport(_http.AsyncBaseTransport):
         await self._transport.aclose()
 
 
-def _split_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Pop the connection settings that belong to the transport, as the SDK does."""
-    options = {key: kwargs.pop(key) for key in _TRANSPORT_KEYS if key in kwargs}
-    options.setdefault("limits", anthropic.DEFAULT_CONNECTION_LIMITS)
-    return options
+def _wrap_transports(client: Any, wrap: Callable[[Any], Any]) -> None:
+    """Put the check in front of every transport the SDK's client built.
+
+    The SDK's client makes its own default transport (keep-alive socket options,
+    connection limits) and one per environment proxy (``HTTPS_PROXY``, with
+    ``NO_PROXY`` exemptions); wrapping each of them, rather than replacing
+    them, keeps all of that exactly as the plain SDK has it.
+    """
+    transport = getattr(client, "_transport", None)
+    mounts = getattr(client, "_mounts", None)
+    if transport is None or not isinstance(mounts, dict):
+        raise TypeError(  # pragma: no cover - a future HTTP library
+            f"fwcompat.anthropic: cannot wrap the transports of {type(client).__name__}"
+        )
+    client._transport = wrap(transport)
+    client._mounts = {pattern: None if t is None else wrap(t) for pattern, t in mounts.items()}
 
 
 def http_client(
@@ -244,21 +364,30 @@ def http_client(
     config: Config | Mapping[str, Any] | None = None,
     base_url: str | None = None,
     warn: bool = False,
+    on_result: ResultCallback | None = None,
     transport: _http.BaseTransport | None = None,
     **kwargs: Any,
 ) -> _http.Client:
     """A client for ``anthropic.Anthropic(http_client=...)`` that checks every request.
 
-    Built on ``anthropic.DefaultHttpxClient``, so the SDK's defaults (timeout,
-    connection limits, redirects) are kept; ``kwargs`` go to it (``timeout=``...)
-    and connection settings (``verify``, ``cert``, ``http2``, ``limits``,
-    ``proxy``...) to the default transport. Pass ``transport=`` to wrap your own.
-    Environment proxies (``HTTPS_PROXY``) are not applied: pass ``proxy=``.
+    It is ``anthropic.DefaultHttpxClient(**kwargs)``, so every default of the
+    SDK's own client is kept: timeout, connection limits, redirects, keep-alive,
+    and proxies from the environment (``HTTP_PROXY``, ``HTTPS_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``) unless ``trust_env=False`` or ``proxy=`` says
+    otherwise. ``kwargs`` go to it (``timeout=``, ``proxy=``, ``http2=``...).
+    Pass ``transport=`` to wrap your own. ``on_result(request, result)`` is
+    called once per request (not again on the SDK's retries).
     """
-    if transport is None:
-        transport = _http.HTTPTransport(**_split_kwargs(kwargs))
-    wrapped = CompatTransport(transport, config=config, base_url=base_url, warn=warn)
-    client: _http.Client = anthropic.DefaultHttpxClient(transport=wrapped, **kwargs)
+    if transport is not None:
+        kwargs["transport"] = transport
+    client: _http.Client = anthropic.DefaultHttpxClient(**kwargs)
+
+    def wrap(inner: _http.BaseTransport) -> CompatTransport:
+        return CompatTransport(
+            inner, config=config, base_url=base_url, warn=warn, on_result=on_result
+        )
+
+    _wrap_transports(client, wrap)
     return client
 
 
@@ -267,12 +396,19 @@ def async_http_client(
     config: Config | Mapping[str, Any] | None = None,
     base_url: str | None = None,
     warn: bool = False,
+    on_result: ResultCallback | None = None,
     transport: _http.AsyncBaseTransport | None = None,
     **kwargs: Any,
 ) -> _http.AsyncClient:
     """:func:`http_client` for ``anthropic.AsyncAnthropic(http_client=...)``."""
-    if transport is None:
-        transport = _http.AsyncHTTPTransport(**_split_kwargs(kwargs))
-    wrapped = AsyncCompatTransport(transport, config=config, base_url=base_url, warn=warn)
-    client: _http.AsyncClient = anthropic.DefaultAsyncHttpxClient(transport=wrapped, **kwargs)
+    if transport is not None:
+        kwargs["transport"] = transport
+    client: _http.AsyncClient = anthropic.DefaultAsyncHttpxClient(**kwargs)
+
+    def wrap(inner: _http.AsyncBaseTransport) -> AsyncCompatTransport:
+        return AsyncCompatTransport(
+            inner, config=config, base_url=base_url, warn=warn, on_result=on_result
+        )
+
+    _wrap_transports(client, wrap)
     return client

@@ -16,35 +16,56 @@ Every ``POST /v1/messages`` body goes through :func:`fwcompat.check`:
 - an incompatible request is answered by the middleware itself with HTTP 400 and
   Anthropic's error envelope naming every error diagnostic (the header
   ``x-fwcompat-rejected`` lists their codes); the app never sees it;
-- invalid JSON or a body that is not a JSON object gets a 400, a body over
-  ``max_body_size`` a 413 (checked on ``content-length`` first, then counted
-  while reading, so a lying or absent ``content-length`` cannot get past it),
-  a compressed body (``content-encoding: gzip``...) a 415.
+- a body that is not one strict JSON object gets a 400: invalid JSON, not
+  UTF-8, duplicate keys, ``NaN`` (what is checked must be what is forwarded,
+  whichever parser the upstream uses); a body over ``max_body_size`` a 413
+  (checked on ``content-length`` first, then counted while reading, so a lying
+  or absent ``content-length`` cannot get past it); a compressed body
+  (``content-encoding: gzip``...) a 415.
 
-Other paths, methods and scope types pass through untouched, and responses are
-never buffered: streamed (SSE) responses flow through chunk by chunk.
+The endpoint is matched the way an upstream router would match it
+(``//v1/messages``, ``/V1/messages/``, a lowercase ``post``); paths under it
+(``count_tokens``) get the url rules. Other paths, methods and scope types pass
+through untouched, and responses are never buffered: streamed (SSE) responses
+flow through chunk by chunk. Big bodies are checked in a worker thread.
 
 Diagnostics go to the ``fwcompat`` logger (warnings and errors at ``WARNING``,
-info at ``DEBUG``), and to ``on_result`` when given. With ``on_usage``, the token
-usage of each response is read as it passes (see :mod:`fwcompat.usage`). No dependency beyond the
-standard library: this module does not import Starlette.
+info at ``DEBUG``; records carry method, path, request id, client and codes),
+and to ``on_result`` when given. With ``on_usage``, the token usage of each
+response is read as it passes (see :mod:`fwcompat.usage`). No dependency beyond
+the standard library: this module does not import Starlette.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import re
+import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
-from . import check
+from ._check import check
 from ._config import Config, coerce_config
-from ._diagnostics import Result, Severity
+from ._diagnostics import Result
 from ._exceptions import ConfigError
+from ._http import (
+    MESSAGES_PATH,
+    BodyError,
+    check_url,
+    codes_of,
+    decode_body,
+    error_envelope,
+    log_diagnostics,
+    normalize_path,
+    rejection_message,
+)
 from .usage import StreamIssue, Usage, UsageMeter, usage_from_response
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "CompatMiddleware"]
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_THREAD_THRESHOLD", "CompatMiddleware", "request_id"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,30 +73,77 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UsageCallback = Callable[[Scope, Usage | None, tuple[StreamIssue, ...]], None]
+ResultCallback = Callable[[Scope, Result], None]
 
 DEFAULT_MAX_BODY_SIZE = 32 * 1024 * 1024
 """32 MB: the request size limit Anthropic documents for the Messages endpoint."""
 
+DEFAULT_THREAD_THRESHOLD = 256 * 1024
+"""Bodies above 256 KiB are parsed and checked in a worker thread, off the event loop."""
+
 APPLIED_HEADER = b"x-fwcompat-applied"
 REJECTED_HEADER = b"x-fwcompat-rejected"
+REQUEST_ID_KEY = "fwcompat.request_id"
 
 logger = logging.getLogger("fwcompat")
 
-_LEVEL = {
-    Severity.ERROR: logging.WARNING,
-    Severity.WARNING: logging.WARNING,
-    Severity.INFO: logging.DEBUG,
-}
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+def request_id(scope: Scope) -> str:
+    """The id of this request in fwcompat's log records, set on ``scope`` on first use.
+
+    The client's ``x-request-id`` when it is a plain token of at most 128
+    characters, else a new ``req_`` + 24 hex digits. Front ends built on the
+    middleware (and its callbacks) call it to log under the same id.
+    """
+    found = scope.get(REQUEST_ID_KEY)
+    if isinstance(found, str):
+        return found
+    value = ""
+    for name, raw in scope.get("headers", ()):
+        if name.lower() == b"x-request-id":
+            text = raw.decode("latin-1")
+            if _CLIENT_ID.fullmatch(text):
+                value = text
+            break
+    if not value:
+        value = "req_" + uuid.uuid4().hex[:24]
+    scope[REQUEST_ID_KEY] = value
+    return value
+
+
+def _client(scope: Scope) -> str | None:
+    client = scope.get("client")
+    if client and len(client) == 2:
+        return f"{client[0]}:{client[1]}"
+    return None
 
 
 class _Reject(Exception):
     """Answer the request with an error envelope instead of forwarding it."""
 
-    def __init__(self, status: int, kind: str, message: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        headers: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.kind = kind
         self.message = message
+        self.headers = headers
+
+
+@dataclass(frozen=True, slots=True)
+class _Forward:
+    """A checked request to hand to the app: its body, headers and applied codes."""
+
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+    applied: bytes
 
 
 class CompatMiddleware:
@@ -84,19 +152,31 @@ class CompatMiddleware:
     - ``config``: a :class:`fwcompat.Config` or a plain dict (validated now:
       a bad config raises :class:`fwcompat.ConfigError` at construction).
     - ``max_body_size``: largest accepted body in bytes (413 above it).
-    - ``path``: the request path to check; every other path passes through. Under
-      a mount (``root_path``), ``root_path + path`` matches too.
+    - ``path``: the messages endpoint (an absolute path). Every spelling an
+      upstream router would send there is checked: ``//v1/messages``,
+      ``/V1/messages``, ``/v1/messages/``, a lowercase ``post``. Paths under it
+      (``/v1/messages/count_tokens``...) get the url rules, as in the SDK
+      client; other paths pass through. Under a mount (``root_path``),
+      ``root_path + path`` matches too.
     - ``upstream_base_url``: where the app forwards to, e.g.
       ``"https://api.fireworks.ai/inference"``. When given it is checked once,
       here, by the url rules, and a wrong one raises :class:`fwcompat.ConfigError`.
     - ``on_result``: called as ``on_result(scope, result)`` after each check,
-      rejected requests included (e.g. to count diagnostics).
+      rejected requests included (e.g. to count diagnostics). For a body above
+      ``thread_threshold`` it runs in the worker thread that made the check.
     - ``on_usage``: called as ``on_usage(scope, usage, issues)`` once each 2xx
       response to a forwarded request is over, with the :class:`~fwcompat.usage.Usage`
       Fireworks reported (``None`` if none could be read) and, for a stream, the
       :class:`~fwcompat.usage.StreamIssue` found by a :class:`~fwcompat.usage.UsageMeter`.
       The response is metered as it passes (SSE chunk by chunk; a JSON body is
-      copied up to 4 MiB), never held back; gzip and deflate are decoded.
+      copied up to 4 MiB), never held back or changed; gzip and deflate are
+      inflated step by step within that cap.
+    - ``thread_threshold``: bodies larger than this many bytes are parsed and
+      checked in a worker thread, so a huge request does not stall the others
+      (``0``: always; a size above ``max_body_size``: never).
+
+    A callback that raises is logged on the ``fwcompat`` logger with its
+    traceback; it never changes what the client or the app receives.
     """
 
     def __init__(
@@ -105,23 +185,29 @@ class CompatMiddleware:
         *,
         config: Config | Mapping[str, Any] | None = None,
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
-        path: str = "/v1/messages",
+        path: str = MESSAGES_PATH,
         upstream_base_url: str | None = None,
-        on_result: Callable[[Scope, Result], None] | None = None,
+        on_result: ResultCallback | None = None,
         on_usage: UsageCallback | None = None,
+        thread_threshold: int = DEFAULT_THREAD_THRESHOLD,
     ) -> None:
-        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int):
-            raise ConfigError("max_body_size: expected an integer number of bytes")
-        if max_body_size <= 0:
-            raise ConfigError(f"max_body_size: expected a positive size, got {max_body_size}")
+        _check_size("max_body_size", max_body_size, positive=True)
+        _check_size("thread_threshold", thread_threshold, positive=False)
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise ConfigError(
+                f"path: expected an absolute request path such as '/v1/messages', got {path!r}"
+            )
         self.app = app
         self.config = coerce_config(config)
         self.max_body_size = max_body_size
+        self.thread_threshold = thread_threshold
         self.path = path
         self.on_result = on_result
         self.on_usage = on_usage
+        self._endpoint = normalize_path(path)
+        self._url_results: dict[str, Result] = {}
         if upstream_base_url is not None:
-            probe = check({}, base_url=upstream_base_url, path=path, config=self.config)
+            probe = check({}, base_url=upstream_base_url, path=MESSAGES_PATH, config=self.config)
             wrong = [d for d in probe.errors if d.scope == "url"]
             if wrong:
                 raise ConfigError(
@@ -129,23 +215,149 @@ class CompatMiddleware:
                 )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not self._matches(scope):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        endpoint = self._api_path(scope)
+        if endpoint is None:
             await self.app(scope, receive, send)
             return
         try:
-            body = await self._read_body(scope, receive)
-            if body is None:  # the client went away while sending
+            if endpoint != MESSAGES_PATH:
+                self._check_url(scope, endpoint)
+                await self.app(scope, receive, send)
                 return
-            await self._handle(scope, receive, send, body)
+            if scope["method"].upper() != "POST":
+                await self.app(scope, receive, send)
+                return
+            raw = await self._read_body(scope, receive)
+            if raw is None:  # the client went away while sending
+                return
+            if len(raw) > self.thread_threshold:
+                decision = await _in_thread(self._decide, scope, raw)
+            else:
+                decision = self._decide(scope, raw)
         except _Reject as reject:
-            await _send_error(send, reject.status, reject.kind, reject.message)
+            await _send_error(send, scope, reject)
+            return
+        await self._forward(scope, receive, send, decision)
 
-    def _matches(self, scope: Scope) -> bool:
-        path: str = scope["path"]
-        if path == self.path:
-            return True
+    def _api_path(self, scope: Scope) -> str | None:
+        """``/v1/messages`` or a path under it, as the url rules see it; ``None`` elsewhere."""
+        endpoint = self._endpoint
+        candidates = [scope["path"]]
         root: str = scope.get("root_path", "")  # mounted under a prefix (path includes it)
-        return bool(root) and path == root + self.path
+        if root and scope["path"].startswith(root):
+            candidates.append(scope["path"][len(root) :])
+        for path in candidates:
+            norm = normalize_path(path)
+            if norm == endpoint:
+                return MESSAGES_PATH
+            if norm.startswith(endpoint + "/") or endpoint == "/":
+                return MESSAGES_PATH + norm[len(endpoint.rstrip("/")) :]
+        return None
+
+    def _check_url(self, scope: Scope, api_path: str) -> None:
+        """The url rules for a path under the endpoint (``count_tokens``...): reject or pass."""
+        result = self._url_results.get(api_path)
+        if result is None:
+            result = check_url(api_path, None, self.config)
+            if len(self._url_results) < 64:
+                self._url_results[api_path] = result
+        self._report(scope, result)
+        if not result.ok:
+            raise _Reject(
+                400,
+                "invalid_request_error",
+                rejection_message(result.errors),
+                ((REJECTED_HEADER, codes_of(result.errors).encode("ascii")),),
+            )
+
+    def _report(self, scope: Scope, result: Result) -> None:
+        if self.on_result is not None:
+            try:
+                self.on_result(scope, result)
+            except Exception:
+                logger.exception("on_result raised (request %s)", request_id(scope))
+        log_diagnostics(
+            result.diagnostics,
+            method=scope["method"],
+            path=scope["path"],
+            request_id=request_id(scope),
+            client=_client(scope),
+        )
+
+    def _decide(self, scope: Scope, raw: bytes) -> _Forward:
+        """Parse and check a body: what to forward, or :class:`_Reject` (maybe in a thread)."""
+        try:
+            body = decode_body(raw)
+        except BodyError as exc:
+            raise _Reject(400, "invalid_request_error", exc.message) from None
+        headers = _header_dict(scope["headers"])
+        result = check(body, headers=headers, path=MESSAGES_PATH, config=self.config)
+        self._report(scope, result)
+        if not result.ok:
+            raise _Reject(
+                400,
+                "invalid_request_error",
+                rejection_message(result.errors),
+                ((REJECTED_HEADER, codes_of(result.errors).encode("ascii")),),
+            )
+        if result.changed:
+            try:
+                raw = json.dumps(
+                    result.request, separators=(",", ":"), check_circular=False
+                ).encode()
+            except (RecursionError, ValueError):
+                raise _Reject(
+                    400, "invalid_request_error", "Request body is nested too deeply."
+                ) from None
+        applied = codes_of(d for d in result.diagnostics if d.action in ("removed", "replaced"))
+        new_headers = _rebuild_headers(scope["headers"], headers, result.headers, len(raw))
+        return _Forward(raw, new_headers, applied.encode("ascii"))
+
+    async def _forward(
+        self, scope: Scope, receive: Receive, send: Send, decision: _Forward
+    ) -> None:
+        scope = dict(scope)
+        scope["headers"] = decision.headers
+        raw = decision.body
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+
+        applied = decision.applied
+        on_usage = self.on_usage
+        if not applied and on_usage is None:
+            await self.app(scope, replay, send)
+            return
+        meter = _ResponseMeter(scope, on_usage) if on_usage is not None else None
+
+        async def wrapped_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                if applied:
+                    message = dict(message)
+                    message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, applied)]
+                if meter is not None:
+                    meter.start(message)
+            elif meter is not None and message["type"] == "http.response.body":
+                meter.feed(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await send(message)
+                    meter.report()
+                    return
+            await send(message)
+
+        try:
+            await self.app(scope, replay, wrapped_send)
+        finally:
+            if meter is not None:
+                meter.report()  # a response cut short is reported too
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes | None:
         limit = self.max_body_size
@@ -187,87 +399,54 @@ class CompatMiddleware:
                 break
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
-    async def _handle(self, scope: Scope, receive: Receive, send: Send, raw: bytes) -> None:
-        try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _Reject(
-                400, "invalid_request_error", f"Request body is not valid JSON: {exc}"
-            ) from None
-        if not isinstance(body, dict):
-            raise _Reject(
-                400,
-                "invalid_request_error",
-                f"Request body must be a JSON object, got {_json_type(body)}.",
-            )
-        headers = _header_dict(scope["headers"])
-        result = check(body, headers=headers, config=self.config)
-        if self.on_result is not None:
-            self.on_result(scope, result)
-        _log(result)
-        if not result.ok:
-            message = "Request is not compatible with the provider: " + "; ".join(
-                str(d) for d in result.errors
-            )
-            codes = _codes(d.code for d in result.errors)
-            await _send_error(
-                send, 400, "invalid_request_error", message, [(REJECTED_HEADER, codes)]
-            )
-            return
-        if result.changed:
-            raw = json.dumps(result.request, separators=(",", ":"), check_circular=False).encode()
-        new_headers = _rebuild_headers(scope["headers"], headers, result.headers, len(raw))
-        scope = dict(scope)
-        scope["headers"] = new_headers
-        replayed = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": raw, "more_body": False}
+def _check_size(name: str, value: Any, *, positive: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}: expected an integer number of bytes, got {value!r}")
+    if value < 0 or (positive and value == 0):
+        raise ConfigError(f"{name}: expected a positive size, got {value}")
 
-        applied = _codes(d.code for d in result.diagnostics if d.action in ("removed", "replaced"))
-        on_usage = self.on_usage
-        if not applied and on_usage is None:
-            await self.app(scope, replay, send)
-            return
-        meter = _ResponseMeter() if on_usage is not None else None
 
-        async def wrapped_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if applied:
-                    message = dict(message)
-                    message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, applied)]
-                if meter is not None:
-                    meter.start(message)
-            elif meter is not None and message["type"] == "http.response.body":
-                meter.feed(message.get("body", b""))
-                if not message.get("more_body", False):
-                    await send(message)
-                    meter.report(scope, on_usage)
-                    return
-            await send(message)
+async def _in_thread(fn: Callable[..., _Forward], *args: Any) -> _Forward:
+    """``fn(*args)`` in a worker thread: the loop's default executor, or anyio's under trio."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # not asyncio (trio): anyio, which every trio ASGI server brings
+        import anyio.to_thread
 
-        try:
-            await self.app(scope, replay, wrapped_send)
-        finally:
-            if meter is not None:
-                meter.report(scope, on_usage)  # a response cut short is reported too
+        return await anyio.to_thread.run_sync(fn, *args)
+    return await asyncio.to_thread(fn, *args)
 
 
 class _ResponseMeter:
-    """Reads usage out of a response as it passes through, without holding it back."""
+    """Reads usage out of a response as it passes through, without holding it back.
 
-    __slots__ = ("_body", "_decoder", "_meter", "_streaming", "active", "done")
+    Everything here is best effort: a response it cannot read is reported with
+    usage ``None``, and no failure of its own reaches the response.
+    """
 
-    _LIMIT = 4 * 1024 * 1024
+    __slots__ = (
+        "_body",
+        "_callback",
+        "_decoder",
+        "_failed",
+        "_meter",
+        "_scope",
+        "_streaming",
+        "active",
+        "done",
+    )
 
-    def __init__(self) -> None:
+    _LIMIT = 4 * 1024 * 1024  # the JSON body kept, inflated
+    _STEP = 64 * 1024  # the most one inflate step may produce
+
+    def __init__(self, scope: Scope, callback: UsageCallback) -> None:
         self.active = False
         self.done = False
+        self._scope = scope
+        self._callback = callback
         self._streaming = False
+        self._failed = False
         self._meter = UsageMeter()
         self._body = bytearray()
         self._decoder: Any = None
@@ -275,6 +454,7 @@ class _ResponseMeter:
     def start(self, message: Message) -> None:
         if not 200 <= message.get("status", 0) < 300:
             return
+        self.active = True
         content_type = encoding = b""
         for name, value in message.get("headers", ()):
             lower = name.lower()
@@ -285,61 +465,73 @@ class _ResponseMeter:
         if encoding in (b"gzip", b"x-gzip", b"deflate"):
             self._decoder = zlib.decompressobj(wbits=47)  # gzip or zlib, detected
         elif encoding not in (b"", b"identity"):
-            return  # br, zstd...: not metered
+            self._failed = True  # br, zstd...: not metered
         self._streaming = content_type.startswith(b"text/event-stream")
-        self.active = True
 
     def feed(self, chunk: bytes) -> None:
-        if not self.active or not chunk:
+        if not self.active or self._failed or not chunk:
             return
         try:
-            if self._decoder is not None:
-                chunk = self._decoder.decompress(chunk)
-        except zlib.error:
-            self.active = False
-            return
-        if self._streaming:
-            self._meter.feed_bytes(chunk)
-        elif len(self._body) + len(chunk) <= self._LIMIT:
-            self._body += chunk
-        else:
-            self.active = False
+            self._feed(chunk)
+        except Exception:
+            self._failed = True
+            logger.warning(
+                "usage metering gave up on the response to %s",
+                request_id(self._scope),
+                exc_info=True,
+            )
 
-    def report(self, scope: Scope, callback: UsageCallback | None) -> None:
-        if self.done or callback is None:
+    def _feed(self, chunk: bytes) -> None:
+        if self._decoder is None:
+            self._take(chunk)
+            return
+        data = chunk
+        while data and not self._failed:  # inflate in bounded steps, never all at once
+            piece = self._decoder.decompress(data, self._STEP)
+            data = self._decoder.unconsumed_tail
+            self._take(piece)
+
+    def _take(self, data: bytes) -> None:
+        if self._streaming:
+            self._meter.feed_bytes(data)
+        elif len(self._body) + len(data) <= self._LIMIT:
+            self._body += data
+        else:
+            self._failed = True  # too big to be a message: not read, not kept
+            self._body = bytearray()
+
+    def report(self) -> None:
+        if self.done:
             return
         self.done = True
         if not self.active:
             return
-        if self._streaming:
-            usage = self._meter.finish()
-            issues = self._meter.issues
-        else:
-            usage = usage_from_response(bytes(self._body))
-            issues = ()
-        callback(scope, usage, issues)
+        usage: Usage | None = None
+        issues: tuple[StreamIssue, ...] = ()
+        try:
+            if not self._failed:
+                if self._streaming:
+                    usage = self._meter.finish()
+                    issues = self._meter.issues
+                else:
+                    usage = usage_from_response(bytes(self._body))
+        except Exception:
+            logger.warning(
+                "usage metering gave up on the response to %s",
+                request_id(self._scope),
+                exc_info=True,
+            )
+            usage, issues = None, ()
+        try:
+            self._callback(self._scope, usage, issues)
+        except Exception:
+            logger.exception("on_usage raised (request %s)", request_id(self._scope))
 
 
 def _too_large(limit: int) -> _Reject:
     return _Reject(
         413, "request_too_large", f"Request body exceeds the maximum size of {limit} bytes."
     )
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "an array"
-
-
-def _codes(codes: Any) -> bytes:
-    return ",".join(dict.fromkeys(codes)).encode("ascii")
 
 
 def _header_dict(raw: Any) -> dict[str, str]:
@@ -377,27 +569,30 @@ def _rebuild_headers(
     return out
 
 
-def _log(result: Result) -> None:
-    for d in result.diagnostics:
-        level = _LEVEL[d.severity]
-        if logger.isEnabledFor(level):
-            logger.log(level, "%s", d)
-
-
-async def _send_error(
-    send: Send,
-    status: int,
-    kind: str,
-    message: str,
-    extra: list[tuple[bytes, bytes]] | None = None,
-) -> None:
-    payload = json.dumps(
-        {"type": "error", "error": {"type": kind, "message": message}}, ensure_ascii=False
-    ).encode()
+async def _send_error(send: Send, scope: Scope, reject: _Reject) -> None:
+    """The middleware's own answer: Anthropic's error envelope, logged with the request id."""
+    rid = request_id(scope)
+    logger.info(
+        "%s %s [%s]: %d %s",
+        scope["method"],
+        scope["path"],
+        " ".join(p for p in (rid, _client(scope)) if p),
+        reject.status,
+        reject.message,
+        extra={
+            "method": scope["method"],
+            "path": scope["path"],
+            "request_id": rid,
+            "client": _client(scope),
+            "status": reject.status,
+        },
+    )
+    payload = json.dumps(error_envelope(reject.message, reject.kind), ensure_ascii=False).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(payload)).encode("ascii")),
-        *(extra or ()),
+        (b"request-id", rid.encode("ascii")),
+        *reject.headers,
     ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.start", "status": reject.status, "headers": headers})
     await send({"type": "http.response.body", "body": payload, "more_body": False})

@@ -156,7 +156,7 @@ def usage_from_response(response: Any) -> Usage | None:
     if isinstance(response, (bytes, bytearray, str)):
         try:
             response = json.loads(response)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     if response is None or isinstance(response, (list, int, float, str, bool)):
         return None
@@ -254,7 +254,7 @@ class UsageMeter:
         """Account for one decoded SSE event; its ``data`` is parsed as JSON."""
         try:
             data = json.loads(event.data) if event.data else None
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: data such as 50,000 '['
             data = None
         if not isinstance(data, dict):
             if event.event in (None, "ping") and not event.data:
@@ -330,10 +330,10 @@ class SSEDecoder:
     data or a name. :meth:`flush` dispatches what an unterminated stream left.
     """
 
-    __slots__ = ("_buffer", "_data", "_event", "_first", "_id", "_pending_cr", "_retry")
+    __slots__ = ("_data", "_event", "_first", "_id", "_partial", "_pending_cr", "_retry")
 
     def __init__(self) -> None:
-        self._buffer = b""
+        self._partial: list[bytes] = []  # the pieces of an unterminated line
         self._pending_cr = False
         self._first = True
         self._event: str | None = None
@@ -342,42 +342,49 @@ class SSEDecoder:
         self._retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """Decode ``chunk``; return the events it completed."""
+        """Decode ``chunk``; return the events it completed.
+
+        Linear in the bytes fed, however a long line is split: each byte is
+        scanned once, and a line's pieces are joined once, when it ends.
+        """
+        if self._pending_cr:
+            self._pending_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]  # the \n of a \r\n split across chunks
         if not chunk:
             return []
-        if self._pending_cr and chunk.startswith(b"\n"):
-            chunk = chunk[1:]  # the \n of a \r\n split across chunks
-        self._pending_cr = False
-        buffer = self._buffer + chunk
+        if b"\n" not in chunk and b"\r" not in chunk:  # inside a long line: keep it as is
+            self._partial.append(chunk)
+            return []
+        lines = chunk.splitlines(keepends=True)  # bytes: only \r\n, \r and \n end a line
+        tail = lines[-1]
+        if tail[-1:] in (b"\n", b"\r"):
+            self._pending_cr = tail[-1:] == b"\r"
+        else:
+            lines.pop()
+            if not lines:
+                self._partial.append(tail)
+                return []
         events: list[SSEEvent] = []
-        start = 0
-        n = len(buffer)
-        while True:
-            cr = buffer.find(b"\r", start)
-            lf = buffer.find(b"\n", start)
-            if cr == -1 and lf == -1:
-                break
-            if cr == -1 or (lf != -1 and lf < cr):
-                end, nxt = lf, lf + 1
-            else:
-                end = cr
-                if cr + 1 < n:
-                    nxt = cr + 2 if buffer[cr + 1 : cr + 2] == b"\n" else cr + 1
-                else:
-                    nxt = cr + 1
-                    self._pending_cr = True
-            event = self._line(buffer[start:end])
+        for i, line in enumerate(lines):
+            line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
+            if i == 0 and self._partial:
+                self._partial.append(line)
+                line = b"".join(self._partial)
+                self._partial = []
+            event = self._line(line)
             if event is not None:
                 events.append(event)
-            start = nxt
-        self._buffer = buffer[start:]
+        if tail[-1:] not in (b"\n", b"\r"):
+            self._partial.append(tail)
         return events
 
     def flush(self) -> list[SSEEvent]:
         """End of stream: decode a last unterminated line and dispatch a pending event."""
         events: list[SSEEvent] = []
-        if self._buffer:
-            line, self._buffer = self._buffer, b""
+        if self._partial:
+            line = b"".join(self._partial)
+            self._partial = []
             event = self._line(line)
             if event is not None:
                 events.append(event)
@@ -387,17 +394,24 @@ class SSEDecoder:
         return events
 
     def _line(self, raw: bytes) -> SSEEvent | None:
-        line = raw.decode("utf-8", errors="replace")
+        # Split on bytes, then decode each part once: ':' never occurs inside a UTF-8
+        # sequence, so this reads exactly as decoding the line first, with fewer copies.
+        start = 0
         if self._first:
             self._first = False
-            line = line.removeprefix("\ufeff")
-        if not line:
+            if raw.startswith(b"\xef\xbb\xbf"):  # a byte order mark opens the stream
+                start = 3
+        if len(raw) == start:
             return self._dispatch()
-        if line.startswith(":"):
+        if raw[start] == 0x3A:  # ":" comment
             return None
-        name, sep, value = line.partition(":")
-        if sep and value.startswith(" "):
-            value = value[1:]
+        colon = raw.find(b":", start)
+        if colon == -1:
+            name, value = raw[start:].decode("utf-8", errors="replace"), ""
+        else:
+            name = raw[start:colon].decode("utf-8", errors="replace")
+            at = colon + 2 if raw[colon + 1 : colon + 2] == b" " else colon + 1
+            value = str(memoryview(raw)[at:], "utf-8", "replace")
         if name == "data":
             self._data.append(value)
         elif name == "event":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -356,3 +357,70 @@ def test_usage_from_response() -> None:
 )
 def test_usage_from_response_without_usage(response: Any) -> None:
     assert usage_from_response(response) is None
+
+
+# ----------------------------------------------------------------- hardening (issue 11, item 10)
+
+
+def test_deeply_nested_data_is_a_bad_event_not_a_crash() -> None:
+    meter = UsageMeter()
+    meter.feed_bytes(b"event: message_delta\ndata: " + b"[" * 50_000 + b"\n\n")
+    meter.feed_bytes(to_sse(fireworks_events(3, 4)))
+    assert meter.finish() == Usage(3, 4)
+    assert codes(meter) == ["FWU007"]
+    assert usage_from_response(b"[" * 50_000) is None
+
+
+def _feed_one_long_line(size: int) -> tuple[float, float]:
+    """Seconds to feed, then to finish, one ``data:`` line of ``size`` bytes in 1 KiB chunks.
+
+    Best of 5 of each: the feeding loop (where the old decoder was quadratic) and the whole.
+    """
+    chunk = b"x" * 1024
+    feeding = whole = float("inf")
+    for _ in range(5):
+        decoder = SSEDecoder()
+        start = time.perf_counter()
+        decoder.feed(b"data: ")
+        for _ in range(size // 1024):
+            decoder.feed(chunk)
+        fed = time.perf_counter()
+        [event] = decoder.feed(b"\n\n")
+        end = time.perf_counter()
+        feeding, whole = min(feeding, fed - start), min(whole, end - start)
+        assert len(event.data) == size
+    return feeding, whole
+
+
+def test_decoder_is_linear_on_a_long_line() -> None:
+    # 8x the bytes must cost about 8x the time; the old decoder re-copied the buffer on
+    # every chunk (quadratic: 64x, and 18.7 s for 16 MB). The final copies of the line
+    # (decode, split) are linear but sensitive to caches, hence the looser bound on the whole.
+    small_feed, small_whole = _feed_one_long_line(2 * 1024 * 1024)
+    large_feed, large_whole = _feed_one_long_line(16 * 1024 * 1024)
+    assert large_feed / small_feed < 16, (small_feed, large_feed)
+    assert large_whole / small_whole < 40, (small_whole, large_whole)
+
+
+def test_decoder_is_linear_on_many_short_lines() -> None:
+    # One big chunk of short \n-terminated lines: the old decoder searched the rest of the
+    # chunk for a \r at every line (quadratic in the chunk size).
+    def decode(lines: int) -> float:
+        body = b"data: {}\n\n" * lines
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            events = SSEDecoder().feed(body)
+            best = min(best, time.perf_counter() - start)
+            assert len(events) == lines
+        return best
+
+    assert decode(160_000) / decode(20_000) < 24
+
+
+def test_decoder_handles_crlf_split_after_a_long_line() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: ab") == []
+    assert decoder.feed(b"cd\r") == []
+    assert decoder.feed(b"\ndata: e\r") == []
+    assert decoder.feed(b"\n\r\n") == [SSEEvent(None, "abcd\ne")]

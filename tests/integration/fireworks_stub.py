@@ -7,7 +7,12 @@
   final ``message_delta``. The header ``x-stub-shape`` bends the stream out of
   that shape (``no-delta``, ``two-deltas``, ``delta-after-stop``, ``cut``) so the
   meter's diagnostics can be tested over real HTTP; ``slow`` waits 0.5 s before
-  the ``message_delta`` (to see that a gateway does not buffer the stream).
+  the ``message_delta`` (to see that a gateway does not buffer the stream);
+  ``deep-data`` adds an event whose data is 50,000 ``[``. ``x-stub-gzip: 1``
+  gzips a JSON answer; ``x-stub-gzip-bomb: N`` answers with a gzip body that
+  inflates to N MiB of spaces. ``x-stub-fail-attempts: N`` answers 529
+  ``overloaded_error`` (with ``retry-after-ms: 1``) while the SDK's
+  ``x-stainless-retry-count`` is below N, so SDK retries can be tested.
 - :class:`ForwardingApp`: a minimal gateway that forwards requests to an
   upstream with ``httpx`` and streams the response back without buffering.
 - :class:`ServerThread`: uvicorn on 127.0.0.1, on a free port, in a thread.
@@ -18,10 +23,12 @@ Pure ASGI: no web framework needed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gzip
 import json
 import socket
 import threading
+import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +105,11 @@ class FireworksStub:
             error = {"type": "invalid_request_error", "message": "bad body"}
             await _json(send, 400, {"type": "error", "error": error})
             return
+        fail = int(headers.get("x-stub-fail-attempts", "0") or 0)
+        if int(headers.get("x-stainless-retry-count", "0") or 0) < fail:
+            error = {"type": "overloaded_error", "message": "Overloaded"}
+            await _json(send, 529, {"type": "error", "error": error}, retry_after_ms=True)
+            return
         status = headers.get("x-stub-status")
         if status:
             kind = {"429": "rate_limit_error", "529": "overloaded_error"}.get(status, "api_error")
@@ -114,6 +126,10 @@ class FireworksStub:
             reply.append(" " + _last_user_text(body))
         usage = {"input_tokens": len(raw) // 4, "output_tokens": len(reply) + 1}
         record.usage = usage
+        bomb = int(headers.get("x-stub-gzip-bomb", "0") or 0)
+        if bomb:
+            await _bytes(send, 200, gzip_bomb(bomb), b"application/json", b"gzip")
+            return
         if body.get("stream"):
             await self._stream(send, usage, shape, reply=reply, receive=receive, record=record)
         else:
@@ -173,6 +189,9 @@ class FireworksStub:
             )
             await asyncio.sleep(0)
         await event("content_block_stop", {"type": "content_block_stop", "index": 0})
+        if shape == "deep-data":
+            frame = b"event: content_block_delta\ndata: " + b"[" * 50_000 + b"\n\n"
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
         delta_event = {
             "type": "message_delta",
             "delta": {"stop_reason": "end_turn", "stop_sequence": None},
@@ -238,15 +257,38 @@ async def _json(
     *,
     gzipped: bool = False,
     extra: list[tuple[bytes, bytes]] | None = None,
+    retry_after_ms: bool = False,
 ) -> None:
     payload = json.dumps(data).encode()
     headers = [(b"content-type", b"application/json"), *(extra or ())]
     if gzipped:
         payload = gzip.compress(payload)
         headers.append((b"content-encoding", b"gzip"))
+    if retry_after_ms:
+        headers.append((b"retry-after-ms", b"1"))
     headers.append((b"content-length", b"%d" % len(payload)))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
+
+
+async def _bytes(send: Send, status: int, payload: bytes, kind: bytes, encoding: bytes) -> None:
+    headers = [
+        (b"content-type", kind),
+        (b"content-encoding", encoding),
+        (b"content-length", b"%d" % len(payload)),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+@functools.cache
+def gzip_bomb(mebibytes: int) -> bytes:
+    """A gzip body that inflates to ``mebibytes`` MiB of spaces (about 1 KiB per MiB)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1024 * 1024)
+    out = [packer.compress(block) for _ in range(mebibytes)]
+    out.append(packer.flush())
+    return b"".join(out)
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -283,6 +325,9 @@ _HOP_BY_HOP = {
 }
 
 
+_SERVER_SET = {b"date", b"server"}  # uvicorn adds its own: copying them would duplicate them
+
+
 class ForwardingApp:
     """A minimal gateway: forwards every request to ``upstream`` and streams the answer back.
 
@@ -301,8 +346,8 @@ class ForwardingApp:
                 await self.client.aclose()
             return
         if self.client is None:
-            self.client = httpx.AsyncClient(
-                timeout=30, limits=httpx.Limits(max_keepalive_connections=64)
+            self.client = httpx.AsyncClient(  # trust_env=False: never through a test's proxy
+                timeout=30, limits=httpx.Limits(max_keepalive_connections=64), trust_env=False
             )
 
         async def body() -> Any:
@@ -327,7 +372,11 @@ class ForwardingApp:
         request = self.client.build_request(scope["method"], url, headers=headers, content=body())
         response = await self.client.send(request, stream=True)
         try:
-            out = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP_BY_HOP]
+            out = [
+                (k, v)
+                for k, v in response.headers.raw
+                if k.lower() not in _HOP_BY_HOP and k.lower() not in _SERVER_SET
+            ]
             await send(
                 {"type": "http.response.start", "status": response.status_code, "headers": out}
             )

@@ -109,7 +109,7 @@ def test_incompatible_request_gets_400_and_never_reaches_the_app(
     [
         (b"{not json", "not valid JSON"),
         (b"", "not valid JSON"),
-        (b"\xff\xfe\x00", "not valid JSON"),
+        (b"\xff\xfe\x00", "not valid UTF-8"),
         (b"[1, 2]", "JSON object"),
         (b'"text"', "JSON object"),
         (b"null", "JSON object"),
@@ -236,13 +236,44 @@ def test_under_starlette_as_middleware_and_mounted(upstream: Upstream, http: htt
 def test_other_paths_pass_through_unchanged(
     upstream: Upstream, gateway_url: str, http: httpx.Client
 ) -> None:
-    raw = b'{"model": "claude-sonnet-4-6", "service_tier": "auto"}'
-    response = http.post(gateway_url + "/v1/messages/count_tokens", content=raw)
-    assert response.status_code == 404  # the upstream's own answer
-    assert http.get(gateway_url + "/v1/models").status_code == 404
+    assert http.get(gateway_url + "/v1/models").status_code == 404  # the upstream's own answer
+    raw = b'{"model": "claude-sonnet-4-6"}'
+    assert http.post(gateway_url + "/v1/complete", content=raw).status_code == 404
     first, second = upstream.received
-    assert (first.path, first.raw) == ("/v1/messages/count_tokens", raw)
-    assert (second.method, second.path) == ("GET", "/v1/models")
+    assert (first.method, first.path) == ("GET", "/v1/models")
+    assert (second.path, second.raw) == ("/v1/complete", raw)
+
+
+def test_count_tokens_gets_the_url_rules_as_in_the_sdk_client(
+    upstream: Upstream, gateway_url: str, http: httpx.Client
+) -> None:
+    raw = b'{"model": "claude-sonnet-4-6", "service_tier": "auto"}'
+    for path in ("/v1/messages/count_tokens", "//V1/messages/count_tokens/"):
+        response = http.post(gateway_url + path, content=raw)
+        assert response.status_code == 400
+        assert response.headers["x-fwcompat-rejected"] == "FW104"
+        assert "count_tokens" in error_of(response)["message"]
+    assert upstream.received == []
+    # The SDK client says the same, before sending anything.
+    with (
+        anthropic.Anthropic(base_url=upstream.url, api_key="k", http_client=fa.http_client()) as c,
+        pytest.raises(anthropic.BadRequestError) as info,
+    ):
+        c.messages.count_tokens(model=MODEL, messages=[{"role": "user", "content": "Hi"}])
+    assert info.value.body == response.json()
+    assert upstream.received == []
+
+
+def test_count_tokens_passes_when_the_rule_is_ignored(
+    upstream: Upstream, http: httpx.Client
+) -> None:
+    app = CompatMiddleware(ForwardingApp(upstream.url), config={"ignore": ["FW104"]})
+    raw = b'{"model": "claude-sonnet-4-6", "service_tier": "auto"}'
+    with ServerThread(app) as server:
+        response = http.post(server.url + "/v1/messages/count_tokens", content=raw)
+    assert response.status_code == 404  # the stub's own answer
+    [received] = upstream.received
+    assert (received.path, received.raw) == ("/v1/messages/count_tokens", raw)
 
 
 def test_streaming_is_passed_through_without_buffering(
@@ -340,6 +371,12 @@ def test_bad_middleware_settings_fail_at_construction() -> None:
     with pytest.raises(fwcompat.ConfigError, match="/v1"):
         CompatMiddleware(app, upstream_base_url="https://api.fireworks.ai/inference/v1")
     CompatMiddleware(app, upstream_base_url="https://api.fireworks.ai/inference")
+    for path in (None, "v1/messages", "", b"/v1/messages"):
+        with pytest.raises(fwcompat.ConfigError, match="absolute request path"):
+            CompatMiddleware(app, path=path)  # type: ignore[arg-type]
+    for threshold in (-1, 1.5, True):
+        with pytest.raises(fwcompat.ConfigError, match="thread_threshold"):
+            CompatMiddleware(app, thread_threshold=threshold)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------- on_usage

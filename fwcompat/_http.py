@@ -1,0 +1,253 @@
+"""What the request-path front ends share: the SDK transport, the ASGI middleware, ``serve``.
+
+One reading of a request, so that every front end checks exactly what it forwards:
+
+- :func:`normalize_path` and :func:`api_path`: the path as an upstream router
+  matches it (``//v1/messages``, ``/V1/messages`` and ``/v1/messages/`` all
+  reach the messages endpoint, so they are all checked);
+- :func:`decode_body`: a request body parsed strictly (UTF-8 only, no duplicate
+  keys, no ``NaN``), raising :class:`BodyError` with the message of the 400;
+- :func:`error_envelope` and :func:`rejection_message`: the Anthropic error
+  envelope a rejected request gets, from the middleware or the SDK client;
+- :func:`log_diagnostics`: one record per diagnostic on the ``fwcompat``
+  logger, carrying method, path and codes (and request id and client when known);
+- :func:`caller_stacklevel`: the ``stacklevel`` that points a warning at the
+  user's line, past the SDK and HTTP library frames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ._check import check
+from ._config import Config
+from ._diagnostics import Diagnostic, Result, Severity
+
+__all__ = [
+    "MESSAGES_PATH",
+    "BodyError",
+    "api_path",
+    "caller_stacklevel",
+    "check_url",
+    "codes_of",
+    "decode_body",
+    "error_envelope",
+    "log_diagnostics",
+    "normalize_path",
+    "rejection_message",
+]
+
+MESSAGES_PATH = "/v1/messages"
+
+logger = logging.getLogger("fwcompat")
+
+_LEVEL = {
+    Severity.ERROR: logging.WARNING,
+    Severity.WARNING: logging.WARNING,
+    Severity.INFO: logging.DEBUG,
+}
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def _segments(path: str) -> list[str]:
+    """The path's segments with empty and ``.`` ones dropped and ``..`` resolved (RFC 3986)."""
+    out: list[str] = []
+    for segment in path.split("/"):
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(segment)
+    return out
+
+
+def normalize_path(path: str) -> str:
+    """``path`` as a lenient upstream router matches it, for comparing, never for forwarding.
+
+    Repeated slashes collapse, dot segments resolve, a trailing slash goes and
+    case is folded: ``//V1/./messages/`` is ``/v1/messages``.
+    """
+    return "/" + "/".join(_segments(path)).lower()
+
+
+def api_path(path: str) -> tuple[str, str] | None:
+    """``(prefix, api_path)`` split at the last ``/v1/`` segment, or ``None`` without one.
+
+    ``api_path`` is normalized (``/v1/messages/count_tokens``); ``prefix`` keeps
+    the case of the original (``/inference``), for the base URL rules.
+    """
+    segments = _segments(path)
+    for i in range(len(segments) - 1, -1, -1):
+        if segments[i].lower() == "v1":
+            prefix = "/" + "/".join(segments[:i]) if i else ""
+            return prefix, "/" + "/".join(segments[i:]).lower()
+    return None
+
+
+def check_url(path: str, base_url: str | None, config: Config) -> Result:
+    """The url rules alone, for an endpoint whose body fwcompat does not check.
+
+    ``request`` and ``headers`` of the result are empty; ``diagnostics`` holds
+    only the url scope's.
+    """
+    result = check({}, base_url=base_url, path=path, config=config)
+    return Result(
+        request={}, headers={}, diagnostics=tuple(d for d in result.diagnostics if d.scope == "url")
+    )
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class BodyError(ValueError):
+    """A request body that is not one strict JSON object; ``message`` is the 400's text."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise BodyError(
+                    f"Request body is not valid JSON: duplicate key {key!r} in an object "
+                    "(parsers disagree on which value wins)."
+                )
+            seen.add(key)
+    return obj
+
+
+def _no_constant(name: str) -> Any:
+    raise BodyError(f"Request body is not valid JSON: {name} is not a JSON number.")
+
+
+def decode_body(raw: bytes) -> dict[str, Any]:
+    """``raw`` parsed as one JSON object, strictly; raises :class:`BodyError`.
+
+    Strict where :func:`json.loads` is lenient, because a body that parsers read
+    differently could be checked one way and acted on another: UTF-8 only (RFC
+    8259 for network exchange; no UTF-16 or UTF-32, no byte order mark), no
+    duplicate keys, no ``NaN``/``Infinity``, and nesting or numbers that the
+    parser cannot handle are a 400, not a crash.
+    """
+    if b"\x00" in raw[:4]:  # how RFC 4627 tells UTF-16 and UTF-32 apart: NULs up front
+        raise BodyError(
+            "Request body is not valid UTF-8 (it looks like UTF-16 or UTF-32); "
+            "JSON requests must be UTF-8."
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BodyError(
+            f"Request body is not valid UTF-8 (byte {exc.start}); JSON requests must be UTF-8."
+        ) from None
+    try:
+        body = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+    except BodyError:
+        raise
+    except RecursionError:
+        raise BodyError("Request body is not valid JSON: nested too deeply.") from None
+    except ValueError as exc:  # JSONDecodeError, and the integer digit limit
+        raise BodyError(f"Request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BodyError(f"Request body must be a JSON object, got {_json_type(body)}.")
+    return body
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def rejection_message(errors: Iterable[Diagnostic]) -> str:
+    """The ``error.message`` of a request rejected for its error diagnostics."""
+    return "Request is not compatible with the provider: " + "; ".join(str(d) for d in errors)
+
+
+def error_envelope(message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
+    """Anthropic's error body: ``{"type": "error", "error": {"type": kind, "message": ...}}``."""
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def codes_of(diagnostics: Iterable[Diagnostic]) -> str:
+    """``FW401,FW603``: the distinct codes, in order."""
+    return ",".join(dict.fromkeys(d.code for d in diagnostics))
+
+
+# --------------------------------------------------------------------------- logs
+
+
+def log_diagnostics(
+    diagnostics: Iterable[Diagnostic],
+    *,
+    method: str,
+    path: str,
+    request_id: str | None = None,
+    client: str | None = None,
+    levels: Mapping[Severity, int] = _LEVEL,
+) -> None:
+    """One record per diagnostic on the ``fwcompat`` logger (info at DEBUG, others at WARNING).
+
+    The message reads ``POST /v1/messages [req_1 127.0.0.1:5100]: FW401 ...``;
+    the record carries ``method``, ``path``, ``request_id``, ``client``,
+    ``code``, ``codes`` (every code of the check) and ``diagnostic``.
+    """
+    diagnostics = tuple(diagnostics)
+    codes: tuple[str, ...] | None = None
+    where = " ".join(p for p in (request_id, client) if p)
+    prefix = f"{method} {path} [{where}]" if where else f"{method} {path}"
+    for d in diagnostics:
+        level = levels.get(d.severity, logging.WARNING)
+        if level <= 0 or not logger.isEnabledFor(level):
+            continue
+        if codes is None:
+            codes = tuple(dict.fromkeys(x.code for x in diagnostics))
+        extra = {
+            "method": method,
+            "path": path,
+            "request_id": request_id,
+            "client": client,
+            "code": d.code,
+            "codes": codes,
+            "diagnostic": d,
+        }
+        logger.log(level, "%s: %s", prefix, d, extra=extra)
+
+
+_LIBRARIES = ("fwcompat", "anthropic", "httpx", "httpx2", "httpcore", "httpcore2")
+
+
+def caller_stacklevel() -> int:
+    """The ``warnings.warn`` stacklevel, for a call made from this function's caller,
+    that names the first frame outside fwcompat, the SDK and its HTTP library."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame.f_back is not None:
+        module = frame.f_globals.get("__name__", "")
+        if not isinstance(module, str) or module.partition(".")[0] not in _LIBRARIES:
+            break
+        frame = frame.f_back
+        level += 1
+    return level
