@@ -10,9 +10,13 @@ A condition is a mapping whose entries must all hold::
     in_table: model_map         # a string value that is a key of a config table; not_in_table
     members: {type: {matches: '^web_search'}}   # conditions on members of an object value
     any_of: [{...}, {...}]      # all_of: [...]  /  not: {...}
+    gt: 0                       # ge / lt / le: a number compared with a number...
+    gt: {field: /thinking/budget_tokens}   # ...or with another field of the document
+    fields: {/tool_choice/type: {in: [any, tool]}}   # conditions on other fields
+    last: {members: {role: {equals: assistant}}}     # on the last element of an array
 
-Conditions see only the value, its member name and the config tables: rules
-cannot run code.
+Conditions see only the value, its member name, the config tables and the
+document they belong to: rules cannot run code.
 """
 
 from __future__ import annotations
@@ -21,10 +25,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._paths import MISSING, Segment
+from ._paths import MISSING, Segment, is_index, parse_pointer
 from ._schema import _TYPE_CHECKS, _json_equal
 
-__all__ = ["Context", "Predicate", "compile_condition"]
+__all__ = ["Context", "Predicate", "compile_condition", "compile_pointer", "resolve"]
 
 Tables = Mapping[str, Mapping[str, str]]
 
@@ -46,7 +50,48 @@ Predicate = Callable[[Any, Segment, Context], bool]
 _KNOWN = (
     "present", "type", "not_type", "equals", "in", "not_in", "matches", "not_matches",
     "key_in", "key_not_in", "in_table", "not_in_table", "members", "any_of", "all_of", "not",
+    "gt", "ge", "lt", "le", "fields", "last",
 )  # fmt: skip
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def compile_pointer(pointer: Any, where: str) -> tuple[str, ...]:
+    """An RFC 6901 pointer into the document (no wildcards), as tokens."""
+    if not isinstance(pointer, str) or (pointer and not pointer.startswith("/")):
+        raise ConditionError(
+            where, f"expected a JSON Pointer such as /thinking/type, got {pointer!r}"
+        )
+    try:
+        tokens = tuple(parse_pointer(pointer))
+    except ValueError as exc:
+        raise ConditionError(where, str(exc)) from None
+    if "*" in tokens:
+        raise ConditionError(where, "a field reference names one member: no * wildcard")
+    return tokens
+
+
+def resolve(root: Any, tokens: tuple[str, ...]) -> Any:
+    """The value at ``tokens`` in ``root``, or MISSING."""
+    node = root
+    for token in tokens:
+        if isinstance(node, dict):
+            node = node.get(token, MISSING)
+        elif isinstance(node, (list, tuple)) and is_index(token) and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return MISSING
+        if node is MISSING:
+            return MISSING
+    return node
 
 
 class ConditionError(ValueError):
@@ -189,6 +234,40 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
         if key == "any_of":
             return lambda v, k, t: any(p(v, k, t) for p in parts)
         return lambda v, k, t: all(p(v, k, t) for p in parts)
+    if key in _COMPARE:
+        compare = _COMPARE[key]
+        if _is_number(arg):
+            bound = arg
+            return lambda v, k, t: _is_number(v) and compare(v, bound)
+        if isinstance(arg, Mapping) and set(arg) == {"field"}:
+            other = compile_pointer(arg["field"], f"{where}.field")
+
+            def against_field(v: Any, k: Segment, t: Context) -> bool:
+                w = resolve(t.root, other)
+                return _is_number(v) and _is_number(w) and compare(v, w)
+
+            return against_field
+        raise ConditionError(where, f"{key} expects a number or {{field: /pointer}}")
+    if key == "fields":
+        if not isinstance(arg, Mapping) or not arg:
+            raise ConditionError(where, "fields expects a mapping of JSON Pointer to condition")
+        refs = [
+            (compile_pointer(ptr, f"{where}.{ptr}"), _compile(c, f"{where}.{ptr}", lazy))
+            for ptr, c in arg.items()
+        ]
+
+        def fields(v: Any, k: Segment, t: Context) -> bool:
+            for tokens, p in refs:
+                if not p(resolve(t.root, tokens), tokens[-1] if tokens else "", t):
+                    return False
+            return True
+
+        return fields
+    if key == "last":
+        last = _compile(arg, where, lazy)
+        return lambda v, k, t: (
+            isinstance(v, (list, tuple)) and bool(v) and last(v[-1], len(v) - 1, t)
+        )
     # key == "not"
     inner = _compile(arg, where, lazy)
     return lambda v, k, t: not inner(v, k, t)

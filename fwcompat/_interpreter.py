@@ -20,6 +20,7 @@ from ._cache import compile_cached
 from ._conditions import Context, Predicate
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
+from ._packs import computed_replacement, pack_tables, passed_through
 from ._paths import MISSING, Segment, format_pointer, is_index
 from ._rules import CompiledRule, Pack, Rule
 from ._schema import short
@@ -148,7 +149,7 @@ def make_plan(pack: Pack, config: Config) -> Plan:
     scopes: dict[str, list[_Step]] = {"url": [], "headers": [], "body": []}
     for compiled in pack.rules:
         rule = compiled.rule
-        if not config.enabled(rule.code):
+        if not config.runs(rule.code, opt_in=rule.opt_in):
             continue
         severity = severities.get(rule.code, rule.severity)
         scopes[rule.scope].append(_Step(compiled, severity))
@@ -159,7 +160,7 @@ def make_plan(pack: Pack, config: Config) -> Plan:
     return Plan(
         pack=pack,
         scopes={k: tuple(v) for k, v in scopes.items()},
-        tables={name: config.table(name) for name in pack.tables},
+        tables=pack_tables(pack, config),
         body_scan=_compile_scan(trie),
     )
 
@@ -246,17 +247,27 @@ def _diagnostic(
         message=message,
         doc=rule.doc,
         fix=fix,
+        pack=rule.pack,
+        revision=rule.revision,
     )
 
 
 def _validate(
-    step: _Step, document: Any, rejected: list[tuple[Segment, ...]], found: Found
+    step: _Step,
+    document: Any,
+    rejected: list[tuple[Segment, ...]],
+    found: Found,
+    tables: Mapping[str, Mapping[str, Any]],
 ) -> None:
     rule = step.compiled.rule
     schema = step.compiled.schema
     assert schema is not None
+    passthrough = step.compiled.passthrough
+    ctx = Context(tables, document)
     for err in schema.iter_errors(document):
         if _under(err.path, rejected):
+            continue
+        if passthrough and passed_through(err.path, document, passthrough, ctx):
             continue
         at = err.path[:-1] if err.keyword == "required" else err.path
         message = rule.message.format(
@@ -266,12 +277,14 @@ def _validate(
         found.append((err.path, _diagnostic(rule, step.severity, err.path, message, None)))
 
 
-def _run_clean(document: Any, steps: tuple[_Step, ...]) -> Found:
+def _run_clean(
+    document: Any, steps: tuple[_Step, ...], tables: Mapping[str, Mapping[str, Any]]
+) -> Found:
     """The run when no path rule matches: only schema rules can speak."""
     found: Found = []
     for step in steps:
         if step.compiled.schema is not None:
-            _validate(step, document, [], found)
+            _validate(step, document, [], found, tables)
     return found
 
 
@@ -316,7 +329,7 @@ def _run_scope(
     for index, step in enumerate(steps):
         compiled = step.compiled
         if compiled.schema is not None:
-            _validate(step, doc.root, rejected, found)
+            _validate(step, doc.root, rejected, found, tables)
             continue
         if hits is not None and index not in hits:
             tokens = compiled.selector.tokens
@@ -357,10 +370,7 @@ def _run_scope(
                 fix = Fix(rule.fix or "safe")
             elif rule.action == "replace":
                 assert rule.replace is not None
-                if "table" in rule.replace:
-                    replacement = tables[rule.replace["table"]][value]
-                else:
-                    replacement = rule.replace["value"]
+                replacement = computed_replacement(rule.replace, value, ctx)
                 doc.replace(segments, replacement)
                 fix = Fix(rule.fix or "safe", replacement)
             elif rule.action == "reject":
@@ -433,7 +443,7 @@ def run_plan(
     # matches, no edit can happen, so running the rules one by one would find nothing either.
     hits = plan.body_scan(body, tables) if isinstance(body, dict) else None
     if hits is not None and not hits:
-        new_body, found = body, _run_clean(body, plan.scopes["body"])
+        new_body, found = body, _run_clean(body, plan.scopes["body"], tables)
     else:
         new_body, found = _run_scope("body", body, plan.scopes["body"], tables, hits)
     diagnostics += _document_order(body, found)
