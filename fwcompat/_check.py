@@ -70,5 +70,12 @@ def normalize(
 
 
 def list_rules(config: ConfigLike = None) -> tuple[Rule, ...]:
-    """Every rule of the configured pack (plus extra rule files), in the order they run."""
-    return tuple(r.rule for r in _prepared(coerce_config(config)).pack.rules)
+    """Every rule of the configured pack (plus extra rule files), in the order they run.
+
+    An opt-in rule is listed only when the config selects it by its full code.
+    """
+    config = coerce_config(config)
+    chosen = {*config.select, *config.extend_select}
+    return tuple(
+        r.rule for r in _prepared(config).pack.rules if not r.rule.opt_in or r.rule.code in chosen
+    )

@@ -6,7 +6,7 @@ A condition is a mapping whose entries must all hold::
     type: string                # JSON type(s) of the value; not_type: the negation
     equals: max                 # in: [low, medium]  /  not_in: [...]
     matches: '^claude-'         # a string value the regex finds (re.search); not_matches
-    key_in: [model, messages]   # the selected member's own name; key_not_in
+    key_in: [model, messages]   # the selected member's own name; key_not_in (members only)
     in_table: model_map         # a string value that is a key of a config table; not_in_table
     members: {type: {matches: '^web_search'}}   # conditions on members of an object value
     any_of: [{...}, {...}]      # all_of: [...]  /  not: {...}
@@ -209,7 +209,8 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
         names_set = frozenset(arg)
         if key == "key_in":
             return lambda v, k, t: str(k) in names_set
-        return lambda v, k, t: str(k) not in names_set
+        # An object member not in the list: array elements (int keys) never match.
+        return lambda v, k, t: isinstance(k, str) and k not in names_set
     if key in ("in_table", "not_in_table"):
         if not isinstance(arg, str):
             raise ConditionError(where, f"{key} expects a config table name")

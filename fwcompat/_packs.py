@@ -244,15 +244,15 @@ def _structural(rules: list[CompiledRule]) -> list[CompiledRule]:
                 n for r in removing if not r.rule.catch_all and r.rule.scope == compiled.rule.scope
                 for n in [_handles(r, compiled)] if n is not None
             )  # fmt: skip
-            if names:
-                inner = compiled.predicate
+            inner = compiled.predicate
 
-                def predicate(
-                    v: Any, k: Segment, t: Context, inner: Predicate = inner, names: Any = names
-                ) -> bool:
-                    return str(k) not in names and inner(v, k, t)
+            # Object members only (never array elements), and not those another rule handles.
+            def predicate(
+                v: Any, k: Segment, t: Context, inner: Predicate = inner, names: Any = names
+            ) -> bool:
+                return isinstance(k, str) and k not in names and inner(v, k, t)
 
-                compiled = dataclasses.replace(compiled, predicate=predicate)
+            compiled = dataclasses.replace(compiled, predicate=predicate)
         elif compiled.schema is not None:
             scope = compiled.rule.scope
             same = tuple(r for r in removing if r.rule.scope == scope)
