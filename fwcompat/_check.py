@@ -8,6 +8,7 @@ from typing import Any
 
 from ._config import Config, coerce_config
 from ._diagnostics import Result
+from ._examples import check_rule_file_examples
 from ._exceptions import IncompatibleRequestError
 from ._interpreter import Plan, make_plan, run_plan
 from ._packs import check_config_against
@@ -23,7 +24,9 @@ def _prepared(config: Config) -> Plan:
     """Load the pack for a config and validate the config against it."""
     pack = load_pack(config.pack, config.rule_files, config.pack_dir)
     check_config_against(pack, config)
-    return make_plan(pack, config)
+    plan = make_plan(pack, config)
+    check_rule_file_examples(pack, config)
+    return plan
 
 
 def check(
