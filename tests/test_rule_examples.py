@@ -26,7 +26,7 @@ IDS = [f"{pack}-{rule.code}" for pack, rule in RULES]
 
 
 def test_every_shipped_pack_is_here() -> None:
-    assert {"fireworks"} <= set(PACKS)  # TODO fireworks-r4, deepseek, minimax
+    assert {"fireworks", "fireworks-r4", "deepseek", "minimax"} <= set(PACKS)
 
 
 @pytest.mark.parametrize(("pack", "rule", "example"), CASES)
