@@ -6,6 +6,8 @@
     fwcompat normalize PATH        # print the normalized request(s) as JSON
     fwcompat rules                 # a table of every rule
     fwcompat explain CODE          # one rule in full, with its examples
+    fwcompat packs                 # the shipped rule packs
+    fwcompat test-rules PATH...    # run the examples of rule files or pack folders
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage error, bad
 configuration, or a file that cannot be read or parsed.
@@ -22,7 +24,7 @@ from typing import Any
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "normalize", "rules", "explain")
+COMMANDS = ("check", "normalize", "rules", "explain", "packs", "test-rules")
 FORMATS = ("text", "json", "github", "sarif")
 SEVERITIES = ("error", "warning", "info")
 
@@ -88,6 +90,9 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="extra rule file, applied after the pack's rules; repeatable",
     )
+    from ._packs import add_pack_options
+
+    add_pack_options(group)
 
 
 def _input_options(parser: argparse.ArgumentParser) -> None:
@@ -183,13 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(p)
 
     p = sub.add_parser("rules", help="list every rule: code, severity, action, fix, title")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     _config_options(p)
 
     p = sub.add_parser("explain", help="explain one rule: what, why, and its examples")
     p.add_argument("code", metavar="CODE", help="a rule code such as FW601, or its name")
     p.add_argument("--format", choices=("text", "json"), default="text")
     _config_options(p)
+    from ._packs import add_pack_commands
+
+    add_pack_commands(sub, _config_options)
     return parser
 
 
@@ -226,6 +234,9 @@ def _load_config(args: argparse.Namespace) -> Any:
         flags["effort_map"] = dict(args.effort_map)
     if args.rule_file:
         flags["rule_files"] = args.rule_file
+    from ._packs import merge_pack_flags, pack_flags
+
+    flags.update(pack_flags(args))
     if not flags:
         return config
     # Validate the flags on their own first, so errors name the flag, not a merged table.
@@ -239,6 +250,7 @@ def _load_config(args: argparse.Namespace) -> Any:
             overrides[key] = {**base[key], **flags[key]}
     if "rule_files" in flags:
         overrides["rule_files"] = [*base["rule_files"], *flags["rule_files"]]
+    merge_pack_flags(base, flags, overrides)
     return config.merged(**overrides)
 
 
@@ -246,7 +258,18 @@ def _run(args: argparse.Namespace) -> int:
     from fwcompat._exceptions import ConfigError, RuleFileError
 
     try:
+        if args.command == "packs":
+            from ._packs import run_pack_command
+
+            return run_pack_command(args, None)
         config = _load_config(args)
+        if args.command == "test-rules" or getattr(args, "format", "") == "markdown":
+            from ._packs import rules_markdown, run_pack_command
+
+            if args.command == "test-rules":
+                return run_pack_command(args, config)
+            sys.stdout.write(rules_markdown(config))
+            return 0
         if args.command in ("rules", "explain"):
             from ._explain import explain, rules_table
 
