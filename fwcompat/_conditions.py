@@ -28,7 +28,14 @@ from typing import Any
 from ._paths import MISSING, Segment, is_index, parse_pointer
 from ._schema import _TYPE_CHECKS, _json_equal
 
-__all__ = ["Context", "Predicate", "compile_condition", "compile_pointer", "resolve"]
+__all__ = [
+    "Context",
+    "Predicate",
+    "compile_condition",
+    "compile_pointer",
+    "referenced_fields",
+    "resolve",
+]
 
 Tables = Mapping[str, Mapping[str, str]]
 
@@ -129,6 +136,34 @@ def compile_condition(
     when = when or {}
     absent = when.get("present") is False
     return _compile(when, field, lazy_regex), absent
+
+
+def referenced_fields(when: Any) -> tuple[tuple[str, ...], ...]:
+    """The other fields a (valid) condition reads, as pointer tokens: an edit there can
+    change its answer, so the interpreter must not skip it on a stale prefilter."""
+    out: list[tuple[str, ...]] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, Mapping):
+            return
+        for key, arg in node.items():
+            if key in _COMPARE and isinstance(arg, Mapping) and isinstance(arg.get("field"), str):
+                out.append(tuple(parse_pointer(arg["field"])))
+            elif key == "fields" and isinstance(arg, Mapping):
+                for ptr, sub in arg.items():
+                    out.append(tuple(parse_pointer(ptr)))
+                    walk(sub)
+            elif key in ("members",) and isinstance(arg, Mapping):
+                for sub in arg.values():
+                    walk(sub)
+            elif key in ("any_of", "all_of") and isinstance(arg, list):
+                for sub in arg:
+                    walk(sub)
+            elif key in ("not", "last"):
+                walk(arg)
+
+    walk(when)
+    return tuple(dict.fromkeys(out))
 
 
 def _compile(when: Any, field: str, lazy: bool = False) -> Predicate:

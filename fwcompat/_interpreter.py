@@ -331,7 +331,8 @@ def _run_scope(
         if compiled.schema is not None:
             _validate(step, doc.root, rejected, found, tables)
             continue
-        if hits is not None and index not in hits:
+        # A rule that reads other fields may change its answer after any edit: never skipped.
+        if hits is not None and index not in hits and not (edits and compiled.depends):
             tokens = compiled.selector.tokens
             if not edits or (tokens and tokens[0] != "*" and tokens[0] not in edited_first):
                 continue

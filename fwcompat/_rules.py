@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from . import _cache
-from ._conditions import ConditionError, Predicate, compile_condition
+from ._conditions import ConditionError, Predicate, compile_condition, referenced_fields
 from ._diagnostics import Severity
 from ._exceptions import RuleFileError
 from ._paths import Selector
@@ -78,6 +78,8 @@ class CompiledRule:
     predicate: Predicate
     matches_absent: bool
     schema: CompiledSchema | None
+    depends: tuple[tuple[str, ...], ...] = ()
+    """Other fields its condition reads (``fields:``, ``gt: {field: ...}``)."""
     passthrough: tuple[CompiledRule, ...] = ()
     """For a ``validate`` rule: the pack's removing rules. A schema error at a member
     one of them handles is theirs to report, so ignoring them lets the member through."""
@@ -266,7 +268,8 @@ def _compile_rule(
         opt_in=bool(entry.get("opt_in", False)),
         catch_all=bool(entry.get("catch_all", False)),
     )
-    return CompiledRule(rule, selector, predicate, absent, schema)
+    depends = referenced_fields(entry.get("when"))
+    return CompiledRule(rule, selector, predicate, absent, schema, depends=depends)
 
 
 def _compile_replacement(spec: Mapping[str, Any], where: str, fail: Any) -> dict[str, Any]:

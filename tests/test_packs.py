@@ -206,8 +206,8 @@ def test_switching_pack_is_one_word() -> None:
     ("extra", "expected"),
     [
         ({"thinking": {"type": "enabled"}}, ["FW510"]),
-        ({"thinking": {"type": "enabled", "budget_tokens": 100}, "output_config": {"effort": "low"}},
-         ["FW511"]),
+        ({"thinking": {"type": "enabled", "budget_tokens": 100},
+          "output_config": {"effort": "low"}}, ["FW511"]),
         ({"max_tokens": 1500, "thinking": {"type": "enabled", "budget_tokens": 2000},
           "output_config": {"effort": "low"}}, ["FW512"]),
         ({"thinking": {"type": "disabled"}, "max_tokens": 10}, []),
@@ -345,8 +345,8 @@ def test_cli_test_rules_passes_and_fails_clearly(
     out = capsys.readouterr().out
     assert "ok   " in out and "Ran 2 examples from 1 source: all passed." in out
     bad = tmp_path / "bad.yaml"
-    bad.write_text(textwrap.dedent(rule()).replace("expect: [{code: XX101, path: /top_k}]",
-                                                   "expect: [{code: XX101, path: /top_p}]"))  # fmt: skip
+    wrong = "expect: [{code: XX101, path: /top_p}]"
+    bad.write_text(textwrap.dedent(rule()).replace("expect: [{code: XX101, path: /top_k}]", wrong))
     assert main(["test-rules", str(bad), "--isolated", "-q"]) == 1
     out = capsys.readouterr().out
     assert "FAIL" in out and "XX101 'with top_k'" in out
@@ -371,3 +371,13 @@ def test_user_rule_file_examples_run_when_loaded(tmp_path: Path) -> None:
     with pytest.raises(fwcompat.RuleFileError) as info:
         fwcompat.check(OK, config={"rule_files": [str(bad)]})
     assert "example 'without' fails" in str(info.value) and str(bad) in str(info.value)
+
+
+def test_a_rule_reading_another_field_sees_edits_made_before_it() -> None:
+    """MM502 reads /model; MM302 replaces /model first. The prefilter ran on the original
+    request, where MM502 did not match: it must still run after the edit."""
+    body = {"model": "house", "max_tokens": 9, "messages": [], "thinking": {"type": "disabled"}}
+    result = fwcompat.check(
+        body, config={"pack": "minimax", "model_map": {"house": "MiniMax-M2.7"}}
+    )
+    assert codes(result) == ["MM302", "MM502"]
