@@ -138,6 +138,21 @@ def compile_condition(
     return _compile(when, field, lazy_regex), absent
 
 
+def _string_set(arg: Mapping[str, Any]) -> dict[str, frozenset[str]] | None:
+    """``{name: {equals: "s"}}`` or ``{name: {in: [strings]}}`` as {name: set}, else None."""
+    if len(arg) != 1:
+        return None
+    ((name, cond),) = arg.items()
+    if not isinstance(cond, Mapping) or len(cond) != 1:
+        return None
+    ((op, value),) = cond.items()
+    if op == "equals" and isinstance(value, str):
+        return {str(name): frozenset([value])}
+    if op == "in" and isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return {str(name): frozenset(value)}
+    return None
+
+
 def referenced_fields(when: Any) -> tuple[tuple[str, ...], ...]:
     """The other fields a (valid) condition reads, as pointer tokens: an edit there can
     change its answer, so the interpreter must not skip it on a stale prefilter."""
@@ -256,6 +271,15 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
         if not isinstance(arg, Mapping) or not arg:
             raise ConditionError(where, "members expects a mapping of member name to condition")
         subs = [(str(name), _compile(c, f"{where}.{name}", lazy)) for name, c in arg.items()]
+        by_name = _string_set(arg)
+        if by_name is not None:  # the common {type: {equals/in: ...}}: one call, no closure
+            ((name, wanted),) = by_name.items()
+            return lambda v, k, t: (
+                isinstance(v, dict) and isinstance(x := v.get(name), str) and x in wanted
+            )
+        if len(subs) == 1:
+            ((name, only),) = subs
+            return lambda v, k, t: isinstance(v, dict) and only(v.get(name, MISSING), name, t)
 
         def members(v: Any, k: Segment, t: Context) -> bool:
             if not isinstance(v, dict):

@@ -245,12 +245,17 @@ def _structural(rules: list[CompiledRule]) -> list[CompiledRule]:
                 for n in [_handles(r, compiled)] if n is not None
             )  # fmt: skip
             inner = compiled.predicate
-
-            # Object members only (never array elements), and not those another rule handles.
-            def predicate(
-                v: Any, k: Segment, t: Context, inner: Predicate = inner, names: Any = names
-            ) -> bool:
-                return isinstance(k, str) and k not in names and inner(v, k, t)
+            when = compiled.rule.when
+            predicate: Predicate
+            if set(when) == {"key_not_in"}:  # the usual shape: one set test per member
+                allowed = frozenset(when["key_not_in"]) | names
+                predicate = _not_in(allowed)
+            else:
+                # Object members only (never array elements), and not those another rule handles.
+                def predicate(
+                    v: Any, k: Segment, t: Context, inner: Predicate = inner, names: Any = names
+                ) -> bool:
+                    return isinstance(k, str) and k not in names and inner(v, k, t)
 
             compiled = dataclasses.replace(compiled, predicate=predicate)
         elif compiled.schema is not None:
@@ -268,6 +273,11 @@ def _structural(rules: list[CompiledRule]) -> list[CompiledRule]:
         else r
         for r in out
     ]
+
+
+def _not_in(allowed: frozenset[str]) -> Predicate:
+    """An object member (never an array element) whose name is not in ``allowed``."""
+    return lambda v, k, t: isinstance(k, str) and k not in allowed
 
 
 def passed_through(

@@ -75,14 +75,14 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=ID",
         type=_pair,
         action="append",
-        help="map an Anthropic model name to a Fireworks model id; repeatable",
+        help="an entry of the pack's model_map table: model name -> provider model id; repeatable",
     )
     group.add_argument(
         "--effort-map",
         metavar="VALUE=EFFORT",
         type=_pair,
         action="append",
-        help="map an extra output_config.effort value to a Fireworks effort; repeatable",
+        help="an entry of the pack's effort_map table: extra effort -> provider effort; repeatable",
     )
     group.add_argument(
         "--rule-file",

@@ -61,7 +61,7 @@ def add_pack_options(group: Any) -> None:
         type=_table_entry,
         action="append",
         help="an entry of a config table the pack declares (`fwcompat packs` lists them), "
-        "e.g. model_map:claude-sonnet-4-6=accounts/fireworks/models/kimi-k2p5; repeatable",
+        "e.g. thinking_budget:high=12000; repeatable",
     )
 
 
