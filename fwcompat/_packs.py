@@ -76,9 +76,11 @@ def shipped_pack_dir(name: str) -> str:
 
 def packs() -> tuple[PackInfo, ...]:
     """The shipped packs, with title, provider, endpoint, source and revision."""
+    from ._rules import load_pack  # cached
+
     out = []
     for name in shipped_pack_names():
-        pack = build_pack(name)
+        pack = load_pack(name)
         out.append(
             PackInfo(
                 name=pack.name, title=pack.title, provider=pack.provider,

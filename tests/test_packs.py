@@ -323,12 +323,16 @@ def test_cli_table_pack_dir_and_extend_select(
     assert "NAME:KEY=VALUE" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("setting", ['pack-dir = "mine"', 'pack = "./mine"'])
 def test_pyproject_pack_dir_is_relative_to_the_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: str,
 ) -> None:
     make_pack(tmp_path / "cfg", "mine", "pack: {name: mine, title: Mine, files: [r.yaml]}\n",
               {"r.yaml": rule()})  # fmt: skip
-    (tmp_path / "cfg" / "pyproject.toml").write_text('[tool.fwcompat]\npack-dir = "mine"\n')
+    (tmp_path / "cfg" / "pyproject.toml").write_text(f"[tool.fwcompat]\n{setting}\n")
     request = tmp_path / "req.json"
     request.write_text(json.dumps({"model": M, "messages": [], "top_k": 2}))
     monkeypatch.chdir(tmp_path)

@@ -129,7 +129,8 @@ def run_pack_command(args: argparse.Namespace, config: Any) -> int:
 
 
 def _list_packs(fmt: str) -> int:
-    from fwcompat._packs import build_pack, packs
+    from fwcompat._packs import packs
+    from fwcompat._rules import load_pack as build_pack
 
     infos = packs()
     if fmt == "json":
