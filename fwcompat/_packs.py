@@ -396,9 +396,7 @@ def check_config_against(pack: Pack, config: Config) -> None:
     selected = (*config.select, *config.extend_select, *config.ignore)
     for code in (*selected, *(c for c, _ in config.severity_items)):
         if code in pack.retired:
-            raise ConfigError(
-                f"config: {code} is retired in the {pack.name!r} pack ({pack.retired[code]})"
-            )
+            continue  # retired here, as the pack documents: selecting it is a no-op
         if not any(r.rule.code.startswith(code) for r in pack.rules):
             raise ConfigError(f"config: {code!r} matches no rule of the {pack.name!r} pack")
 
