@@ -49,7 +49,9 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         "settings (default: the nearest pyproject.toml with [tool.fwcompat])",
     )
     group.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    group.add_argument("--pack", metavar="NAME", help="rule pack name or folder")
+    group.add_argument(
+        "--pack", metavar="NAME", help="a shipped rule pack (`fwcompat packs` lists them)"
+    )
     group.add_argument(
         "--select",
         metavar="CODES",
