@@ -7,7 +7,8 @@ The whole public surface::
 
     body = fwcompat.normalize(body, ...)   # or raises IncompatibleRequestError
 
-Rules are data (YAML packs under ``rules/``); :func:`list_rules` shows them.
+Rules are data (YAML packs under ``rules/``); :func:`list_rules` shows them and
+:func:`packs` lists the shipped packs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ._check import check, list_rules, normalize
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Result, Severity
 from ._exceptions import ConfigError, FwcompatError, IncompatibleRequestError, RuleFileError
+from ._packs import PackInfo, packs
 from ._rules import Rule
 from ._version import __version__
 
@@ -26,6 +28,7 @@ __all__ = [
     "Fix",
     "FwcompatError",
     "IncompatibleRequestError",
+    "PackInfo",
     "Result",
     "Rule",
     "RuleFileError",
@@ -34,4 +37,5 @@ __all__ = [
     "check",
     "list_rules",
     "normalize",
+    "packs",
 ]

@@ -9,8 +9,10 @@ from typing import Any
 from ._conditions import Context
 from ._config import _DEFAULT, Config, coerce_config
 from ._diagnostics import Result
-from ._exceptions import ConfigError, IncompatibleRequestError
+from ._examples import check_rule_file_examples
+from ._exceptions import IncompatibleRequestError
 from ._interpreter import Plan, make_plan, run_plan
+from ._packs import check_config_against
 from ._rules import Rule, load_pack
 
 __all__ = ["check", "list_rules", "normalize"]
@@ -21,24 +23,12 @@ _NO_CONTEXT = Context({})
 
 @lru_cache(maxsize=64)
 def _prepared(config: Config) -> Plan:
-    """Load the pack for a config and validate its tables against the pack's constraints."""
-    pack = load_pack(config.pack, config.rule_files)
-    for name, table in (("model_map", config.model_map), ("effort_map", config.effort_map)):
-        if table and name not in pack.tables:
-            raise ConfigError(f"config.{name}: the {pack.name!r} pack has no {name} table")
-    for name, (key_ok, value_ok) in pack.table_checks.items():
-        description = pack.tables[name].get("description", "")
-        for key, value in config.table(name).items():
-            if not key_ok(key, key, _NO_CONTEXT):
-                raise ConfigError(f"config.{name}: key {key!r} is not accepted: {description}")
-            if not value_ok(value, key, _NO_CONTEXT):
-                raise ConfigError(
-                    f"config.{name}.{key}: value {value!r} is not accepted: {description}"
-                )
-    for code in (*config.select, *config.ignore, *(c for c, _ in config.severity_items)):
-        if not any(r.rule.code.startswith(code) for r in pack.rules):
-            raise ConfigError(f"config: {code!r} matches no rule of the {pack.name!r} pack")
-    return make_plan(pack, config)
+    """Load the pack for a config and validate the config against it."""
+    pack = load_pack(config.pack, config.rule_files, config.pack_dir)
+    check_config_against(pack, config)
+    plan = make_plan(pack, config)
+    check_rule_file_examples(pack, config)
+    return plan
 
 
 _recent: dict[int, tuple[Config, Plan]] = {}
@@ -79,7 +69,13 @@ def check(
     new_body, new_headers, diagnostics = run_plan(
         plan, body=body, headers=headers, base_url=base_url, path=path
     )
-    return Result(request=new_body, headers=new_headers, diagnostics=tuple(diagnostics))
+    return Result(
+        request=new_body,
+        headers=new_headers,
+        diagnostics=tuple(diagnostics),
+        pack=plan.pack.name,
+        revision=plan.pack.revision,
+    )
 
 
 def normalize(
@@ -98,5 +94,12 @@ def normalize(
 
 
 def list_rules(config: ConfigLike = None) -> tuple[Rule, ...]:
-    """Every rule of the configured pack (plus extra rule files), in the order they run."""
-    return tuple(r.rule for r in _prepared(coerce_config(config)).pack.rules)
+    """Every rule of the configured pack (plus extra rule files), in the order they run.
+
+    An opt-in rule is listed only when the config selects it by its full code.
+    """
+    config = coerce_config(config)
+    chosen = {*config.select, *config.extend_select}
+    return tuple(
+        r.rule for r in _prepared(config).pack.rules if not r.rule.opt_in or r.rule.code in chosen
+    )

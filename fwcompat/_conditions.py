@@ -6,13 +6,17 @@ A condition is a mapping whose entries must all hold::
     type: string                # JSON type(s) of the value; not_type: the negation
     equals: max                 # in: [low, medium]  /  not_in: [...]
     matches: '^claude-'         # a string value the regex finds (re.search); not_matches
-    key_in: [model, messages]   # the selected member's own name; key_not_in
+    key_in: [model, messages]   # the selected member's own name; key_not_in (members only)
     in_table: model_map         # a string value that is a key of a config table; not_in_table
     members: {type: {matches: '^web_search'}}   # conditions on members of an object value
     any_of: [{...}, {...}]      # all_of: [...]  /  not: {...}
+    gt: 0                       # ge / lt / le: a number compared with a number...
+    gt: {field: /thinking/budget_tokens}   # ...or with another field of the document
+    fields: {/tool_choice/type: {in: [any, tool]}}   # conditions on other fields
+    last: {members: {role: {equals: assistant}}}     # on the last element of an array
 
-Conditions see only the value, its member name and the config tables: rules
-cannot run code.
+Conditions see only the value, its member name, the config tables and the
+document they belong to: rules cannot run code.
 """
 
 from __future__ import annotations
@@ -22,10 +26,18 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ._json import TYPE_CHECKS as _TYPE_CHECKS
+from ._json import is_number
 from ._json import json_equal as _json_equal
-from ._paths import MISSING, Segment
+from ._paths import MISSING, Segment, is_index, parse_pointer
 
-__all__ = ["Context", "Predicate", "compile_condition"]
+__all__ = [
+    "Context",
+    "Predicate",
+    "compile_condition",
+    "compile_pointer",
+    "referenced_fields",
+    "resolve",
+]
 
 Tables = Mapping[str, Mapping[str, str]]
 
@@ -47,7 +59,47 @@ Predicate = Callable[[Any, Segment, Context], bool]
 _KNOWN = (
     "present", "type", "not_type", "equals", "in", "not_in", "matches", "not_matches",
     "key_in", "key_not_in", "in_table", "not_in_table", "members", "any_of", "all_of", "not",
+    "gt", "ge", "lt", "le", "fields", "last",
 )  # fmt: skip
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
+
+
+_is_number = is_number
+
+
+def compile_pointer(pointer: Any, where: str) -> tuple[str, ...]:
+    """An RFC 6901 pointer into the document (no wildcards), as tokens."""
+    if not isinstance(pointer, str) or (pointer and not pointer.startswith("/")):
+        raise ConditionError(
+            where, f"expected a JSON Pointer such as /thinking/type, got {pointer!r}"
+        )
+    try:
+        tokens = tuple(parse_pointer(pointer))
+    except ValueError as exc:
+        raise ConditionError(where, str(exc)) from None
+    if "*" in tokens:
+        raise ConditionError(where, "a field reference names one member: no * wildcard")
+    return tokens
+
+
+def resolve(root: Any, tokens: tuple[str, ...]) -> Any:
+    """The value at ``tokens`` in ``root``, or MISSING."""
+    node = root
+    for token in tokens:
+        if isinstance(node, dict):
+            node = node.get(token, MISSING)
+        elif isinstance(node, (list, tuple)) and is_index(token) and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return MISSING
+        if node is MISSING:
+            return MISSING
+    return node
 
 
 class ConditionError(ValueError):
@@ -85,6 +137,49 @@ def compile_condition(
     when = when or {}
     absent = when.get("present") is False
     return _compile(when, field, lazy_regex), absent
+
+
+def _string_set(arg: Mapping[str, Any]) -> dict[str, frozenset[str]] | None:
+    """``{name: {equals: "s"}}`` or ``{name: {in: [strings]}}`` as {name: set}, else None."""
+    if len(arg) != 1:
+        return None
+    ((name, cond),) = arg.items()
+    if not isinstance(cond, Mapping) or len(cond) != 1:
+        return None
+    ((op, value),) = cond.items()
+    if op == "equals" and isinstance(value, str):
+        return {str(name): frozenset([value])}
+    if op == "in" and isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return {str(name): frozenset(value)}
+    return None
+
+
+def referenced_fields(when: Any) -> tuple[tuple[str, ...], ...]:
+    """The other fields a (valid) condition reads, as pointer tokens: an edit there can
+    change its answer, so the interpreter must not skip it on a stale prefilter."""
+    out: list[tuple[str, ...]] = []
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, Mapping):
+            return
+        for key, arg in node.items():
+            if key in _COMPARE and isinstance(arg, Mapping) and isinstance(arg.get("field"), str):
+                out.append(tuple(parse_pointer(arg["field"])))
+            elif key == "fields" and isinstance(arg, Mapping):
+                for ptr, sub in arg.items():
+                    out.append(tuple(parse_pointer(ptr)))
+                    walk(sub)
+            elif key in ("members",) and isinstance(arg, Mapping):
+                for sub in arg.values():
+                    walk(sub)
+            elif key in ("any_of", "all_of") and isinstance(arg, list):
+                for sub in arg:
+                    walk(sub)
+            elif key in ("not", "last"):
+                walk(arg)
+
+    walk(when)
+    return tuple(dict.fromkeys(out))
 
 
 def _compile(when: Any, field: str, lazy: bool = False) -> Predicate:
@@ -165,7 +260,8 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
         names_set = frozenset(arg)
         if key == "key_in":
             return lambda v, k, t: str(k) in names_set
-        return lambda v, k, t: str(k) not in names_set
+        # An object member not in the list: array elements (int keys) never match.
+        return lambda v, k, t: isinstance(k, str) and k not in names_set
     if key in ("in_table", "not_in_table"):
         if not isinstance(arg, str):
             raise ConditionError(where, f"{key} expects a config table name")
@@ -176,6 +272,15 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
         if not isinstance(arg, Mapping) or not arg:
             raise ConditionError(where, "members expects a mapping of member name to condition")
         subs = [(str(name), _compile(c, f"{where}.{name}", lazy)) for name, c in arg.items()]
+        by_name = _string_set(arg)
+        if by_name is not None:  # the common {type: {equals/in: ...}}: one call, no closure
+            ((name, wanted),) = by_name.items()
+            return lambda v, k, t: (
+                isinstance(v, dict) and isinstance(x := v.get(name), str) and x in wanted
+            )
+        if len(subs) == 1:
+            ((name, only),) = subs
+            return lambda v, k, t: isinstance(v, dict) and only(v.get(name, MISSING), name, t)
 
         def members(v: Any, k: Segment, t: Context) -> bool:
             if not isinstance(v, dict):
@@ -190,6 +295,40 @@ def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
         if key == "any_of":
             return lambda v, k, t: any(p(v, k, t) for p in parts)
         return lambda v, k, t: all(p(v, k, t) for p in parts)
+    if key in _COMPARE:
+        compare = _COMPARE[key]
+        if _is_number(arg):
+            bound = arg
+            return lambda v, k, t: _is_number(v) and compare(v, bound)
+        if isinstance(arg, Mapping) and set(arg) == {"field"}:
+            other = compile_pointer(arg["field"], f"{where}.field")
+
+            def against_field(v: Any, k: Segment, t: Context) -> bool:
+                w = resolve(t.root, other)
+                return _is_number(v) and _is_number(w) and compare(v, w)
+
+            return against_field
+        raise ConditionError(where, f"{key} expects a number or {{field: /pointer}}")
+    if key == "fields":
+        if not isinstance(arg, Mapping) or not arg:
+            raise ConditionError(where, "fields expects a mapping of JSON Pointer to condition")
+        refs = [
+            (compile_pointer(ptr, f"{where}.{ptr}"), _compile(c, f"{where}.{ptr}", lazy))
+            for ptr, c in arg.items()
+        ]
+
+        def fields(v: Any, k: Segment, t: Context) -> bool:
+            for tokens, p in refs:
+                if not p(resolve(t.root, tokens), tokens[-1] if tokens else "", t):
+                    return False
+            return True
+
+        return fields
+    if key == "last":
+        last = _compile(arg, where, lazy)
+        return lambda v, k, t: (
+            isinstance(v, (list, tuple)) and bool(v) and last(v[-1], len(v) - 1, t)
+        )
     # key == "not"
     inner = _compile(arg, where, lazy)
     return lambda v, k, t: not inner(v, k, t)

@@ -68,6 +68,10 @@ class Diagnostic:
     doc: str
     """The sentence of the provider's documentation that the rule implements."""
     fix: Fix | None = None
+    pack: str = ""
+    """The rule pack that produced it (e.g. ``fireworks-r4``)."""
+    revision: str = ""
+    """That pack's revision of the provider's documentation."""
 
     @property
     def fixable(self) -> bool:
@@ -110,6 +114,10 @@ class Result:
     request: Any
     headers: Mapping[str, str] = field(default_factory=dict)
     diagnostics: tuple[Diagnostic, ...] = ()
+    pack: str = ""
+    """The rule pack that checked the request."""
+    revision: str = ""
+    """That pack's revision of the provider's documentation."""
 
     @property
     def ok(self) -> bool:

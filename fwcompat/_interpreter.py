@@ -29,6 +29,7 @@ from ._conditions import Context
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Scope, Severity
 from ._json import short
+from ._packs import computed_replacement, pack_tables, passed_through
 from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
 from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
 from ._rules import CompiledRule, Pack, Rule
@@ -70,6 +71,11 @@ class Plan:
     tables: Tables
 
 
+def _when(compiled: CompiledRule) -> Mapping[str, Any]:
+    """The condition a rule's predicate implements, as data."""
+    return compiled.effective_when or compiled.rule.when
+
+
 def _add(trie: PathTrie, index: int, compiled: CompiledRule) -> None:
     trie.add(index, compiled.selector.tokens, compiled.predicate, compiled.matches_absent)
 
@@ -88,7 +94,7 @@ def _body_checks(
             continue
         try:
             no_fire = no_fire_schema(
-                compiled.selector.tokens, compiled.rule.when, compiled.matches_absent, tables
+                compiled.selector.tokens, _when(compiled), compiled.matches_absent, tables
             )
         except Untranslatable:
             _add(fallback, index, compiled)
@@ -107,16 +113,16 @@ def _body_checks(
 
 def make_plan(pack: Pack, config: Config) -> Plan:
     severities = config.severity
-    tables = {name: config.table(name) for name in pack.tables}
+    tables = pack_tables(pack, config)
     steps: dict[str, list[_Step]] = {"url": [], "headers": [], "body": []}
     for compiled in pack.rules:
         rule = compiled.rule
-        if not config.enabled(rule.code):
+        if not config.runs(rule.code, opt_in=rule.opt_in):
             continue
         severity = severities.get(rule.code, rule.severity)
         alone = PathTrie()
         _add(alone, 0, compiled)
-        local = uses_only_local(rule.when)
+        local = not compiled.depends and uses_only_local(_when(compiled))
         tokens = compiled.selector.tokens
         plain = None if any(t == "*" or is_index(t) for t in tokens) else tokens
         if rule.scope == "headers":
@@ -202,9 +208,9 @@ class _Fields(dict[str, str]):
     def __missing__(self, name: str) -> str:
         if name == "value":
             return _shown(self._value)
-        if name == "type":
+        if name in ("type", "name"):
             value = self._value
-            return _shown(value.get("type", MISSING) if isinstance(value, dict) else MISSING)
+            return _shown(value.get(name, MISSING) if isinstance(value, dict) else MISSING)
         if name == "key":
             return str(self._segments[-1]) if self._segments else ""
         if name == "pointer":
@@ -229,6 +235,8 @@ def _diagnostic(
         message=message,
         doc=rule.doc,
         fix=fix,
+        pack=rule.pack,
+        revision=rule.revision,
     )
 
 
@@ -237,13 +245,25 @@ def _under(segments: tuple[Segment, ...], rejected: set[tuple[Segment, ...]]) ->
     return bool(rejected) and any(segments[:n] in rejected for n in range(len(segments) + 1))
 
 
-def _validate(step: _Step, document: Any, rejected: set[tuple[Segment, ...]], found: Found) -> None:
+def _validate(
+    step: _Step,
+    document: Any,
+    rejected: set[tuple[Segment, ...]],
+    found: Found,
+    tables: Tables,
+) -> None:
     rule = step.compiled.rule
     schema = step.compiled.schema
     assert schema is not None
+    passthrough = step.compiled.passthrough
+    ctx = Context(tables, document)
     skip = frozenset(tuple(str(seg) for seg in place) for place in rejected)
     for err in schema.iter_errors(document, skip=skip):
         if _under(err.path, rejected):
+            continue
+        # A member a removing rule handles is that rule's to report (or, when it is
+        # ignored, to let through).
+        if passthrough and passed_through(err.path, document, passthrough, ctx):
             continue
         at = err.path[:-1] if err.keyword == "required" else err.path
         pointer = format_pointer(err.path)
@@ -394,7 +414,7 @@ def _run_scope(
     for index, step in enumerate(scope.steps):
         compiled = step.compiled
         if compiled.schema is not None:
-            _validate(step, doc.root, rejected, found)
+            _validate(step, doc.root, rejected, found, tables)
             continue
         matches = matched.get(index)
         if edits and isinstance(doc.root, dict) and _touched(step, edits, edited_first):
@@ -418,10 +438,8 @@ def _run_scope(
                 fix = step.fix
             elif rule.action == "replace":
                 assert rule.replace is not None
-                if "table" in rule.replace:
-                    replacement = tables[rule.replace["table"]][value]
-                else:
-                    replacement = rule.replace["value"]
+                ctx = Context(tables, doc.root)
+                replacement = computed_replacement(rule.replace, value, ctx)
                 doc.replace(segments, replacement)
                 fix = Fix(rule.fix or "safe", replacement)
             elif rule.action == "reject":

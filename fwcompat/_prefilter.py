@@ -35,9 +35,12 @@ LOCAL_CONDITIONS = frozenset(
     {
         "present", "type", "not_type", "equals", "in", "not_in", "matches", "not_matches",
         "key_in", "key_not_in", "in_table", "not_in_table", "members", "any_of", "all_of", "not",
+        "gt", "ge", "lt", "le", "last",
     }
 )  # fmt: skip
-"""Conditions that look only at the value, its member name and the config tables."""
+"""Conditions that look only at the value, its member name and the config tables
+(a comparison only when it is against a number, not ``{field: ...}``)."""
+_BOUNDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
 
 Tables = Mapping[str, Mapping[str, Any]]
 
@@ -47,10 +50,15 @@ class Untranslatable(Exception):
 
 
 class _Other:
-    """A member name not mentioned by any key condition (or an array index)."""
+    """A member name not mentioned by any key condition."""
+
+
+class _Index:
+    """An array element (its key is an int)."""
 
 
 _OTHER = _Other()
+_INDEX = _Index()
 
 
 def uses_only_local(when: Any) -> bool:
@@ -59,6 +67,10 @@ def uses_only_local(when: Any) -> bool:
         return True
     for key, arg in when.items():
         if key not in LOCAL_CONDITIONS:
+            return False
+        if key in _BOUNDS and isinstance(arg, Mapping):
+            return False  # compared with another field
+        if key == "last" and not uses_only_local(arg):
             return False
         if key == "members" and isinstance(arg, Mapping):
             if not all(uses_only_local(c) for c in arg.values()):
@@ -91,12 +103,13 @@ def no_fire_schema(
     if tokens and tokens[-1] == WILDCARD:
         names = sorted(_key_names(when))
         other = _leaf(_fires(when, _OTHER, tables))
-        leaf: dict[str, Any] = {"additionalProperties": other, "items": other}
+        element = _leaf(_fires(when, _INDEX, tables))
+        leaf: dict[str, Any] = {"additionalProperties": other, "items": element}
         if any(is_index(n) for n in names):
             raise Untranslatable("key condition naming an array index")
         if names:
             leaf["properties"] = {n: _leaf(_fires(when, n, tables)) for n in names}
-        if all(v is True for v in (other, *leaf.get("properties", {}).values())):
+        if all(v is True for v in (other, element, *leaf.get("properties", {}).values())):
             return True
         return _nest(tokens[:-1], leaf)
     key = tokens[-1] if tokens else ""
@@ -190,7 +203,7 @@ def _key_names(when: Any) -> set[str]:
     return names
 
 
-def _fires(when: Any, key: str | _Other, tables: Tables) -> Any:
+def _fires(when: Any, key: str | _Other | _Index, tables: Tables) -> Any:
     """A schema matched by exactly the present values on which ``when`` holds."""
     if not isinstance(when, Mapping):
         raise Untranslatable("not a condition")
@@ -206,7 +219,7 @@ def _fires(when: Any, key: str | _Other, tables: Tables) -> Any:
     return parts[0] if len(parts) == 1 else {"allOf": parts}
 
 
-def _one(name: str, arg: Any, key: str | _Other, tables: Tables) -> Any:
+def _one(name: str, arg: Any, key: str | _Other | _Index, tables: Tables) -> Any:
     if name == "present":
         return bool(arg)  # present values: true holds, false never does
     if name in ("type", "not_type"):
@@ -222,8 +235,15 @@ def _one(name: str, arg: Any, key: str | _Other, tables: Tables) -> Any:
         pattern = {"pattern": ecma_pattern(arg)}
         return {"type": "string", **(pattern if name == "matches" else {"not": pattern})}
     if name in ("key_in", "key_not_in"):
+        if key is _INDEX:
+            return False  # names are never indexes here (see no_fire_schema), and key_not_in
+            # never matches an array element
         inside = isinstance(key, str) and key in {str(a) for a in arg}
         return inside if name == "key_in" else not inside
+    if name in _BOUNDS:
+        if isinstance(arg, bool) or not isinstance(arg, (int, float)):
+            raise Untranslatable("a comparison with another field")
+        return {"type": "number", _BOUNDS[name]: arg}
     if name in ("in_table", "not_in_table"):
         keys = sorted(k for k in tables.get(arg, {}) if isinstance(k, str))
         if name == "in_table":

@@ -17,11 +17,11 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from . import _cache
-from ._conditions import ConditionError, Predicate, compile_condition
+from ._conditions import ConditionError, Predicate, compile_condition, referenced_fields
 from ._diagnostics import Severity
 from ._exceptions import RuleFileError
 from ._paths import Selector
-from ._resources import rules_dir, schemas_dir
+from ._resources import schemas_dir
 from ._schema import CompiledSchema, SchemaCompileError
 
 __all__ = ["CompiledRule", "Pack", "Rule", "load_pack"]
@@ -34,9 +34,12 @@ _PAST: dict[str, str] = {
     "reject": "rejected",
     "note": "noted",
 }
-_TEMPLATE_FIELDS = frozenset({"value", "type", "key", "pointer", "replacement", "where", "error"})
-"""What a rule message may name: ``{value}`` (the value, as short JSON), ``{type}`` (its
-``type`` member), ``{key}``, ``{pointer}``, ``{where}``, ``{replacement}``, ``{error}``."""
+_TEMPLATE_FIELDS = frozenset(
+    {"value", "type", "name", "key", "pointer", "replacement", "where", "error"}
+)
+"""What a rule message may name: ``{value}`` (the value, as short JSON), ``{type}`` and
+``{name}`` (its ``type`` and ``name`` members, as blocks and tools have), ``{key}``,
+``{pointer}``, ``{where}``, ``{replacement}``, ``{error}``."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,13 @@ class Rule:
     validate: str | None = None
     examples: tuple[Mapping[str, Any], ...] = ()
     source: str = ""
+    opt_in: bool = False
+    """Runs only when ``select``/``extend_select`` names its full code or name."""
+    catch_all: bool = False
+    """Leaves alone the members other rules of the pack remove by name."""
+    pack: str = ""
+    """The pack this rule ran in (set when the pack is loaded)."""
+    revision: str = ""
 
     @property
     def past_action(self) -> str:
@@ -72,6 +82,15 @@ class CompiledRule:
     predicate: Predicate
     matches_absent: bool
     schema: CompiledSchema | None
+    depends: tuple[tuple[str, ...], ...] = ()
+    """Other fields its condition reads (``fields:``, ``gt: {field: ...}``)."""
+    effective_when: Mapping[str, Any] | None = None
+    """The condition its predicate implements, when that is not ``rule.when`` (a
+    catch-all also leaves alone the members other rules handle). Data, for the
+    prefilter's translation."""
+    passthrough: tuple[CompiledRule, ...] = ()
+    """For a ``validate`` rule: the pack's removing rules. A schema error at a member
+    one of them handles is theirs to report, so ignoring them lets the member through."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,11 @@ class Pack:
     tables: Mapping[str, Mapping[str, Any]]
     rules: tuple[CompiledRule, ...]
     table_checks: Mapping[str, tuple[Predicate, Predicate]]
+    extends: str | None = None
+    retired: Mapping[str, str] = field(default_factory=dict)
+    """Codes this pack (or a pack it extends) retired, with why: never reused."""
+    table_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    folder: str = ""
 
 
 def _read_bytes(path: str) -> bytes:
@@ -224,10 +248,17 @@ def _compile_rule(
             raise fail("action", "url rules can only reject or note (the URL is not rewritten)")
     elif fix is not None:
         raise fail("fix", f"only remove/replace rules carry a fix, not {action!r}")
+    if entry.get("catch_all") and (action != "remove" or entry["path"].rsplit("/", 1)[-1] != "*"):
+        raise fail(
+            "catch_all", "a catch-all rule removes members: action remove, a path ending in /*"
+        )
     if action == "replace" and not entry.get("replace"):
         raise fail("replace", "a replace rule needs replace: {value: ...} or {table: ...}")
     if action != "replace" and entry.get("replace") is not None:
         raise fail("replace", f"replace: only makes sense with action: replace, not {action!r}")
+    replace = entry.get("replace")
+    if replace is not None:
+        replace = _compile_replacement(replace, "replace", fail)
     try:
         selector = Selector(entry["path"])
     except ValueError as exc:
@@ -261,12 +292,42 @@ def _compile_rule(
         message=entry["message"],
         fix=fix,
         when=entry.get("when") or {},
-        replace=entry.get("replace"),
+        replace=replace,
         validate=entry.get("validate"),
         examples=tuple(entry.get("examples") or ()),
         source=str(path),
+        opt_in=bool(entry.get("opt_in", False)),
+        catch_all=bool(entry.get("catch_all", False)),
     )
-    return CompiledRule(rule, selector, predicate, absent, schema)
+    depends = referenced_fields(entry.get("when"))
+    return CompiledRule(rule, selector, predicate, absent, schema, depends=depends)
+
+
+def _compile_replacement(spec: Mapping[str, Any], where: str, fail: Any) -> dict[str, Any]:
+    """Check a ``replace:`` spec; a ``key:`` pointer is parsed once, into ``key_tokens``."""
+    from ._conditions import compile_pointer
+
+    out = dict(spec)
+    if ("value" in spec) == ("table" in spec):
+        raise fail(where, "give either value: or table:")
+    if "value" in spec and ({"key", "default"} & set(spec)):
+        raise fail(where, "key: and default: go with table:, not value:")
+    if "key" in spec:
+        if "default" not in spec:
+            raise fail(where, "a table looked up by key: needs a default: entry")
+        try:
+            out["key_tokens"] = compile_pointer(spec["key"], f"{where}.key")
+        except ConditionError as exc:
+            raise fail(exc.field, str(exc)) from None
+    members = spec.get("members")
+    if members is not None:
+        if "value" not in spec or not isinstance(spec["value"], dict):
+            raise fail(where, "members: fills in an object given as value:")
+        out["members"] = {
+            name: _compile_replacement(sub, f"{where}.members.{name}", fail)
+            for name, sub in members.items()
+        }
+    return out
 
 
 def load_rule_file(path: str | os.PathLike[str]) -> tuple[CompiledRule, ...]:
@@ -281,75 +342,25 @@ def load_rule_file(path: str | os.PathLike[str]) -> tuple[CompiledRule, ...]:
 
 
 def _pack_dir(pack: str) -> str:
-    candidate = pack
-    if os.path.isfile(os.path.join(candidate, "pack.yaml")):
-        return candidate
-    shipped = os.path.join(rules_dir(), pack)
-    if os.path.isfile(os.path.join(shipped, "pack.yaml")):
-        return shipped
-    known = available_packs()
-    raise RuleFileError(f"unknown rule pack {pack!r} (shipped packs: {', '.join(known) or 'none'})")
+    """The folder of a shipped pack, by name."""
+    from ._packs import shipped_pack_dir
+
+    return shipped_pack_dir(pack)
 
 
 def available_packs() -> tuple[str, ...]:
-    folder = rules_dir()
-    return tuple(
-        sorted(
-            n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n, "pack.yaml"))
-        )
-    )
+    """Names of the shipped packs."""
+    from ._packs import shipped_pack_names
+
+    return shipped_pack_names()
 
 
 @lru_cache(maxsize=16)
-def load_pack(pack: str = "fireworks", extra_files: tuple[str, ...] = ()) -> Pack:
-    """Load a pack by name (or folder path) plus extra rule files, compiled and cached."""
-    folder = _pack_dir(pack)
-    meta_path = os.path.join(folder, "pack.yaml")
-    meta, meta_checked = _load_validated(meta_path)
-    if not isinstance(meta, dict) or "pack" not in meta:
-        raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=str(meta_path))
-    info = meta["pack"]
-    rules: list[CompiledRule] = []
-    for name in info["files"]:
-        rules.extend(load_rule_file(os.path.join(folder, name)))
-    for extra in extra_files:
-        rules.extend(load_rule_file(extra))
-    seen: dict[str, str] = {}
-    for compiled in rules:
-        rule = compiled.rule
-        if rule.code in seen:
-            raise RuleFileError(
-                f"duplicate rule code (also defined in {seen[rule.code]})",
-                file=rule.source,
-                rule=rule.code,
-                field="code",
-            )
-        seen[rule.code] = rule.source
-    tables = info.get("tables") or {}
-    table_checks: dict[str, tuple[Predicate, Predicate]] = {}
-    for tname, spec in tables.items():
-        try:
-            keys, _ = compile_condition(
-                {"present": True, **(spec.get("keys") or {})},
-                f"tables.{tname}.keys",
-                lazy_regex=meta_checked,
-            )
-            values, _ = compile_condition(
-                {"present": True, **(spec.get("values") or {})},
-                f"tables.{tname}.values",
-                lazy_regex=meta_checked,
-            )
-        except ConditionError as exc:
-            raise RuleFileError(str(exc), file=str(meta_path), field=f"pack.{exc.field}") from None
-        table_checks[tname] = (keys, values)
-    return Pack(
-        name=info["name"],
-        title=info["title"],
-        source=info.get("source", ""),
-        revision=info.get("revision", ""),
-        provider=info.get("provider", ""),
-        endpoint=info.get("endpoint", ""),
-        tables=tables,
-        rules=tuple(rules),
-        table_checks=table_checks,
-    )
+def load_pack(
+    pack: str = "fireworks", extra_files: tuple[str, ...] = (), pack_dir: str | None = None
+) -> Pack:
+    """Load a shipped pack by name (or the pack in ``pack_dir``) plus extra rule files,
+    with what it ``extends``, compiled and cached."""
+    from ._packs import build_pack
+
+    return build_pack(pack, extra_files, pack_dir)

@@ -217,3 +217,31 @@ def test_index_tokens_select_array_elements_and_object_members(tmp_path: Path) -
         {"model": model, "messages": [], "stop_sequences": {"0": "END"}}, config=config
     )
     assert ("XX201", "/stop_sequences/0") in [(d.code, d.path) for d in as_object.diagnostics]
+
+
+@pytest.mark.parametrize(
+    ("insert", "needles"),
+    [
+        ("    when: {gt: many}", ["when.gt", "must be number or object"]),
+        ("    when: {le: {field: thinking}}", ["when.le.field", "does not match the pattern"]),
+        ("    when: {fields: {thinking/type: {equals: x}}}", ["when.fields", "JSON Pointer"]),
+        ("    when: {fields: {/tools/*/name: {equals: x}}}", ["no * wildcard"]),
+        ("    catch_all: true", ["catch_all", "path ending in /*"]),
+    ],
+)
+def test_new_condition_mistakes_name_their_field(
+    tmp_path: Path, insert: str, needles: list[str]
+) -> None:
+    path = write(tmp_path, GOOD_RULE.replace("    path: /top_k", "    path: /top_k\n" + insert))
+    with pytest.raises(fwcompat.RuleFileError) as info:
+        fwcompat.check({}, config={"rule_files": [str(path)]})
+    for needle in needles:
+        assert needle in str(info.value), str(info.value)
+
+
+def test_a_table_lookup_by_another_field_needs_a_default(tmp_path: Path) -> None:
+    text = GOOD_RULE.replace("    action: remove", "    action: replace\n"
+                             "    replace: {table: model_map, key: /model}")  # fmt: skip
+    path = write(tmp_path, text)
+    with pytest.raises(fwcompat.RuleFileError, match="needs a default"):
+        fwcompat.check({}, config={"rule_files": [str(path)]})

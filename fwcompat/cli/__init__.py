@@ -6,6 +6,8 @@
     fwcompat normalize PATH        # print the normalized request(s) as JSON
     fwcompat rules                 # a table of every rule
     fwcompat explain CODE          # one rule in full, with its examples
+    fwcompat packs                 # the shipped rule packs
+    fwcompat test-rules PATH...    # run the examples of rule files or pack folders
     fwcompat serve                 # a checking proxy for Claude Code and Anthropic SDKs
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage error, bad
@@ -23,7 +25,7 @@ from typing import Any
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "normalize", "rules", "explain", "serve")
+COMMANDS = ("check", "normalize", "rules", "explain", "packs", "test-rules", "serve")
 FORMATS = ("text", "json", "github", "sarif")
 SEVERITIES = ("error", "warning", "info")
 
@@ -48,7 +50,9 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         "settings (default: the nearest pyproject.toml with [tool.fwcompat])",
     )
     group.add_argument("--isolated", action="store_true", help="ignore every configuration file")
-    group.add_argument("--pack", metavar="NAME", help="rule pack name or folder")
+    group.add_argument(
+        "--pack", metavar="NAME", help="a shipped rule pack (`fwcompat packs` lists them)"
+    )
     group.add_argument(
         "--select",
         metavar="CODES",
@@ -74,14 +78,14 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=ID",
         type=_pair,
         action="append",
-        help="map an Anthropic model name to a Fireworks model id; repeatable",
+        help="an entry of the pack's model_map table: model name -> provider model id; repeatable",
     )
     group.add_argument(
         "--effort-map",
         metavar="VALUE=EFFORT",
         type=_pair,
         action="append",
-        help="map an extra output_config.effort value to a Fireworks effort; repeatable",
+        help="an entry of the pack's effort_map table: extra effort -> provider effort; repeatable",
     )
     group.add_argument(
         "--rule-file",
@@ -89,6 +93,9 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         help="extra rule file, applied after the pack's rules; repeatable",
     )
+    from ._packs import add_pack_options
+
+    add_pack_options(group)
 
 
 def _input_options(parser: argparse.ArgumentParser) -> None:
@@ -184,13 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
     _config_options(p)
 
     p = sub.add_parser("rules", help="list every rule: code, severity, action, fix, title")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     _config_options(p)
 
     p = sub.add_parser("explain", help="explain one rule: what, why, and its examples")
     p.add_argument("code", metavar="CODE", help="a rule code such as FW601, or its name")
     p.add_argument("--format", choices=("text", "json"), default="text")
     _config_options(p)
+    from ._packs import add_pack_commands
+
+    add_pack_commands(sub, _config_options)
     from fwcompat.serve._cli import add_parser as add_serve_parser
 
     add_serve_parser(sub)
@@ -230,6 +240,9 @@ def _load_config(args: argparse.Namespace) -> Any:
         flags["effort_map"] = dict(args.effort_map)
     if args.rule_file:
         flags["rule_files"] = args.rule_file
+    from ._packs import merge_pack_flags, pack_flags
+
+    flags.update(pack_flags(args))
     if not flags:
         return config
     # Validate the flags on their own first, so errors name the flag, not a merged table.
@@ -243,6 +256,7 @@ def _load_config(args: argparse.Namespace) -> Any:
             overrides[key] = {**base[key], **flags[key]}
     if "rule_files" in flags:
         overrides["rule_files"] = [*base["rule_files"], *flags["rule_files"]]
+    merge_pack_flags(base, flags, overrides)
     return config.merged(**overrides)
 
 
@@ -255,7 +269,18 @@ def _run(args: argparse.Namespace) -> int:
         return serve(args)
 
     try:
+        if args.command == "packs":
+            from ._packs import run_pack_command
+
+            return run_pack_command(args, None)
         config = _load_config(args)
+        if args.command == "test-rules" or getattr(args, "format", "") == "markdown":
+            from ._packs import rules_markdown, run_pack_command
+
+            if args.command == "test-rules":
+                return run_pack_command(args, config)
+            sys.stdout.write(rules_markdown(config))
+            return 0
         if args.command in ("rules", "explain"):
             from ._explain import explain, rules_table
 

@@ -102,6 +102,11 @@ def _example_text(example: Mapping[str, Any]) -> str:
 def explain(config: Config, code: str, fmt: str) -> int:
     rules = list_rules(config)
     rule = _find(rules, code)
+    if rule is None and code.strip().upper() not in _cli_rules():  # an opt-in rule, by code
+        from fwcompat._rules import load_pack
+
+        pack = load_pack(config.pack, config.rule_files, config.pack_dir)
+        rule = _find(tuple(r.rule for r in pack.rules if r.rule.opt_in), code)
     if rule is None and code.strip().upper() in _cli_rules():
         info = _cli_rules()[code.strip().upper()]
         if fmt == "json":

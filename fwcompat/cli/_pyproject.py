@@ -4,7 +4,7 @@ Lookup, like ruff: ``--config FILE`` if given; otherwise walk up from the curren
 folder and take the first ``pyproject.toml`` that has a ``[tool.fwcompat]`` table.
 A ``--config`` file may be a ``pyproject.toml`` (its ``[tool.fwcompat]`` table is
 read) or a dedicated TOML file whose top level is the settings table.
-Relative ``rule-files`` are resolved against the config file's folder.
+Relative ``rule-files`` and ``pack-dir`` are resolved against the config file's folder.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any
 
-from fwcompat._config import Config
+from fwcompat._config import Config, looks_like_path
 from fwcompat._exceptions import ConfigError
 
 __all__ = ["find_pyproject", "load_config"]
@@ -96,4 +96,8 @@ def load_config(path: str | None = None, *, search: bool = True) -> tuple[Config
                 os.path.normpath(os.path.join(base, f)) if isinstance(f, str) and f else f
                 for f in files
             ]
+    for key in ("pack_dir", "pack-dir", "pack"):  # a folder, relative to the file naming it
+        folder = table.get(key)
+        if isinstance(folder, str) and folder and (key != "pack" or looks_like_path(folder)):
+            table[key] = os.path.normpath(os.path.join(base, folder))
     return Config.from_dict(table, source=source), path

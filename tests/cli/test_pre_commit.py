@@ -76,7 +76,8 @@ def pre_commit(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Complet
 
 def test_manifest_is_valid(hook_repo: tuple[Path, str]) -> None:
     manifest = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    assert [h["id"] for h in manifest] == ["fwcompat-check", "fwcompat-fix"]
+    ids = [h["id"] for h in manifest]
+    assert ids[:2] == ["fwcompat-check", "fwcompat-fix"] and "fwcompat-test-rules" in ids
     result = subprocess.run(
         [*PRE_COMMIT, "validate-manifest", str(REPO / ".pre-commit-hooks.yaml")],
         capture_output=True,
@@ -174,3 +175,45 @@ def test_commit_fails_then_passes_after_fix(
     second = commit()
     assert second.returncode == 0, second.stdout + second.stderr
     assert git("rev-list", "--count", "HEAD", cwd=work).strip() == "1"
+
+
+USER_RULES = """\
+rules:
+  - code: XX101
+    name: no-top-k
+    title: top_k is dropped by our gateway
+    doc: "Our gateway drops top_k."
+    path: /top_k
+    severity: warning
+    action: remove
+    message: "top_k is dropped here; removed ({value})."
+    examples:
+      - name: with top_k
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}
+        expect: [{code: XX101, path: /top_k}]
+        normalized: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
+      - name: without
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
+        expect: []
+"""
+
+
+def test_try_repo_test_rules_hook(
+    hook_repo: tuple[Path, str], pre_commit_env: dict[str, str], tmp_path: Path
+) -> None:
+    """A repository that keeps its own rules: the hook runs their examples."""
+    snapshot, _ = hook_repo
+    work = init_repo(tmp_path / "project")
+    (work / "fwcompat-rules").mkdir()
+    (work / "fwcompat-rules" / "gateway.yaml").write_text(USER_RULES)
+    (work / "ci.yaml").write_text("on: push\n")  # not a rule file: not passed to the hook
+    git("add", "-A", cwd=work)
+    args = ("try-repo", str(snapshot), "fwcompat-test-rules", "--all-files")
+    good = pre_commit(*args, cwd=work, env=pre_commit_env)
+    assert good.returncode == 0, good.stdout + good.stderr
+    broken = USER_RULES.replace("expect: []", "expect: [{code: XX101, path: /top_k}]")
+    (work / "fwcompat-rules" / "gateway.yaml").write_text(broken)
+    git("add", "-A", cwd=work)
+    bad = pre_commit(*args, cwd=work, env=pre_commit_env)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "FAIL fwcompat-rules/gateway.yaml: XX101 'without'" in bad.stdout, bad.stdout

@@ -1,0 +1,431 @@
+"""Packs as data: finding, inheriting and describing rule packs.
+
+A pack is a folder with a ``pack.yaml``. It may ``extends:`` a shipped pack (or
+``extends_dir:`` a folder, relative to the ``pack.yaml``) and then inherits its
+rules, schemas and tables. Its own rule files are merged into the inherited list
+by file name (``45-more.yaml`` runs between ``40-...`` and ``50-...``). A rule with
+``override: true`` replaces the inherited rule of the same code, in place; codes
+listed under ``retired:`` are dropped and may never be used again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from ._conditions import ConditionError, Context, Predicate, compile_condition, resolve
+from ._config import Config
+from ._exceptions import ConfigError, RuleFileError
+from ._paths import MISSING, Segment
+from ._resources import rules_dir
+from ._rules import CompiledRule, Pack, _compile_rule, _load_validated
+
+__all__ = [
+    "PackInfo",
+    "build_pack",
+    "pack_tables",
+    "packs",
+    "passed_through",
+    "shipped_pack_dir",
+    "shipped_pack_names",
+]
+
+_NO_CONTEXT = Context({})
+
+
+@dataclasses.dataclass(frozen=True)
+class PackInfo:
+    """What ``fwcompat.packs()`` says about a shipped pack."""
+
+    name: str
+    title: str
+    provider: str
+    endpoint: str
+    source: str
+    revision: str
+    extends: str | None
+    rules: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@cache
+def shipped_pack_names() -> tuple[str, ...]:
+    folder = rules_dir()
+    return tuple(
+        sorted(
+            n for n in os.listdir(folder) if os.path.isfile(os.path.join(folder, n, "pack.yaml"))
+        )
+    )
+
+
+def shipped_pack_dir(name: str) -> str:
+    """A shipped pack's folder. Only names: a local folder never shadows a shipped pack."""
+    known = shipped_pack_names()
+    if name not in known:
+        raise RuleFileError(
+            f"unknown rule pack {name!r} (shipped packs: {', '.join(known) or 'none'}; "
+            "a folder of your own goes in pack_dir)"
+        )
+    return os.path.join(rules_dir(), name)
+
+
+def packs() -> tuple[PackInfo, ...]:
+    """The shipped packs, with title, provider, endpoint, source and revision."""
+    from ._rules import load_pack  # cached
+
+    out = []
+    for name in shipped_pack_names():
+        pack = load_pack(name)
+        out.append(
+            PackInfo(
+                name=pack.name, title=pack.title, provider=pack.provider,
+                endpoint=pack.endpoint, source=pack.source, revision=pack.revision,
+                extends=pack.extends, rules=len(pack.rules),
+            )
+        )  # fmt: skip
+    return tuple(out)
+
+
+@dataclasses.dataclass
+class _Layer:
+    """A pack being assembled: rule files in run order, tables, retired codes."""
+
+    info: Mapping[str, Any]
+    folder: str
+    files: list[tuple[str, list[CompiledRule]]]
+    tables: dict[str, Mapping[str, Any]]
+    table_files: dict[str, str]
+    retired: dict[str, str]
+
+
+def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
+    folder = os.path.abspath(folder)
+    meta_path = os.path.join(folder, "pack.yaml")
+    if not os.path.isfile(meta_path):
+        raise RuleFileError(f"no pack.yaml in pack folder {folder}", file=meta_path)
+    if folder in stack:
+        chain = " -> ".join([*stack, folder])
+        raise RuleFileError(f"packs extend each other in a cycle: {chain}", file=meta_path)
+    meta, _ = _load_validated(meta_path)
+    if not isinstance(meta, dict) or "pack" not in meta:
+        raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=meta_path)
+    info = meta["pack"]
+    if info["name"] != os.path.basename(folder):
+        raise RuleFileError(
+            f"the pack is named {info['name']!r} but its folder is "
+            f"{os.path.basename(folder)!r}; they must agree",
+            file=meta_path,
+            field="pack.name",
+        )
+    if "extends" in info and "extends_dir" in info:
+        raise RuleFileError("give extends or extends_dir, not both", file=meta_path, field="pack")
+    parent: _Layer | None = None
+    if "extends" in info:
+        try:
+            parent_dir = shipped_pack_dir(info["extends"])
+        except RuleFileError as exc:
+            raise RuleFileError(str(exc), file=meta_path, field="pack.extends") from None
+        parent = _layer(parent_dir, (*stack, folder))
+    elif "extends_dir" in info:
+        parent = _layer(os.path.join(folder, info["extends_dir"]), (*stack, folder))
+    if parent is None and not info.get("files"):
+        raise RuleFileError("a pack that extends nothing needs files:", file=meta_path)
+
+    retired = dict(parent.retired) if parent else {}
+    own_retired = info.get("retired") or {}
+    retired.update(own_retired)
+    files: list[tuple[str, list[CompiledRule]]] = []
+    if parent:
+        for base, rules in parent.files:
+            files.append((base, [r for r in rules if r.rule.code not in own_retired]))
+    where: dict[str, tuple[int, int]] = {
+        r.rule.code: (i, j) for i, (_, rules) in enumerate(files) for j, r in enumerate(rules)
+    }
+    for name in info.get("files") or ():
+        path = os.path.join(folder, name)
+        data, checked = _load_validated(path)
+        if not isinstance(data, dict) or "rules" not in data:
+            raise RuleFileError("a rule file needs a top-level 'rules:' list", file=path)
+        added: list[CompiledRule] = []
+        for index, entry in enumerate(data["rules"]):
+            compiled = _compile_rule(entry, path, index, checked=checked)
+            code = compiled.rule.code
+            label = f"{code} (rules[{index}])"
+            if code in retired:
+                raise RuleFileError(
+                    f"code {code} is retired ({retired[code]}); codes are never reused",
+                    file=path, rule=label, field="code",
+                )  # fmt: skip
+            if entry.get("override"):
+                if code not in where:
+                    raise RuleFileError(
+                        f"override: true, but no inherited rule has code {code}",
+                        file=path, rule=label, field="override",
+                    )  # fmt: skip
+                i, j = where[code]
+                files[i][1][j] = compiled
+                continue
+            if code in where:
+                i, j = where[code]
+                raise RuleFileError(
+                    f"duplicate rule code (also defined in {files[i][1][j].rule.source}; "
+                    "to replace an inherited rule, add override: true)",
+                    file=path, rule=label, field="code",
+                )  # fmt: skip
+            added.append(compiled)
+        position = len(files)
+        if parent:  # merged by file name into the inherited order
+            position = next((k for k, (b, _) in enumerate(files) if b > name), len(files))
+        files.insert(position, (name, added))
+        where = {
+            r.rule.code: (i, j) for i, (_, rules) in enumerate(files) for j, r in enumerate(rules)
+        }
+    tables = dict(parent.tables) if parent else {}
+    table_files = dict(parent.table_files) if parent else {}
+    for tname, spec in (info.get("tables") or {}).items():
+        tables[tname] = spec
+        table_files[tname] = meta_path
+    return _Layer(info, folder, files, tables, table_files, retired)
+
+
+def _table_checks(layer: _Layer) -> dict[str, tuple[Predicate, Predicate]]:
+    checks: dict[str, tuple[Predicate, Predicate]] = {}
+    for tname, spec in layer.tables.items():
+        try:
+            keys, _ = compile_condition(
+                {"present": True, **(spec.get("keys") or {})}, f"tables.{tname}.keys"
+            )
+            values, _ = compile_condition(
+                {"present": True, **(spec.get("values") or {})}, f"tables.{tname}.values"
+            )
+        except ConditionError as exc:
+            raise RuleFileError(
+                str(exc), file=layer.table_files[tname], field=f"pack.{exc.field}"
+            ) from None
+        for key, value in (spec.get("entries") or {}).items():
+            if not keys(key, key, _NO_CONTEXT) or not values(value, key, _NO_CONTEXT):
+                raise RuleFileError(
+                    f"entry {key!r}: {value!r} does not fit the table's keys/values",
+                    file=layer.table_files[tname],
+                    field=f"pack.tables.{tname}.entries",
+                )
+        checks[tname] = (keys, values)
+    return checks
+
+
+def _handles(rule: CompiledRule, catch_all: CompiledRule) -> str | None:
+    """The member name a removing rule handles at the catch-all's level, if any."""
+    tokens, mine = rule.selector.tokens, catch_all.selector.tokens
+    if len(tokens) != len(mine) or tokens[-1] == "*":
+        return None
+    for a, b in zip(tokens[:-1], mine[:-1], strict=True):
+        if a != b and "*" not in (a, b):
+            return None
+    return tokens[-1]
+
+
+def _structural(rules: list[CompiledRule]) -> list[CompiledRule]:
+    """ "Ignored means passed through", in one place.
+
+    A catch-all rule leaves alone every member that another removing rule of the
+    pack handles by name, and a ``validate`` rule does not report a member a removing
+    rule handles: so ignoring that rule lets its member through, with no hand-kept
+    allow-list.
+    """
+    removing = [r for r in rules if r.rule.action == "remove"]
+    out = []
+    # (a catch-all and the rules it yields to share a scope: same selector depth and tokens)
+    for compiled in rules:
+        if compiled.rule.catch_all:
+            names = frozenset(
+                n for r in removing if not r.rule.catch_all and r.rule.scope == compiled.rule.scope
+                for n in [_handles(r, compiled)] if n is not None
+            )  # fmt: skip
+            inner = compiled.predicate
+            when = compiled.rule.when
+            predicate: Predicate
+            if set(when) == {"key_not_in"}:  # the usual shape: one set test per member
+                allowed = frozenset(when["key_not_in"]) | names
+                predicate = _not_in(allowed)
+            else:
+                # Object members only (never array elements), and not those another rule handles.
+                def predicate(
+                    v: Any, k: Segment, t: Context, inner: Predicate = inner, names: Any = names
+                ) -> bool:
+                    return isinstance(k, str) and k not in names and inner(v, k, t)
+
+            effective = {"all_of": [{"key_not_in": sorted(names)}, dict(when)]}
+            compiled = dataclasses.replace(compiled, predicate=predicate, effective_when=effective)
+        elif compiled.schema is not None:
+            scope = compiled.rule.scope
+            same = tuple(r for r in removing if r.rule.scope == scope)
+            compiled = dataclasses.replace(compiled, passthrough=same)
+        out.append(compiled)
+    # The catch-alls seen by validate rules must be the wrapped ones.
+    wrapped = {r.rule.code: r for r in out if r.rule.catch_all}
+    return [
+        dataclasses.replace(
+            r, passthrough=tuple(wrapped.get(p.rule.code, p) for p in r.passthrough)
+        )
+        if r.passthrough
+        else r
+        for r in out
+    ]
+
+
+def _not_in(allowed: frozenset[str]) -> Predicate:
+    """An object member (never an array element) whose name is not in ``allowed``."""
+    return lambda v, k, t: isinstance(k, str) and k not in allowed
+
+
+def passed_through(
+    segments: tuple[Segment, ...], document: Any, rules: tuple[CompiledRule, ...], ctx: Context
+) -> bool:
+    """Whether a schema error at ``segments`` (or under it) is about a member that a
+    removing rule handles: by name, or for a catch-all, one its condition accepts."""
+    for rule in rules:
+        tokens = rule.selector.tokens
+        if len(segments) < len(tokens) or not tokens:
+            continue
+        if not all(t == "*" or t == str(s) for t, s in zip(tokens, segments, strict=False)):
+            continue
+        if tokens[-1] != "*":  # a member named by the rule's path
+            return True
+        node = document
+        for seg in segments[: len(tokens)]:
+            try:
+                node = node[seg]
+            except (KeyError, IndexError, TypeError):
+                node = MISSING
+                break
+        if node is not MISSING and rule.predicate(node, segments[len(tokens) - 1], ctx):
+            return True
+    return False
+
+
+def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | None = None) -> Pack:
+    """Assemble a pack (with what it extends) and extra rule files, compiled."""
+    folder = pack_dir if pack_dir is not None else shipped_pack_dir(name)
+    layer = _layer(folder, ())
+    info = layer.info
+    rules = [r for _, rs in layer.files for r in rs]
+    seen = {r.rule.code: r.rule.source for r in rules}
+    for extra in extra_files:
+        data, checked = _load_validated(extra)
+        if not isinstance(data, dict) or "rules" not in data:
+            raise RuleFileError("a rule file needs a top-level 'rules:' list", file=str(extra))
+        for index, entry in enumerate(data["rules"]):
+            compiled = _compile_rule(entry, extra, index, checked=checked)
+            code = compiled.rule.code
+            label = f"{code} (rules[{index}])"
+            if code in layer.retired:
+                raise RuleFileError(
+                    f"code {code} is retired in the {info['name']!r} pack "
+                    f"({layer.retired[code]}); codes are never reused",
+                    file=extra, rule=label, field="code",
+                )  # fmt: skip
+            if code in seen:
+                raise RuleFileError(
+                    f"duplicate rule code (also defined in {seen[code]})",
+                    file=extra, rule=label, field="code",
+                )  # fmt: skip
+            seen[code] = extra
+            rules.append(compiled)
+    revision = info.get("revision", "")
+    rules = [
+        dataclasses.replace(
+            r, rule=dataclasses.replace(r.rule, pack=info["name"], revision=revision)
+        )
+        for r in _structural(rules)
+    ]
+    return Pack(
+        name=info["name"],
+        title=info["title"],
+        source=info.get("source", ""),
+        revision=revision,
+        provider=info.get("provider", ""),
+        endpoint=info.get("endpoint", ""),
+        tables={n: dict(spec) for n, spec in layer.tables.items()},
+        rules=tuple(rules),
+        table_checks=_table_checks(layer),
+        extends=info.get("extends") or info.get("extends_dir"),
+        retired=dict(layer.retired),
+        table_defaults={n: dict(s.get("entries") or {}) for n, s in layer.tables.items()},
+        folder=layer.folder,
+    )
+
+
+def pack_tables(pack: Pack, config: Config) -> dict[str, dict[str, Any]]:
+    """The tables rules see: each table's shipped entries, then the config's."""
+    return {
+        name: {**pack.table_defaults.get(name, {}), **config.table(name)} for name in pack.tables
+    }
+
+
+def check_config_against(pack: Pack, config: Config) -> None:
+    """Config tables must be tables of this pack, with accepted keys and values; codes
+    in select/ignore/severity must match a rule."""
+    for name, table in config.tables.items():
+        if name not in pack.tables:
+            declared = ", ".join(sorted(pack.tables)) or "none"
+            raise ConfigError(
+                f"config.{name}: the {pack.name!r} pack has no {name} table "
+                f"(its tables: {declared})"
+            )
+        key_ok, value_ok = pack.table_checks[name]
+        description = pack.tables[name].get("description", "")
+        for key, value in table.items():
+            if not key_ok(key, key, _NO_CONTEXT):
+                raise ConfigError(f"config.{name}: key {key!r} is not accepted: {description}")
+            if not value_ok(value, key, _NO_CONTEXT):
+                raise ConfigError(
+                    f"config.{name}.{key}: value {value!r} is not accepted: {description}"
+                )
+    tables = pack_tables(pack, config)
+    for compiled in pack.rules:
+        for spec in _lookups(compiled.rule.replace or {}):
+            if spec["default"] not in tables.get(spec["table"], {}):
+                raise ConfigError(
+                    f"{compiled.rule.code} looks up {spec['table']}[{spec['default']!r}] by "
+                    f"default, but the {spec['table']} table has no such entry"
+                )
+    selected = (*config.select, *config.extend_select, *config.ignore)
+    for code in (*selected, *(c for c, _ in config.severity_items)):
+        if code in pack.retired:
+            continue  # retired here, as the pack documents: selecting it is a no-op
+        if not any(r.rule.code.startswith(code) for r in pack.rules):
+            raise ConfigError(f"config: {code!r} matches no rule of the {pack.name!r} pack")
+
+
+def computed_replacement(spec: Mapping[str, Any], value: Any, ctx: Context) -> Any:
+    """The new value of a ``replace`` rule: a constant (``value``, an object of which
+    ``members`` are computed), or a table entry keyed by the value itself or by another
+    field (``key: /pointer``), else by ``default``."""
+    if "value" in spec:
+        constant = spec["value"]
+        members = spec.get("members")
+        if not members:
+            return constant
+        out = dict(constant)
+        for name, sub in members.items():
+            out[name] = computed_replacement(sub, value, ctx)
+        return out
+    table = ctx.tables.get(spec["table"], {})
+    if "key_tokens" not in spec:
+        return table[value]
+    key = resolve(ctx.root, spec["key_tokens"])
+    if not isinstance(key, str) or key not in table:
+        key = spec["default"]
+    return table[key]
+
+
+def _lookups(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    out = [spec] if "key_tokens" in spec else []
+    for sub in (spec.get("members") or {}).values():
+        out += _lookups(sub)
+    return out
