@@ -207,13 +207,14 @@ def _fires(when: Any, key: str | _Other | _Index, tables: Tables) -> Any:
     """A schema matched by exactly the present values on which ``when`` holds."""
     if not isinstance(when, Mapping):
         raise Untranslatable("not a condition")
-    parts: list[Any] = []
-    for name, arg in when.items():
-        part = _one(name, arg, key, tables)
-        if part is False:
-            return False
-        if part is not True:
-            parts.append(part)
+    return _all_of([_one(name, arg, key, tables) for name, arg in when.items()])
+
+
+def _all_of(parts: list[Any]) -> Any:
+    """The conjunction, with ``true`` dropped and ``false`` absorbing."""
+    if any(part is False for part in parts):
+        return False
+    parts = [part for part in parts if part is not True]
     if not parts:
         return True
     return parts[0] if len(parts) == 1 else {"allOf": parts}
@@ -260,9 +261,14 @@ def _one(name: str, arg: Any, key: str | _Other | _Index, tables: Tables) -> Any
             else:
                 parts.append({"required": [member], "properties": {member: inner}})
         return {"allOf": parts}
-    if name in ("any_of", "all_of"):
+    if name == "all_of":
+        return _all_of([_fires(c, key, tables) for c in arg])
+    if name == "any_of":
         subs = [_fires(c, key, tables) for c in arg]
-        return {"anyOf" if name == "any_of" else "allOf": subs}
+        if any(sub is True for sub in subs):
+            return True
+        subs = [sub for sub in subs if sub is not False]
+        return False if not subs else subs[0] if len(subs) == 1 else {"anyOf": subs}
     if name == "not":
         return _negate(_fires(arg, key, tables))
     raise Untranslatable(f"condition {name!r}")
