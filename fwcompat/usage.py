@@ -347,12 +347,14 @@ class SSEDecoder:
         Linear in the bytes fed, however a long line is split: each byte is
         scanned once, and a line's pieces are joined once, when it ends.
         """
+        if not chunk:
+            return []  # an empty chunk must not forget a \r that ended the last one
         if self._pending_cr:
             self._pending_cr = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]  # the \n of a \r\n split across chunks
-        if not chunk:
-            return []
+                if not chunk:
+                    return []
         if b"\n" not in chunk and b"\r" not in chunk:  # inside a long line: keep it as is
             self._partial.append(chunk)
             return []

@@ -424,3 +424,12 @@ def test_decoder_handles_crlf_split_after_a_long_line() -> None:
     assert decoder.feed(b"cd\r") == []
     assert decoder.feed(b"\ndata: e\r") == []
     assert decoder.feed(b"\n\r\n") == [SSEEvent(None, "abcd\ne")]
+
+
+def test_an_empty_chunk_between_cr_and_lf_is_not_a_blank_line() -> None:
+    raw = b"event: a\r\ndata: 1\r\ndata: 2\r\n\r\n"
+    cut = raw.index(b"\r\n", 12) + 1  # between the \r and the \n after "data: 1"
+    decoder = SSEDecoder()
+    events = [*decoder.feed(raw[:cut]), *decoder.feed(b""), *decoder.feed(raw[cut:])]
+    assert [*events, *decoder.flush()] == SSEDecoder().feed(raw)
+    assert events == [SSEEvent("a", "1\n2")]
