@@ -273,15 +273,16 @@ def _validate(
         found.append((err.path, _diagnostic(rule, step.severity, pointer, message, None)))
 
 
-def _overlaps(
+def _overlapping(
     tokens: tuple[str, ...], absent: bool, edits: list[tuple[tuple[Segment, ...], bool]]
-) -> bool:
-    """Whether one of ``edits`` (segments, was-a-removal) can change what a rule sees.
+) -> list[tuple[tuple[Segment, ...], bool]]:
+    """The ``edits`` (segments, was-a-removal) that can change what a rule sees.
 
     A replacement at E changes the values at E, above it and below it. A removal at E
     changes only the values above E (its ancestors lost a member); a rule that selects
     at E's depth or deeper can newly match there only if it matches absent members.
     """
+    out = []
     for edit, removal in edits:
         if removal and (len(tokens) > len(edit) or (len(tokens) == len(edit) and not absent)):
             continue
@@ -289,8 +290,46 @@ def _overlaps(
             if token != "*" and token != seg and token != str(seg):
                 break
         else:
-            return True
-    return False
+            out.append((edit, removal))
+    return out
+
+
+def _changed_places(
+    tokens: tuple[str, ...], overlapping: list[tuple[tuple[Segment, ...], bool]]
+) -> set[tuple[Segment, ...]] | None:
+    """The places (as deep as the rule's path) whose value the edits changed; None when
+    an edit changed a whole subtree the rule selects in, or removed an array element
+    (indexes shift): then the rule is matched again everywhere."""
+    places = set()
+    for edit, removal in overlapping:
+        if len(edit) < len(tokens) or (removal and isinstance(edit[-1], int)):
+            return None
+        places.add(edit[: len(tokens)])
+    return places
+
+
+def _rematch_at(
+    step: _Step,
+    before: list[Place],
+    places: set[tuple[Segment, ...]],
+    root: Any,
+    ctx: Context,
+) -> list[Place]:
+    """A local rule's matches after edits at ``places``: the earlier matches elsewhere,
+    and the rule asked again at each changed place."""
+    compiled = step.compiled
+    out = [(segments, value) for segments, value in before if segments not in places]
+    for place in places:
+        found = _reread(root, place)
+        if found is None:
+            continue  # its parent is gone
+        segments, value = found
+        if value is MISSING and not compiled.matches_absent:
+            continue
+        if compiled.predicate(value, segments[-1] if segments else "", ctx):
+            out.append((segments, value))
+    out.sort(key=lambda place: _position(place[0]))
+    return out
 
 
 def _rematch(step: _Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
@@ -417,8 +456,15 @@ def _run_scope(
             _validate(step, doc.root, rejected, found, tables)
             continue
         matches = matched.get(index)
-        if edits and isinstance(doc.root, dict) and _touched(step, edits, edited_first):
-            matches = _rematch(step, doc.root, Context(tables, doc.root), fold)
+        if edits and isinstance(doc.root, dict) and _touched(step, edited_first):
+            ctx = Context(tables, doc.root)
+            tokens = compiled.selector.tokens
+            overlapping = _overlapping(tokens, compiled.matches_absent, edits)
+            places = _changed_places(tokens, overlapping) if step.local and not fold else None
+            if not step.local or places is None:
+                matches = _rematch(step, doc.root, ctx, fold)
+            elif places:
+                matches = _rematch_at(step, matches or [], places, doc.root, ctx)
         if not matches:
             continue
         rule = compiled.rule
@@ -459,16 +505,12 @@ def _run_scope(
     return doc.root, found
 
 
-def _touched(
-    step: _Step, edits: list[tuple[tuple[Segment, ...], bool]], edited_first: set[str]
-) -> bool:
-    """Whether earlier edits may change what this rule finds (then it is matched again)."""
+def _touched(step: _Step, edited_first: set[str]) -> bool:
+    """Whether earlier edits may change what this rule finds: a quick first test."""
     if not step.local:
         return True  # it reads other fields of the request
     tokens = step.compiled.selector.tokens
-    if tokens and tokens[0] != "*" and tokens[0] not in edited_first:
-        return False
-    return _overlaps(tokens, step.compiled.matches_absent, edits)
+    return not tokens or tokens[0] == "*" or tokens[0] in edited_first
 
 
 def _document_order(original: Any, found: Found) -> list[Diagnostic]:
