@@ -224,6 +224,8 @@ class Checker:
         self.failed_io = False
         self.progress: Progress | None = None
         self.stdin_request = False
+        self.blocked = False
+        """The current file cannot be written: nothing in it counts as fixable."""
 
     # ------------------------------------------------------------------ messages
 
@@ -254,7 +256,8 @@ class Checker:
 
     def _emit(self, finding: Finding) -> None:
         d = finding.diagnostic
-        self.summary.count(finding, unsafe_fixable=fixable(d, unsafe=True))
+        unsafe_only = fixable(d, unsafe=True) and not fixable(d, unsafe=False)
+        self.summary.count(finding, unsafe_fixable=unsafe_only and not self.blocked)
         if d.code in _FAILURES:
             self.failed_io = True
         self._clear_progress()
@@ -290,7 +293,14 @@ class Checker:
         for n, place in zip(slots, unit.locate_all(wanted) if wanted else (), strict=True):
             places[n] = place
         findings = [
-            Finding(name, line, column, d, can_fix and fixable(d, allowed), unit.line)
+            Finding(
+                name,
+                line,
+                column,
+                d,
+                can_fix and not self.blocked and fixable(d, allowed),
+                unit.line,
+            )
             for (line, column), d in zip(places, diagnostics, strict=True)
         ]
         findings.sort(key=lambda f: (f.line, f.column))
@@ -420,20 +430,22 @@ class Checker:
 
     def _fix_text(
         self, name: str, text: str, fmt: Format, unit: Unit, envelope: bool, result: Result
-    ) -> tuple[str, int]:
+    ) -> tuple[str, int, bool]:
+        """(new text, fixes applied, refused): a refused fix leaves ``text`` as it was."""
         from ._fix import FixRefused, edits_for, fix_json_text, fix_yaml_text
 
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
         if not edits:
-            return text, 0
+            return text, 0, False
         fixer = fix_yaml_text if fmt == "yaml" else fix_json_text
         try:
-            return fixer(text, edits, unit)
+            new, applied = fixer(text, edits, unit)
+            return new, applied, False
         except FixRefused as exc:
             self.warn(f"{name}: not fixed: {exc}")
         except (ValueError, IndexError, KeyError, TypeError, RecursionError) as exc:
             self.warn(f"{name}: not fixed: {type(exc).__name__}: {exc}")
-        return text, 0
+        return text, 0, True
 
     def _check_text(self, path: str | None, name: str, text: str, fmt: Format) -> None:
         if path is not None and not text.strip("\ufeff \t\r\n"):
@@ -462,10 +474,10 @@ class Checker:
             self._echo_stdin(path, text)
             self._report_unit(name, unit, envelope, result, error)
             return
-        new_text, applied = self._fix_text(name, text, fmt, unit, envelope, result)
+        new_text, applied, refused = self._fix_text(name, text, fmt, unit, envelope, result)
         if not applied or new_text == text:
             self._echo_stdin(path, text)
-            self._report_unit(name, unit, envelope, result, error, can_fix=not applied)
+            self._report_unit(name, unit, envelope, result, error, can_fix=not refused)
             return
         if self.options.diff:
             from ._fix import unified_diff
@@ -480,7 +492,11 @@ class Checker:
                 write_atomic(path, new_text)
             except OSError as exc:
                 self._report_error(name, _unwritable(exc))
-                self._report_unit(name, unit, envelope, result, error, can_fix=False)
+                self.blocked = True
+                try:
+                    self._report_unit(name, unit, envelope, result, error)
+                finally:
+                    self.blocked = False
                 return
         self.summary.fixed += applied
         self.summary.files_fixed += 1
@@ -519,6 +535,7 @@ class Checker:
                 except OSError as exc:
                     self._report_error(name, _unwritable(exc))
                     fixing = False
+                    self.blocked = True
         total = 0
         if path is not None:
             try:
@@ -543,6 +560,7 @@ class Checker:
             else:
                 self._report_error(name, _unreadable(exc))
         finally:
+            self.blocked = False
             self.progress.clear()
             self.progress = None
             if tmp is not None and out is not None:
@@ -629,7 +647,7 @@ class Checker:
         self, name: str, number: int, raw: str, unit: Unit, envelope: bool, result: Result
     ) -> tuple[str, int]:
         body = raw.rstrip("\r\n")
-        new, applied = self._fix_text(f"{name}:{number}", body, "json", unit, envelope, result)
+        new, applied, _ = self._fix_text(f"{name}:{number}", body, "json", unit, envelope, result)
         return new + raw[len(body) :], applied
 
 

@@ -443,8 +443,11 @@ def unified_diff(old: str, new: str, name: str) -> str:
 
 def check_writable(path: str) -> None:
     """Raise OSError when ``path`` (a real file) is read-only: --fix never overrides that."""
+    import stat
+
     target = os.path.realpath(path)
-    if not os.access(target, os.W_OK):
+    # The mode bits, not os.access: root may write anything, yet 0444 says "leave me".
+    if not os.stat(target).st_mode & stat.S_IWUSR or not os.access(target, os.W_OK):
         raise PermissionError(13, "the file is read-only", path)
 
 
