@@ -14,7 +14,6 @@ and the file is left byte-identical.
 from __future__ import annotations
 
 import contextlib
-import copy
 import difflib
 import itertools
 import json
@@ -154,11 +153,26 @@ def same_document(a: Any, b: Any) -> bool:
     return True
 
 
+def copy_document(document: Any) -> Any:
+    """A deep copy of dicts and lists, iterative: any depth the parser accepted."""
+    root: list[Any] = [None]
+    stack: list[tuple[Any, Any, Any]] = [(document, root, 0)]
+    while stack:
+        value, parent, key = stack.pop()
+        if isinstance(value, dict):
+            new: Any = {}
+            stack.extend((v, new, k) for k, v in value.items())
+        elif isinstance(value, list):
+            new = [None] * len(value)
+            stack.extend((v, new, i) for i, v in enumerate(value))
+        else:
+            new = value
+        parent[key] = new
+    return root[0]
+
+
 def _expected(document: Any, edits: Sequence[Edit]) -> tuple[Any, list[Edit]]:
-    try:
-        copied = copy.deepcopy(document)
-    except RecursionError:
-        raise FixRefused("the document is nested too deeply to fix") from None
+    copied = copy_document(document)
     effective = _effective(copied, edits)
     expected, _ = apply_edits(copied, effective)
     return expected, effective

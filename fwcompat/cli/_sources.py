@@ -332,7 +332,34 @@ def _ws(text: str, pos: int) -> int:
 
 
 def _skip(text: str, pos: int) -> int:
-    return int(_DECODER.raw_decode(text, pos)[1])
+    """Offset after the JSON value at ``pos``."""
+    try:
+        return int(_DECODER.raw_decode(text, pos)[1])
+    except RecursionError:
+        return _skip_deep(text, pos)
+
+
+_STRUCTURE = re.compile(r'["\[\]{}]')
+
+
+def _skip_deep(text: str, pos: int) -> int:
+    """Skip a value nested deeper than the C decoder's recursion limit, iteratively."""
+    depth = 0
+    i = pos
+    while True:
+        match = _STRUCTURE.search(text, i)
+        if match is None:
+            raise ValueError("unterminated value")
+        ch = match.group()
+        if ch == '"':
+            i = scanstring(text, match.start() + 1)[1]
+            if depth == 0:
+                return int(i)
+            continue
+        depth += 1 if ch in "[{" else -1
+        i = match.end()
+        if depth == 0:
+            return i
 
 
 class _Done(Exception):
@@ -475,7 +502,16 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return document
 
 
-_PAIRS_DECODER = json.JSONDecoder(object_pairs_hook=_pairs)
+class _Constant(ValueError):
+    """``NaN``, ``Infinity``, ``-Infinity``: Python reads them, JSON has no such values."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+_PAIRS_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant)
+_CONSTANT = re.compile(r"-?Infinity|NaN")
 
 
 def _parse_json(text: str, start: int, line_base: int) -> tuple[Any, list[str]]:
@@ -488,6 +524,12 @@ def _parse_json(text: str, start: int, line_base: int) -> tuple[Any, list[str]]:
         raise SourceError(f"invalid JSON: {exc.msg}", line + line_base, column) from None
     except RecursionError:
         raise SourceError("invalid JSON: nesting too deep", line_base + 1) from None
+    except _Constant as exc:
+        match = _CONSTANT.search(text)
+        line, column = offset_to_position(text, match.start()) if match else (1, 1)
+        raise SourceError(
+            f"invalid JSON: {exc} is not a JSON number", line + line_base, column
+        ) from None
     except ValueError as exc:
         # Python refuses to convert integers of more than 4,300 digits.
         match = _LONG_INT.search(text)
