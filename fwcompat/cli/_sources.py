@@ -230,6 +230,19 @@ def _matches(path: str, patterns: Sequence[str]) -> bool:
     return False
 
 
+def _excluded(path: str, exclude: Sequence[str]) -> bool:
+    """A named path is excluded when it, or any folder above it, matches (ruff's rule)."""
+    current = os.path.normpath(path)
+    while current and current not in (".", os.sep):
+        if _matches(current, exclude):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return False
+
+
 class WalkError(NamedTuple):
     path: str
     message: str
@@ -254,7 +267,7 @@ def discover(
     seen: set[str] = set()
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            if force_exclude and _matches(path, exclude):
+            if force_exclude and _excluded(path, exclude):
                 continue
             found: list[str | WalkError] = []
             errors: list[OSError] = []
@@ -272,7 +285,7 @@ def discover(
                 found, key=lambda c: c.path if isinstance(c, WalkError) else c
             )
         else:
-            if force_exclude and path != "-" and _matches(path, exclude):
+            if force_exclude and path != "-" and _excluded(path, exclude):
                 continue
             candidates = [path]
         for candidate in candidates:
