@@ -545,7 +545,8 @@ class _ReportFile:
     """The -o file, written to a temp file beside it and renamed at the end.
 
     An existing report stays intact until the new one is complete, and the file
-    being written is never read as an input (it is not in place yet).
+    being written is never read as an input (it is not in place yet). A special
+    file (``/dev/null``, a FIFO) is written directly, never replaced.
     """
 
     def __init__(self, path: str) -> None:
@@ -554,9 +555,17 @@ class _ReportFile:
         self.handle: Any = None
 
     def open(self) -> Any:
+        import stat
         import tempfile
 
         target = os.path.realpath(self.path)
+        try:
+            special = not stat.S_ISREG(os.stat(target).st_mode)
+        except FileNotFoundError:
+            special = False
+        if special:  # /dev/null, a FIFO, /dev/stdout: write straight into it
+            self.handle = open(target, "w", encoding="utf-8")  # noqa: SIM115
+            return self.handle
         fd, self.tmp = tempfile.mkstemp(
             prefix=f".{os.path.basename(target)}.",
             suffix=".fwcompat-tmp",
@@ -568,6 +577,9 @@ class _ReportFile:
     def close(self, *, keep: bool) -> None:
         import contextlib
 
+        if not self.tmp:
+            self.handle.close()
+            return
         try:
             self.handle.close()
             if keep:

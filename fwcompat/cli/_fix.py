@@ -33,6 +33,7 @@ from ._sources import (
     json_index,
     load_json,
     load_yaml,
+    without_gc,
     yaml_members,
 )
 
@@ -213,6 +214,7 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
 # --------------------------------------------------------------------------- JSON
 
 
+@without_gc
 def fix_json_text(text: str, edits: Sequence[Edit], unit: Unit | None = None) -> tuple[str, int]:
     """Apply edits to JSON text by splicing: every byte not edited stays as it was.
 
@@ -305,6 +307,7 @@ def _yaml_scalar(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
+@without_gc
 def fix_yaml_text(text: str, edits: Sequence[Edit], unit: Unit | None = None) -> tuple[str, int]:
     """Apply edits to YAML text by splicing node spans (comments and layout stay).
 

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import functools
+import gc
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, ParamSpec, TypeVar
 
 from fwcompat._paths import is_index
 
@@ -114,6 +116,31 @@ MAX_ALIAS_EXPANSION = 100_000
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 _LONG_INT = re.compile(r"-?\d{4301,}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def without_gc(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` with the cyclic GC paused.
+
+    Parsing and indexing allocate many objects and no cycles; a collection pass
+    in the middle scans every live object, which made the cost of a big file grow
+    faster than its size. Reference counting still frees everything.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not gc.isenabled():
+            return function(*args, **kwargs)
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return wrapper
 
 
 class SourceError(Exception):
@@ -452,6 +479,7 @@ def _scan(
         return i + 1
 
 
+@without_gc
 def json_index(
     text: str, pointers: Iterable[Tokens], start: int = 0, *, with_members: bool = False
 ) -> JsonIndex:
@@ -601,6 +629,7 @@ def _duplicate_problems(
     )
 
 
+@without_gc
 def load_json(text: str, *, line: int = 1) -> Unit:
     """Parse a whole JSON file (or one JSONL line, ``line`` being its number)."""
     start = 1 if text.startswith("\ufeff") else 0
@@ -768,6 +797,7 @@ class SeveralDocuments(SourceError):
     """A YAML stream of several documents: never a request file."""
 
 
+@without_gc
 def load_yaml(text: str) -> Unit:
     """Parse a YAML file holding one document, keeping node marks for positions."""
     import yaml
@@ -798,6 +828,7 @@ def load_yaml(text: str) -> Unit:
     finally:
         loader.dispose()
 
+    @without_gc
     def locate_all(pointers: Sequence[Tokens]) -> list[tuple[int, int]]:
         cache: dict[int, dict[str, tuple[Any, Any]]] = {}
         return [_yaml_position(node, tokens, cache) for tokens in pointers]

@@ -20,7 +20,9 @@ from hypothesis import strategies as st
 
 from fwcompat.cli._sources import REQUEST_KEYS, classify, json_offset, load_json
 
-from .conftest import Run
+from .conftest import FIXTURES, Run
+
+FIXTURES_GOOD = str(FIXTURES / "good")
 
 MODEL = "accounts/fireworks/models/kimi-k2p5"
 CACHED_TOOL = {"name": "t", "input_schema": {"type": "object"}, "cache_control": {"type": "x"}}
@@ -367,3 +369,13 @@ def test_normalize_never_prints_nan(run: Run, tmp_path: Path) -> None:
 def test_load_json_reports_duplicates_in_jsonl_lines() -> None:
     unit = load_json('{"a": 1, "a": 2}', line=7)
     assert [(p.code, p.line, p.column) for p in unit.problems] == [("E904", 7, 10)]
+
+
+def test_report_to_dev_null_never_replaces_it(run: Run) -> None:
+    import stat
+
+    before = os.stat(os.devnull)
+    result = run("check", "-o", os.devnull, FIXTURES_GOOD)
+    assert result.returncode == 0
+    after = os.stat(os.devnull)
+    assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
