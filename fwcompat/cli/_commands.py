@@ -429,7 +429,14 @@ class Checker:
             sys.stdout.write(text)
 
     def _fix_text(
-        self, name: str, text: str, fmt: Format, unit: Unit, envelope: bool, result: Result
+        self,
+        name: str,
+        text: str,
+        fmt: Format,
+        unit: Unit,
+        envelope: bool,
+        result: Result,
+        splices: list[tuple[int, int, str]] | None = None,
     ) -> tuple[str, int, bool]:
         """(new text, fixes applied, refused): a refused fix leaves ``text`` as it was."""
         from ._fix import FixRefused, edits_for, fix_json_text, fix_yaml_text
@@ -439,7 +446,7 @@ class Checker:
             return text, 0, False
         fixer = fix_yaml_text if fmt == "yaml" else fix_json_text
         try:
-            new, applied = fixer(text, edits, unit)
+            new, applied = fixer(text, edits, unit, splices_out=splices)
             return new, applied, False
         except FixRefused as exc:
             self.warn(f"{name}: not fixed: {exc}")
@@ -474,15 +481,18 @@ class Checker:
             self._echo_stdin(path, text)
             self._report_unit(name, unit, envelope, result, error)
             return
-        new_text, applied, refused = self._fix_text(name, text, fmt, unit, envelope, result)
+        splices: list[tuple[int, int, str]] = []
+        new_text, applied, refused = self._fix_text(
+            name, text, fmt, unit, envelope, result, splices
+        )
         if not applied or new_text == text:
             self._echo_stdin(path, text)
             self._report_unit(name, unit, envelope, result, error, can_fix=not refused)
             return
         if self.options.diff:
-            from ._fix import unified_diff
+            from ._fix import splice_diff
 
-            self.diff_out.write(unified_diff(text, new_text, name))
+            self.diff_out.write(splice_diff(text, splices, name))
         elif path is None:
             sys.stdout.write(new_text)
         else:
