@@ -19,7 +19,7 @@ import itertools
 import json
 import os
 import tempfile
-from collections.abc import Iterable, MutableMapping, MutableSequence, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,9 +85,9 @@ _ABSENT = object()
 
 
 def _child(node: Any, token: str) -> Any:
-    if isinstance(node, MutableMapping):
+    if isinstance(node, dict):  # parsed documents are dicts and lists: no ABC checks
         return node.get(token, _ABSENT)
-    if isinstance(node, MutableSequence) and is_index(token) and int(token) < len(node):
+    if isinstance(node, list) and is_index(token) and int(token) < len(node):
         return node[int(token)]
     return _ABSENT
 
@@ -121,7 +121,7 @@ def apply_edits(document: Any, edits: Iterable[Edit]) -> tuple[Any, int]:
         for token in edit.tokens[:-1]:
             parent = _child(parent, token)
         last = edit.tokens[-1]
-        if isinstance(parent, MutableMapping):
+        if isinstance(parent, dict):
             if edit.remove:
                 del parent[last]
             else:

@@ -111,3 +111,53 @@ def test_positions() -> None:
     assert yaml_unit.locate(parse_pointer("/messages/0/content")) == (5, 5)
     assert yaml_unit.locate(parse_pointer("/messages/3")) == (3, 1)  # deepest existing
     assert load_yaml("when: 2024-01-01\n").document == {"when": "2024-01-01"}
+
+
+def apply_unified_diff(old: str, diff: str) -> str:
+    """A small `patch`: apply a unified diff's hunks to ``old``."""
+    import re
+
+    lines = old.splitlines(keepends=True)
+    body = diff.splitlines(keepends=True)[2:]
+    out: list[str] = []
+    at = 0
+    last = ""
+    i = 0
+    while i < len(body):
+        match = re.match(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", body[i])
+        assert match, body[i]
+        start = int(match.group(1)) - (1 if int(match.group(2) or 1) else 0)
+        assert start >= at
+        out.extend(lines[at:start])
+        at = start
+        i += 1
+        while i < len(body) and not body[i].startswith("@@"):
+            line = body[i]
+            i += 1
+            if line.startswith("\\"):
+                if last in " +":
+                    out[-1] = out[-1][:-1]
+                continue
+            if line[0] in " -":
+                assert lines[at].rstrip("\n") == line[1:].rstrip("\n")
+                at += 1
+            if line[0] in " +":
+                out.append(line[1:])
+            last = line[0]
+    out.extend(lines[at:])
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a\n", "b\n", "}\n", "{\n", "x", "\n"]), max_size=30), st.data())
+def test_splice_diff_applies_back(pieces: list[str], data: Any) -> None:
+    from fwcompat.cli._fix import _splices_apply, splice_diff
+
+    old = "".join(pieces)
+    points = sorted(data.draw(st.sets(st.integers(0, len(old)), max_size=6)))
+    splices = [
+        (a, b, data.draw(st.sampled_from(["", "Z", "Q\n", "\n"])))
+        for a, b in zip(points[::2], points[1::2], strict=False)
+    ]
+    new = _splices_apply(old, list(splices))
+    assert apply_unified_diff(old, splice_diff(old, splices, "f")) == new
