@@ -129,9 +129,11 @@ def peak_rss(command: list[str]) -> tuple[float, int, float]:
     return float(wall), int(rss), float(code)
 
 
-def write_jsonl(path: Path, megabytes: float) -> int:
+def write_jsonl(path: Path, megabytes: float, messages: int = 20) -> int:
     target = int(megabytes * 1024 * 1024)
-    lines = [json.dumps(request(i, messages=20, fixable=i % 10 == 0)) + "\n" for i in range(50)]
+    lines = [
+        json.dumps(request(i, messages=messages, fixable=i % 10 == 0)) + "\n" for i in range(50)
+    ]
     written = count = 0
     with path.open("w", encoding="utf-8") as handle:
         while written < target:
@@ -192,6 +194,9 @@ def main() -> int:
     parser.add_argument(
         "--jsonl-mb", type=float, default=32, help="size of the large JSONL file in MB"
     )
+    parser.add_argument(
+        "--jsonl-messages", type=int, default=20, help="messages per JSONL request (2: small)"
+    )
     parser.add_argument("--skip-jsonl", action="store_true", help="skip the JSONL part")
     parser.add_argument("--skip-growth", action="store_true", help="skip the 500/4,000 part")
     args = parser.parse_args()
@@ -232,14 +237,17 @@ def main() -> int:
             growth(fwcompat, folder, max(3, args.runs // 2))
 
         if not args.skip_jsonl:
-            print("\nJSONL, one request (20 messages) per line, 10% with a fixable field:\n")
+            print(
+                f"\nJSONL, one request ({args.jsonl_messages} messages) per line, "
+                "10% with a fixable field:\n"
+            )
             print(
                 f"| {'size':>9} | {'requests':>9} | {'wall':>8} | {'MB/s':>6} | {'peak RSS':>9} |"
             )
             print(f"|{'-' * 11}|{'-' * 11}|{'-' * 10}|{'-' * 8}|{'-' * 11}|")
             for megabytes in (args.jsonl_mb / 4, args.jsonl_mb):
                 big = folder / "big.jsonl"
-                count = write_jsonl(big, megabytes)
+                count = write_jsonl(big, megabytes, args.jsonl_messages)
                 size = big.stat().st_size / 1024 / 1024
                 wall, rss, _ = peak_rss(
                     [

@@ -7,8 +7,14 @@
     fwcompat rules                 # a table of every rule
     fwcompat explain CODE          # one rule in full, with its examples
 
-Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage error, bad
-configuration, or a file that cannot be read or parsed.
+Exit codes: 0 clean, 1 findings at or above ``--fail-on`` (or ``--diff`` with
+changes pending), 2 usage error, bad configuration, or a file or folder that
+cannot be read or parsed.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function in :data:`SUBCOMMANDS`
+that adds its parser and sets ``handler(args, config) -> exit code``; a module
+that brings a new subcommand appends its own function there. "Did you mean" reads
+the command names from the built parser, so later additions are covered.
 
 Only argparse is imported up front; each command imports what it needs.
 """
