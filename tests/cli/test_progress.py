@@ -31,7 +31,7 @@ def run_on_tty(
 ) -> tuple[int, str, str]:
     """Run with stderr (and, if asked, stdout) on a pseudo-terminal; else stdout on a pipe."""
     master, slave = pty.openpty()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FWCOMPAT", "NO_COLOR"))}
+    environ = clean_env()
     environ.update(env or {})
     out: Any = slave if stdout_tty else subprocess.PIPE
     proc = subprocess.Popen(command, stdout=out, stderr=slave, env=environ)
@@ -52,6 +52,12 @@ def run_on_tty(
     code = proc.wait()
     os.close(master)
     return code, stdout, b"".join(chunks).decode(errors="replace")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment without fwcompat's or colour variables, plus ``extra``."""
+    drop = ("FWCOMPAT", "NO_COLOR", "FORCE_COLOR")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(drop)}, **extra}
 
 
 # No race with the clock: the delay before the bar shows is injected (0 s or a day).
@@ -104,7 +110,7 @@ def test_no_progress_bar_when_not_a_terminal(fwcompat_exe: str, tmp_path: Path) 
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, **SHOW_NOW},
+        env=clean_env(**SHOW_NOW),
     )
     assert result.returncode == 0
     assert result.stderr == ""
@@ -128,7 +134,7 @@ def test_colour_follows_ruff(fwcompat_exe: str) -> None:
     _, _, never = run_on_tty([fwcompat_exe, "check", "--color", "never", bad], stdout_tty=True)
     assert "\x1b[" not in never
     piped = subprocess.run(
-        [fwcompat_exe, "check", bad], capture_output=True, text=True, check=False
+        [fwcompat_exe, "check", bad], capture_output=True, text=True, check=False, env=clean_env()
     ).stdout
     assert "\x1b[" not in piped
     forced = subprocess.run(
@@ -136,7 +142,7 @@ def test_colour_follows_ruff(fwcompat_exe: str) -> None:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "FORCE_COLOR": "1"},
+        env=clean_env(FORCE_COLOR="1"),
     ).stdout
     assert "\x1b[" in forced
     always = subprocess.run(
@@ -144,6 +150,6 @@ def test_colour_follows_ruff(fwcompat_exe: str) -> None:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "NO_COLOR": "1"},
+        env=clean_env(NO_COLOR="1"),
     ).stdout
     assert "\x1b[" in always
