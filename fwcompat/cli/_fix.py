@@ -18,6 +18,7 @@ import difflib
 import itertools
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -310,8 +311,25 @@ def _line_end(text: str, pos: int) -> int | None:
     return newline + 1 if newline >= 0 else len(text)
 
 
-def _yaml_scalar(value: Any) -> str:
-    # JSON is YAML: a double-quoted, ASCII-escaped scalar or flow collection is exact.
+_PLAIN = re.compile(r"[A-Za-z_/][A-Za-z0-9_./-]*")
+
+
+def _yaml_scalar(value: Any, style: str | None) -> str:
+    """The replacement in the style of the value it replaces, when that reads back exactly.
+
+    A plain ``max`` becomes a plain ``high``; anything YAML could misread (``on``,
+    ``1.0``, ``null``) or any other value is written as JSON, which is YAML: a
+    double-quoted, ASCII-escaped scalar or a flow collection. The result is
+    verified by reading the file back in any case.
+    """
+    if isinstance(value, str):
+        if not style and _PLAIN.fullmatch(value):
+            import yaml
+
+            if yaml.safe_load(value) == value:
+                return value
+        if style == "'" and "\n" not in value and value.isprintable():
+            return "'" + value.replace("'", "''") + "'"
     return json.dumps(value, ensure_ascii=True)
 
 
@@ -387,7 +405,9 @@ def fix_yaml_text(
             if edit.remove:
                 removed.append(n)
             else:
-                splices.append((start_of(value), end_of(value), _yaml_scalar(edit.replacement)))
+                style = value.style if isinstance(value, yaml.ScalarNode) else '"'
+                replacement = _yaml_scalar(edit.replacement, style)
+                splices.append((start_of(value), end_of(value), replacement))
         if not removed:
             continue
         if len(removed) == len(members):

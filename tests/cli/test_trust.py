@@ -380,3 +380,17 @@ def test_report_to_dev_null_never_replaces_it(run: Run) -> None:
     assert result.returncode == 0
     after = os.stat(os.devnull)
     assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
+
+
+def test_yaml_replacement_keeps_the_scalar_style(run: Run, tmp_path: Path) -> None:
+    from fwcompat.cli._fix import _yaml_scalar
+
+    path = tmp_path / "effort.yaml"
+    text = f"model: {MODEL}\nmax_tokens: 1\nmessages: []\noutput_config:\n  effort: max  # x\n"
+    path.write_text(text)
+    result = run("check", "--fix", path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert path.read_text() == text.replace("effort: max", "effort: high")
+    assert _yaml_scalar("on", "") == '"on"'  # plain `on` would read back as true
+    assert _yaml_scalar("1.0", "") == '"1.0"'
+    assert _yaml_scalar("it's", "'") == "'it''s'"
