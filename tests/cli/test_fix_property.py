@@ -32,6 +32,8 @@ from fwcompat.cli._fix import same_document
 from fwcompat.cli._sources import classify, load_yaml
 
 MODEL = "accounts/fireworks/models/kimi-k2p5"
+NAMED = ("cache_control", "ephemeral", "caller", "direct", "service_tier", "effort")
+"""Text of the members the generated files' diagnostics name (removed or replaced)."""
 words = st.text(alphabet="abcdefghij", min_size=1, max_size=6)
 
 
@@ -49,12 +51,22 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
         for _ in range(depth):
             deep = [deep]
         tools[0]["input_schema"]["default"] = deep
+    content: Any = draw(words)
+    if draw(st.booleans()):
+        block: dict[str, Any] = {"type": "text", "text": content}
+        if draw(st.booleans()):
+            block["caller"] = {"type": "direct"}  # removed by FW701
+        content = [block]
     body: dict[str, Any] = {
         "model": MODEL,
         "max_tokens": draw(st.integers(1, 4096)),
-        "messages": [{"role": "user", "content": draw(words)}],
+        "messages": [{"role": "user", "content": content}],
         "tools": tools,
     }
+    if draw(st.booleans()):
+        body["service_tier"] = "auto"  # removed by FW401
+    if draw(st.booleans()):
+        body["output_config"] = {"effort": "max"}  # replaced by "high" (FW502)
     if draw(st.booleans()):
         # the same tool object again as free-form tool_use input: YAML writes an alias
         body["messages"].append(
@@ -141,19 +153,18 @@ def _check_document(old: str, new: str, fmt: str, parse: Any) -> None:
         return  # left alone (nothing to fix, or the fix was refused)
     after = parse(new)
     assert same_document(after, _expected(before))
-    for line in _lines(old) - _lines(new):
-        stripped = line.strip()
-        assert (
-            "cache_control" in line or "ephemeral" in line or stripped in ("", "}", "# a comment")
-        )
+    if "\n" in old.rstrip("\n"):  # line by line; one-line JSON is checked by the parse
+        for line in _lines(old) - _lines(new):
+            member = any(name in line for name in NAMED)
+            assert member or line.strip() in ("", "}", "]", "# a comment"), line
     if fmt == "yaml":
         new_lines = new.splitlines()
         for line in old.splitlines():
-            member = "cache_control" in line or "ephemeral" in line
+            member = any(name in line for name in NAMED)
             if "#" in line and not member and line.strip() != "# a comment":
                 assert line in new_lines, line  # header, `---`, trailing comments
         lost = old.count("# a comment\n") - new.count("# a comment\n")
-        removed_members = old.count("cache_control") - new.count("cache_control")
+        removed_members = sum(old.count(n) - new.count(n) for n in NAMED) + old.count("max")
         assert 0 <= lost <= removed_members  # only comments inside a removed member go
 
 
