@@ -277,8 +277,10 @@ class Checker:
             d = cli_diagnostic(INTERNAL_ERROR, error)
             self._emit(Finding(name, unit.line, 1, d, False, unit.line))
             return
-        allowed = self.options.unsafe_fixes
         diagnostics = result.diagnostics
+        if not diagnostics:
+            return
+        allowed = self.options.unsafe_fixes
         wanted: list[Sequence[str]] = []
         slots: list[int] = []
         for n, d in enumerate(diagnostics):

@@ -655,17 +655,20 @@ def iter_jsonl(
     UTF-8 (reported as an error, never changed).
     """
     for number, data in enumerate(stream, 1):
-        raw = data.decode("utf-8", "surrogateescape")
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raw = data.decode("utf-8", "surrogateescape")
+            if raw.strip():
+                column = len(data[: exc.start].decode("utf-8", "replace")) + 1
+                message = f"not UTF-8 text: {exc.reason} at byte {exc.start} of the line"
+                yield number, raw, SourceError(message, number, column)
+            else:
+                yield number, raw, None
+            continue
         line = raw.lstrip("\ufeff") if number == 1 else raw
         if not line.strip():
             yield number, raw, None
-            continue
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            column = len(data[: exc.start].decode("utf-8", "replace")) + 1
-            message = f"not UTF-8 text: {exc.reason} at byte {exc.start} of the line"
-            yield number, raw, SourceError(message, number, column)
             continue
         try:
             yield number, raw, load_json(line.rstrip("\r\n"), line=number)
