@@ -89,28 +89,24 @@ DEFAULT_EXCLUDE = (
 ENVELOPE_KEYS = ("body", "headers", "base_url", "path")
 REQUEST_KEYS = frozenset(
     {
-        "max_tokens",
         "system",
         "tools",
         "tool_choice",
-        "temperature",
-        "top_p",
-        "top_k",
         "stop_sequences",
-        "stream",
-        "metadata",
         "thinking",
         "container",
         "service_tier",
         "mcp_servers",
         "output_config",
-        "output_format",
         "context_management",
         "inference_geo",
-        "betas",
+        "speed",
     }
 )
-"""Top-level members of a Messages request besides ``model`` and ``messages``."""
+"""Top-level members only a Messages request has. Generic ones (``max_tokens``,
+``temperature``, ``stream``, ``metadata``) are left out on purpose: an LLM config
+file with ``model`` and ``temperature`` is not a request, and ``--fix`` must never
+strip its other keys."""
 MAX_ALIAS_EXPANSION = 100_000
 """YAML aliases may add at most this many nodes to a document (alias bombs)."""
 _WS = re.compile(r"[ \t\n\r]*")
@@ -203,8 +199,8 @@ def classify(document: Any) -> Kind | None:
     """Whether a document is a Messages request, an envelope holding one, or neither.
 
     - a **request** is an object with a ``messages`` member, or with ``model``
-      plus at least one other top-level request member (``max_tokens``,
-      ``system``, ``tools``, ``stream`` ... see :data:`REQUEST_KEYS`);
+      plus a member only Messages requests have (``system``, ``tools``,
+      ``thinking``, ``stop_sequences`` ... see :data:`REQUEST_KEYS`);
     - an **envelope** is an object with a ``body`` that is a request, no
       ``messages`` or ``model`` of its own, and only envelope members
       (``body``, ``headers``, ``base_url``, ``path``);

@@ -92,6 +92,8 @@ def test_request_heuristic(document: dict[str, object], request_key: str) -> Non
     assert classify(envelope) == "envelope"
     assert classify({**envelope, "name": "x"}) is None
     assert classify([document]) is None
+    # an LLM settings file is not a request: --fix would strip its other keys
+    assert classify({"model": "gpt-4", "max_tokens": 100, "temperature": 0, "api": "x"}) is None
 
 
 # --------------------------------------------------------------------------- issue 11 item 1
