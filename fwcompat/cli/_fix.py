@@ -376,13 +376,14 @@ def fix_yaml_text(
 
     for parent_tokens, group in _group(effective).items():
         node = info.root
+        parent_key: Any = None
         for token in parent_tokens:
             if id(node) in info.shared:
                 raise FixRefused(_alias_message(parent_tokens))
             if isinstance(node, yaml.MappingNode):
-                node = yaml_members(node, cache)[token][1]
+                parent_key, node = yaml_members(node, cache)[token]
             else:
-                node = node.value[int(token)]
+                parent_key, node = None, node.value[int(token)]
         if id(node) in info.shared:
             raise FixRefused(_alias_message(parent_tokens))
         # members: (start of the member's text, its value node)
@@ -414,6 +415,9 @@ def fix_yaml_text(
             empty = "{}" if isinstance(node, yaml.MappingNode) else "[]"
             if node.flow_style:
                 splices.append((start_of(node) + 1, int(node.end_mark.index) + bom - 1, ""))
+            elif parent_key is not None and _bare_colon(text, end_of(parent_key), start_of(node)):
+                # `key:\n  - x` -> `key: []` (also right for `key:\n- x`, at the key's column)
+                splices.append((end_of(parent_key), end_of(node), ": " + empty))
             else:
                 splices.append((start_of(node), end_of(node), empty))
             continue
@@ -428,7 +432,10 @@ def fix_yaml_text(
             value_end = end_of(members[last][1])
             line_end = _line_end(text, value_end)
             if _only_space_before(text, member_start) and line_end is not None:
-                splices.append((_line_start(text, member_start), line_end, ""))
+                cut_from = _line_start(text, member_start)
+                if line_end == len(text) and not text.endswith("\n") and cut_from:
+                    cut_from -= 2 if text[cut_from - 2 : cut_from] == "\r\n" else 1
+                splices.append((cut_from, line_end, ""))
             elif last + 1 < len(members):
                 between = text[value_end : members[last + 1][0]]
                 if "#" in between:
@@ -445,6 +452,12 @@ def fix_yaml_text(
     if splices_out is not None:
         splices_out.extend(splices)
     return new, len(effective)
+
+
+def _bare_colon(text: str, key_end: int, value_start: int) -> bool:
+    """Only ``:`` and white space between a key and its value (no comment, anchor, tag)."""
+    between = text[key_end:value_start]
+    return between.lstrip(" \t").startswith(":") and between.strip(" \t\r\n") == ":"
 
 
 def _dash(text: str, item_start: int) -> int:

@@ -6,6 +6,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -161,3 +162,38 @@ def test_splice_diff_applies_back(pieces: list[str], data: Any) -> None:
     ]
     new = _splices_apply(old, list(splices))
     assert apply_unified_diff(old, splice_diff(old, splices, "f")) == new
+
+
+YAML_SPLICES = [
+    ("a: 1\nb: 2", [("b",)], "a: 1"),
+    ("a: 1\r\nb: 2\r\nc: 3\r\n", [("b",)], "a: 1\r\nc: 3\r\n"),
+    ("\ufeffa: 1\nb: 2\n", [("a",)], "\ufeffb: 2\n"),
+    (
+        "a: 1\nnotes: |\n  line1\n  line2\n\n# after\nb: 2\n",
+        [("notes",)],
+        "a: 1\n\n# after\nb: 2\n",
+    ),
+    ("a:\n  x: 1\n  y:\n    z: 2\n  # kept\nb: 2\n", [("a", "y")], "a:\n  x: 1\n  # kept\nb: 2\n"),
+    (
+        "a: {x: 1, y: 2, z: 3}\nb: [1, 2, 3]\n",
+        [("a", "y"), ("b", "2")],
+        "a: {x: 1, z: 3}\nb: [1, 2]\n",
+    ),
+    ("l:\n  - a: 1\n    b: 2\n  - a: 3\n", [("l", "0", "a")], "l:\n  - b: 2\n  - a: 3\n"),
+    ("l:\n  - 1\n  - 2\n  - 3\n", [("l", "1")], "l:\n  - 1\n  - 3\n"),
+    ("l:\n- 1\nm: 2\n", [("l", "0")], "l: []\nm: 2\n"),
+    ("a:\n  x: 1\nb: 2\n", [("a", "x")], "a: {}\nb: 2\n"),
+    ("a: 1  # one\nb: 2  # two\nc: 3\n", [("b",)], "a: 1  # one\nc: 3\n"),
+    ("# head\n---\na: 1\nb: 2\n...\n", [("b",)], "# head\n---\na: 1\n...\n"),
+]
+
+
+@pytest.mark.parametrize(("text", "removals", "expected"), YAML_SPLICES)
+def test_yaml_removals_splice_in_place(
+    text: str, removals: list[tuple[str, ...]], expected: str
+) -> None:
+    from fwcompat.cli._fix import fix_yaml_text
+
+    new, applied = fix_yaml_text(text, [Edit(tokens, remove=True) for tokens in removals])
+    assert new == expected
+    assert applied == len(removals)
