@@ -178,4 +178,14 @@ def load_settings(
                 os.path.normpath(os.path.join(base, f)) if isinstance(f, str) and f else f
                 for f in files
             ]
-    return Config.from_dict(table, source=source), path, selection
+    try:
+        config = Config.from_dict(table, source=source)
+    except ConfigError as exc:
+        # Name the key as the file spells it: `model-map`, not `model_map`.
+        message = str(exc)
+        for raw_key in table:
+            key = str(raw_key).replace("-", "_")
+            if key != raw_key:
+                message = message.replace(f"{source}.{key}", f"{source}.{raw_key}")
+        raise ConfigError(message) from None
+    return config, path, selection

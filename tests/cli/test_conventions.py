@@ -92,6 +92,13 @@ def test_config_errors_name_the_flag_as_written(run: Run) -> None:
     assert "--select fw4:" in result.stderr
 
 
+def test_config_file_errors_name_the_key_as_written(run: Run, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.fwcompat]\nmodel-map = { a = 1 }\n")
+    result = run("check", str(FIXTURES / "good"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "[tool.fwcompat].model-map.a: value 1" in result.stderr
+
+
 def test_paths_after_options(run: Run) -> None:
     result = run("check", str(FIXTURES / "good" / "minimal.json"), "--fail-on", "info", "-")
     assert result.returncode == 2  # both paths read: stdin is empty
