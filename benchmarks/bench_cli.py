@@ -7,7 +7,9 @@ warm-up run so both tools start with warm page and ``.pyc`` caches):
    on one request file;
 2. the same on 200 request files in one call (how pre-commit runs them);
 3. ``fwcompat check`` on a generated JSONL file of two sizes, with the peak RSS of
-   the process, to show memory stays constant as the file grows.
+   the process, to show memory stays constant as the file grows (MB/s);
+4. ``fwcompat check`` (and ``--diff``) on one file with 500 and with 4,000
+   diagnostics (tools carrying ``cache_control``): the time ratio, linear = 8.
 
 Run::
 
@@ -15,8 +17,8 @@ Run::
     python benchmarks/bench_cli.py --runs 21
     python benchmarks/bench_cli.py --jsonl-mb 1024     # the 1 GB file (a few minutes)
 
-Target (issue 3): fwcompat at most 0.25x check-jsonschema's wall time on both
-file counts, and constant memory on JSONL.
+Targets (issue 7): fwcompat at most 0.25x check-jsonschema's wall time on one
+file; JSONL at >= 100 MB/s with flat memory; 4,000 vs 500 diagnostics <= 10x.
 """
 
 from __future__ import annotations
@@ -127,9 +129,11 @@ def peak_rss(command: list[str]) -> tuple[float, int, float]:
     return float(wall), int(rss), float(code)
 
 
-def write_jsonl(path: Path, megabytes: float) -> int:
+def write_jsonl(path: Path, megabytes: float, messages: int = 20) -> int:
     target = int(megabytes * 1024 * 1024)
-    lines = [json.dumps(request(i, messages=20, fixable=i % 10 == 0)) + "\n" for i in range(50)]
+    lines = [
+        json.dumps(request(i, messages=messages, fixable=i % 10 == 0)) + "\n" for i in range(50)
+    ]
     written = count = 0
     with path.open("w", encoding="utf-8") as handle:
         while written < target:
@@ -140,6 +144,49 @@ def write_jsonl(path: Path, megabytes: float) -> int:
     return count
 
 
+def tools_request(n: int) -> dict[str, object]:
+    """One request whose n tools each carry cache_control: n diagnostics, n fixes."""
+    body = request(0)
+    body["tools"] = [
+        {"name": f"t{i}", "input_schema": {"type": "object"}, "cache_control": {"type": "x"}}
+        for i in range(n)
+    ]
+    return body
+
+
+def best_wall(command: list[str], runs: int) -> float:
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": ENV}
+    subprocess.run(command, **quiet)  # type: ignore[call-overload]
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(command, **quiet)  # type: ignore[call-overload]
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def growth(fwcompat: str, folder: Path, runs: int) -> None:
+    print("\nOne file, n tools with cache_control (n diagnostics); median wall time:\n")
+    print(f"| {'command':<22} | {'500':>9} | {'4,000':>9} | ratio (linear = 8) |")
+    print(f"|{'-' * 24}|{'-' * 11}|{'-' * 11}|{'-' * 20}|")
+    paths = {}
+    for n in (500, 4000):
+        paths[n] = folder / f"tools-{n}.json"
+        paths[n].write_text(json.dumps(tools_request(n), indent=2) + "\n")
+    for label, extra in (
+        ("check --format json", ["--format", "json"]),
+        ("check --diff", ["--diff"]),
+    ):
+        times = {
+            n: best_wall([fwcompat, "check", "--no-progress", *extra, str(paths[n])], runs)
+            for n in (500, 4000)
+        }
+        print(
+            f"| {label:<22} | {times[500] * 1000:>6.0f} ms | {times[4000] * 1000:>6.0f} ms "
+            f"| {times[4000] / times[500]:>17.1f}x |"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=11, help="runs per command (median)")
@@ -147,7 +194,11 @@ def main() -> int:
     parser.add_argument(
         "--jsonl-mb", type=float, default=32, help="size of the large JSONL file in MB"
     )
+    parser.add_argument(
+        "--jsonl-messages", type=int, default=20, help="messages per JSONL request (2: small)"
+    )
     parser.add_argument("--skip-jsonl", action="store_true", help="skip the JSONL part")
+    parser.add_argument("--skip-growth", action="store_true", help="skip the 500/4,000 part")
     args = parser.parse_args()
 
     fwcompat = tool("fwcompat")
@@ -182,15 +233,21 @@ def main() -> int:
                 f"| {ours / theirs:.2f}x |{note}"
             )
 
+        if not args.skip_growth:
+            growth(fwcompat, folder, max(3, args.runs // 2))
+
         if not args.skip_jsonl:
-            print("\nJSONL, one request (20 messages) per line, 10% with a fixable field:\n")
+            print(
+                f"\nJSONL, one request ({args.jsonl_messages} messages) per line, "
+                "10% with a fixable field:\n"
+            )
             print(
                 f"| {'size':>9} | {'requests':>9} | {'wall':>8} | {'MB/s':>6} | {'peak RSS':>9} |"
             )
             print(f"|{'-' * 11}|{'-' * 11}|{'-' * 10}|{'-' * 8}|{'-' * 11}|")
             for megabytes in (args.jsonl_mb / 4, args.jsonl_mb):
                 big = folder / "big.jsonl"
-                count = write_jsonl(big, megabytes)
+                count = write_jsonl(big, megabytes, args.jsonl_messages)
                 size = big.stat().st_size / 1024 / 1024
                 wall, rss, _ = peak_rss(
                     [

@@ -10,8 +10,14 @@
     fwcompat test-rules PATH...    # run the examples of rule files or pack folders
     fwcompat serve                 # a checking proxy for Claude Code and Anthropic SDKs
 
-Exit codes: 0 clean, 1 findings at or above ``--fail-on``, 2 usage error, bad
-configuration, or a file that cannot be read or parsed.
+Exit codes: 0 clean, 1 findings at or above ``--fail-on`` (or ``--diff`` with
+changes pending), 2 usage error, bad configuration, or a file or folder that
+cannot be read or parsed.
+
+Each subcommand is one ``_add_<name>(subparsers)`` function in :data:`SUBCOMMANDS`
+that adds its parser and sets ``handler(args, config) -> exit code``; a module
+that brings a new subcommand appends its own function there. "Did you mean" reads
+the command names from the built parser, so later additions are covered.
 
 Only argparse is imported up front; each command imports what it needs.
 """
@@ -19,8 +25,9 @@ Only argparse is imported up front; each command imports what it needs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 __all__ = ["main"]
@@ -124,24 +131,47 @@ def _input_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="never show the progress bar (shown on a terminal for JSONL work over 1 s)",
     )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from fwcompat import __version__
-
-    parser = argparse.ArgumentParser(
-        prog="fwcompat",
-        description="Check Anthropic Messages API requests for Fireworks AI's "
-        "Anthropic-compatible endpoint. `fwcompat PATH...` is `fwcompat check PATH...`.",
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say which files were skipped as not requests, and why",
     )
-    parser.add_argument("--version", action="version", version=f"fwcompat {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    group = parser.add_argument_group("file selection (as ruff: flags override [tool.fwcompat])")
+    group.add_argument(
+        "--include",
+        metavar="GLOB",
+        action="append",
+        help="files to search for under a folder (default: *.json *.yaml *.yml *.jsonl "
+        "*.ndjson); repeatable, replaces the default",
+    )
+    group.add_argument(
+        "--exclude",
+        metavar="GLOB",
+        action="append",
+        help="files and folders never to search (replaces the default list: .git, "
+        "node_modules, .venv ...); repeatable",
+    )
+    group.add_argument(
+        "--extend-exclude",
+        metavar="GLOB",
+        action="append",
+        help="more files and folders never to search, added to exclude; repeatable",
+    )
+    group.add_argument(
+        "--force-exclude",
+        action="store_true",
+        help="apply exclude to files named on the command line too (for pre-commit)",
+    )
 
+
+def _add_check(sub: Any) -> None:
     p = sub.add_parser(
         "check",
         help="check request files and report diagnostics (the default command)",
         description="Check request files: one request per JSON/YAML file (a body, or an "
-        "envelope {body, headers, base_url, path}), one per line in JSONL.",
+        "envelope {body, headers, base_url, path}), one per line in JSONL. Documents that "
+        "are not requests (package.json, CI workflows) are skipped and never written.",
     )
     _input_options(p)
     p.add_argument(
@@ -157,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--diff",
         action="store_true",
-        help="print a diff of what --fix would change; write nothing",
+        help="print a diff of what --fix would change; write nothing; exit 1 if any",
     )
     p.add_argument(
         "--exit-non-zero-on-fix",
@@ -176,77 +206,246 @@ def build_parser() -> argparse.ArgumentParser:
         "-o",
         "--output-file",
         metavar="FILE",
-        help="write the report to FILE instead of stdout",
+        help="write the report to FILE instead of stdout (never one of the inputs)",
     )
+    _color_option(p)
     _config_options(p)
+    p.set_defaults(handler=_check)
 
+
+def _add_normalize(sub: Any) -> None:
     p = sub.add_parser(
         "normalize",
         help="print the normalized request(s) as JSON; diagnostics go to stderr",
         description="Print each request as fwcompat.normalize() returns it: every fix applied, "
-        "including unsafe model_map replacements (JSONL: one line per request). Diagnostics "
-        "are printed to stderr; the exit code follows --fail-on.",
+        "including unsafe model_map replacements. One file with one request prints indented "
+        "JSON; several inputs or JSONL print JSON Lines. A rejected request prints nothing "
+        "and exits 1. Diagnostics are printed to stderr; the exit code follows --fail-on.",
     )
     _input_options(p)
+    _color_option(p)
     _config_options(p)
+    p.set_defaults(handler=_check)
 
-    p = sub.add_parser("rules", help="list every rule: code, severity, action, fix, title")
-    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+
+def _add_rules(sub: Any) -> None:
+    p = sub.add_parser(
+        "rules",
+        help="list every rule: code, severity, action, fix, title",
+        description="List every rule of the pack (and extra rule files) in a table.",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="output format (default: text; markdown: the table the README shows)",
+    )
     _config_options(p)
+    p.set_defaults(handler=_rules)
 
-    p = sub.add_parser("explain", help="explain one rule: what, why, and its examples")
+
+def _add_explain(sub: Any) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="explain one rule: what, why, and its examples",
+        description="Explain one rule in full: what it matches, why, what it does, examples.",
+    )
     p.add_argument("code", metavar="CODE", help="a rule code such as FW601, or its name")
-    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     _config_options(p)
+    p.set_defaults(handler=_rules)
+
+
+def _color_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text report: auto (on a terminal, unless NO_COLOR is set or "
+        "FORCE_COLOR is), always, never (default: auto)",
+    )
+
+
+def _add_pack_commands(sub: Any) -> None:
     from ._packs import add_pack_commands
 
     add_pack_commands(sub, _config_options)
-    from fwcompat.serve._cli import add_parser as add_serve_parser
+    choices = sub.choices
+    choices["packs"].set_defaults(handler=_packs, config_free=True)
+    choices["test-rules"].set_defaults(handler=_packs)
 
-    add_serve_parser(sub)
+
+def _packs(args: argparse.Namespace, config: Any) -> int:
+    from ._packs import run_pack_command
+
+    return run_pack_command(args, config)
+
+
+def _add_serve(sub: Any) -> None:
+    from fwcompat.serve._cli import add_parser
+
+    add_parser(sub).set_defaults(handler=_serve, config_free=True)
+
+
+def _serve(args: argparse.Namespace, config: Any) -> int:
+    from fwcompat.serve._cli import run
+
+    return run(args)  # loads its configuration itself, with its own error handling
+
+
+SUBCOMMANDS: list[Callable[[Any], None]] = [
+    _add_check,
+    _add_normalize,
+    _add_rules,
+    _add_explain,
+    _add_pack_commands,
+    _add_serve,
+]
+"""One function per subcommand; each adds its parser and sets ``handler(args, config)``.
+A subcommand added later appends its own function here."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from fwcompat import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="fwcompat",
+        description="Check Anthropic Messages API requests for Fireworks AI's "
+        "Anthropic-compatible endpoint. `fwcompat PATH...` is `fwcompat check PATH...`.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("--version", action="version", version=f"fwcompat {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in SUBCOMMANDS:
+        add(sub)
+    for subparser in _subparsers(parser).values():
+        subparser.allow_abbrev = False
     return parser
 
 
-def _default_command(argv: list[str]) -> list[str]:
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Subcommand name -> its parser, read from the parser (so later additions count)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _default_command(argv: list[str], commands: Iterable[str] = COMMANDS) -> list[str]:
     """`fwcompat PATH...` means `fwcompat check PATH...`."""
     if not argv:
         return ["check"]
     first = argv[0]
-    if first in COMMANDS or first in ("-h", "--help", "--version"):
+    if first in commands or first in ("-h", "--help", "--version"):
         return argv
     return ["check", *argv]
 
 
-def _load_config(args: argparse.Namespace) -> Any:
+def _mistyped_command(argv: list[str], commands: Iterable[str]) -> str | None:
+    """`fwcompat chek x`: a first word close to a command that is not a path."""
+    if not argv:
+        return None
+    first = argv[0]
+    names = list(commands)
+    if first in names or first.startswith("-") or os.path.exists(first):
+        return None
+    hint = _suggest(first, names)
+    if not hint:
+        return None
+    return f"unknown command {first!r}{hint}"
+
+
+_FLAG_KEYS = {
+    "pack": "--pack",
+    "select": "--select",
+    "ignore": "--ignore",
+    "severity": "--severity",
+    "model_map": "--model-map",
+    "effort_map": "--effort-map",
+    "rule_files": "--rule-file",
+}
+
+
+def _flag_error(flag: str, shown: str, exc: Exception) -> Exception:
+    """A ConfigError that names the flag as the user wrote it, not a merged table."""
+    from fwcompat._exceptions import ConfigError
+
+    reason = str(exc)
+    # "command line.severity.FW401: 'loud' is not ..." -> "'loud' is not ..."
+    head, sep, tail = reason.partition(": ")
+    if sep and head.startswith("command line"):
+        reason = tail
+    return ConfigError(f"{flag} {shown}: {reason}")
+
+
+def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
+    """The config flags given, each validated on its own so errors name the flag."""
     from fwcompat._config import Config
+    from fwcompat._exceptions import ConfigError
 
-    from ._pyproject import load_config
-
-    config, _ = load_config(args.config, search=not args.isolated)
-    if args.isolated and args.config is None:
-        config = Config()
     flags: dict[str, Any] = {}
-    if args.pack:
+    if getattr(args, "pack", None):
         flags["pack"] = args.pack
-    if args.select is not None:
+    if getattr(args, "select", None) is not None:
         flags["select"] = args.select
-    if args.ignore:
+    if getattr(args, "ignore", None):
         flags["ignore"] = args.ignore
-    if args.severity:
-        flags["severity"] = dict(args.severity)
-    if args.model_map:
-        flags["model_map"] = dict(args.model_map)
-    if args.effort_map:
-        flags["effort_map"] = dict(args.effort_map)
-    if args.rule_file:
+    for key in ("severity", "model_map", "effort_map"):
+        pairs = getattr(args, key, None)
+        if pairs:
+            flags[key] = dict(pairs)
+            for k, v in pairs:
+                try:
+                    Config.from_dict({key: {k: v}}, source="command line")
+                except ConfigError as exc:
+                    raise _flag_error(_FLAG_KEYS[key], f"{k}={v}", exc) from None
+    if getattr(args, "rule_file", None):
         flags["rule_files"] = args.rule_file
-    from ._packs import merge_pack_flags, pack_flags
+    for key in ("pack", "select", "ignore", "rule_files"):
+        if key in flags:
+            try:
+                Config.from_dict({key: flags[key]}, source="command line")
+            except ConfigError as exc:
+                value = flags[key]
+                shown = ",".join(value) if isinstance(value, list) else str(value)
+                raise _flag_error(_FLAG_KEYS[key], shown, exc) from None
+    from ._packs import pack_flags
 
     flags.update(pack_flags(args))
+    return flags
+
+
+def _load_config(args: argparse.Namespace) -> Any:
+    return _load_settings(args)[0]
+
+
+def _load_settings(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(Config, FileSettings): the config file (if any) with the flags on top."""
+    from fwcompat._config import Config
+
+    from ._pyproject import FileSettings, load_settings
+
+    if args.isolated and args.config is None:
+        config, files = Config(), FileSettings()
+    else:
+        config, _, files = load_settings(args.config, search=not args.isolated)
+    flags = _flag_values(args)
+    files = files.with_flags(
+        include=getattr(args, "include", None),
+        exclude=getattr(args, "exclude", None),
+        extend_exclude=getattr(args, "extend_exclude", None),
+    )
     if not flags:
-        return config
-    # Validate the flags on their own first, so errors name the flag, not a merged table.
-    Config.from_dict(flags, source="command line")
+        return config, files
     base = config.to_dict()
     overrides: dict[str, Any] = dict(flags)
     if "ignore" in flags:
@@ -256,41 +455,59 @@ def _load_config(args: argparse.Namespace) -> Any:
             overrides[key] = {**base[key], **flags[key]}
     if "rule_files" in flags:
         overrides["rule_files"] = [*base["rule_files"], *flags["rule_files"]]
+    from ._packs import merge_pack_flags
+
     merge_pack_flags(base, flags, overrides)
-    return config.merged(**overrides)
+    return config.merged(**overrides), files
 
 
 def _run(args: argparse.Namespace) -> int:
     from fwcompat._exceptions import ConfigError, RuleFileError
 
-    if args.command == "serve":
-        from fwcompat.serve._cli import run as serve
-
-        return serve(args)
-
     try:
-        if args.command == "packs":
-            from ._packs import run_pack_command
+        if getattr(args, "config_free", False):
+            return int(args.handler(args, None))
+        config, files = _load_settings(args)
+        args.files = files
+        if getattr(args, "format", "") == "markdown":
+            from ._packs import rules_markdown
 
-            return run_pack_command(args, None)
-        config = _load_config(args)
-        if args.command == "test-rules" or getattr(args, "format", "") == "markdown":
-            from ._packs import rules_markdown, run_pack_command
-
-            if args.command == "test-rules":
-                return run_pack_command(args, config)
             sys.stdout.write(rules_markdown(config))
             return 0
-        if args.command in ("rules", "explain"):
-            from ._explain import explain, rules_table
-
-            if args.command == "rules":
-                return rules_table(config, args.format)
-            return explain(config, args.code, args.format)
-        return _check(args, config)
+        return int(args.handler(args, config))
     except (ConfigError, RuleFileError) as exc:
         sys.stderr.write(f"fwcompat: error: {exc}\n")
         return 2
+
+
+def _rules(args: argparse.Namespace, config: Any) -> int:
+    from ._explain import explain, rules_table
+
+    if args.command == "rules":
+        return rules_table(config, args.format)
+    return explain(config, args.code, args.format)
+
+
+def use_color(choice: str, stream: Any) -> bool:
+    """ruff's rule: --color always/never wins; else NO_COLOR, then FORCE_COLOR, then a tty."""
+    if choice == "always":
+        return True
+    if choice == "never":
+        return False
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _progress_delay() -> float:
+    """Seconds before the JSONL progress bar shows; FWCOMPAT_PROGRESS_DELAY overrides 1.0."""
+    try:
+        return max(0.0, float(os.environ.get("FWCOMPAT_PROGRESS_DELAY", "1")))
+    except ValueError:
+        return 1.0
 
 
 def _check(args: argparse.Namespace, config: Any) -> int:
@@ -300,12 +517,31 @@ def _check(args: argparse.Namespace, config: Any) -> int:
     from ._reporters import REPORTER_BY_NAME
 
     paths = args.paths or ["."]
+    if "" in paths:
+        sys.stderr.write("fwcompat: error: an empty path ('') names no file\n")
+        return 2
     if paths.count("-") > 1:
         sys.stderr.write("fwcompat: error: stdin (-) can be given only once\n")
         return 2
     normalize = args.command == "normalize"
     fix = bool(getattr(args, "fix", False))
     diff = bool(getattr(args, "diff", False))
+    output_file = None if normalize else getattr(args, "output_file", None)
+    skip: frozenset[str] = frozenset()
+    if output_file:
+        target = os.path.realpath(output_file)
+        for path in paths:
+            if path != "-" and os.path.realpath(path) == target:
+                sys.stderr.write(
+                    f"fwcompat: error: the report file {output_file} is also an input; "
+                    "choose another -o FILE\n"
+                )
+                return 2
+        if os.path.isdir(output_file):
+            sys.stderr.write(f"fwcompat: error: cannot write {output_file}: is a folder\n")
+            return 2
+        skip = frozenset({target})
+    files = args.files
     options = CheckOptions(
         config=config,
         fix=fix,
@@ -315,6 +551,12 @@ def _check(args: argparse.Namespace, config: Any) -> int:
         exit_non_zero_on_fix=bool(getattr(args, "exit_non_zero_on_fix", False)),
         stdin_filename=args.stdin_filename,
         progress=args.progress,
+        progress_delay=_progress_delay(),
+        verbose=args.verbose,
+        include=files.include,
+        exclude=files.exclude,
+        force_exclude=args.force_exclude,
+        skip=skip,
     )
 
     def rule_info(code: str) -> dict[str, Any]:
@@ -333,40 +575,130 @@ def _check(args: argparse.Namespace, config: Any) -> int:
         return {}
 
     fmt = "text" if normalize else args.format
-    output_file = None if normalize else args.output_file
     # Where the report goes: stdout, unless stdout carries data (normalize, stdin --fix, --diff).
     stdin_fix = fix and not diff and "-" in paths
-    out = sys.stderr if (normalize or stdin_fix or diff) else sys.stdout
-    handle = None
+    out: Any = sys.stderr if (normalize or stdin_fix or diff) else sys.stdout
+    report = None
     if output_file:
+        report = _ReportFile(output_file)
         try:
-            handle = open(output_file, "w", encoding="utf-8")  # noqa: SIM115
+            out = report.open()
         except OSError as exc:
             sys.stderr.write(f"fwcompat: error: cannot write {output_file}: {exc.strerror}\n")
             return 2
-        out = handle
+    color = use_color(args.color, out) if fmt in ("text", "github") else False
+    ok = False
     try:
-        reporter = REPORTER_BY_NAME[fmt](out, rule_info=rule_info)
+        reporter = REPORTER_BY_NAME[fmt](out, rule_info=rule_info, color=color and fmt == "text")
         if normalize:
-            return run_normalize(options, paths, reporter)
-        checker = Checker(options, reporter, diff_out=sys.stdout)
-        return checker.run(paths)
+            code = run_normalize(options, paths, reporter)
+        else:
+            code = Checker(options, reporter, diff_out=sys.stdout).run(paths)
+        ok = True
+        return code
     finally:
-        if handle is not None:
-            handle.close()
+        if report is not None:
+            try:
+                report.close(keep=ok)
+            except OSError as exc:
+                sys.stderr.write(f"fwcompat: error: cannot write {output_file}: {exc.strerror}\n")
+
+
+class _ReportFile:
+    """The -o file, written to a temp file beside it and renamed at the end.
+
+    An existing report stays intact until the new one is complete, and the file
+    being written is never read as an input (it is not in place yet). A special
+    file (``/dev/null``, a FIFO) is written directly, never replaced.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.tmp = ""
+        self.handle: Any = None
+
+    def open(self) -> Any:
+        import stat
+        import tempfile
+
+        target = os.path.realpath(self.path)
+        try:
+            special = not stat.S_ISREG(os.stat(target).st_mode)
+        except FileNotFoundError:
+            special = False
+        if special:  # /dev/null, a FIFO, /dev/stdout: write straight into it
+            self.handle = open(target, "w", encoding="utf-8")  # noqa: SIM115
+            return self.handle
+        fd, self.tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)}.",
+            suffix=".fwcompat-tmp",
+            dir=os.path.dirname(target) or ".",
+        )
+        self.handle = open(fd, "w", encoding="utf-8")  # noqa: SIM115
+        return self.handle
+
+    def close(self, *, keep: bool) -> None:
+        import contextlib
+
+        if not self.tmp:
+            self.handle.close()
+            return
+        try:
+            self.handle.close()
+            if keep:
+                with contextlib.suppress(OSError):
+                    os.chmod(self.tmp, 0o666 & ~_umask())
+                os.replace(self.tmp, os.path.realpath(self.path))
+        finally:
+            with contextlib.suppress(OSError):
+                if os.path.exists(self.tmp):
+                    os.unlink(self.tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _unrecognized(parser: argparse.ArgumentParser, command: str | None, extras: list[str]) -> str:
+    """The error for unknown options, with "did you mean" from the subcommand's own options."""
+    subparser = _subparsers(parser).get(command or "", parser)
+    options = [o for o in subparser._option_string_actions if o.startswith("--")]
+    bad = extras[0]
+    name = bad.split("=", 1)[0]
+    subparser.print_usage(sys.stderr)
+    return f"{subparser.prog}: error: unrecognized option {name!r}{_suggest(name, options)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 clean, 1 findings, 2 errors)."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
+    commands = list(_subparsers(parser))
+    mistyped = _mistyped_command(args_list, commands)
+    if mistyped:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(f"fwcompat: error: {mistyped}\n")
+        return 2
     try:
-        args = parser.parse_args(_default_command(args_list))
+        args, extras = parser.parse_known_args(_default_command(args_list, commands))
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 2
     if args.command is None:
         parser.print_help()
         return 2
+    options = [e for e in extras if e.startswith("-") and e != "-"]
+    if options:
+        sys.stderr.write(_unrecognized(parser, args.command, options) + "\n")
+        return 2
+    if extras:
+        if not hasattr(args, "paths"):
+            sub = _subparsers(parser)[args.command]
+            sub.print_usage(sys.stderr)
+            sys.stderr.write(f"{sub.prog}: error: unrecognized arguments: {' '.join(extras)}\n")
+            return 2
+        args.paths = [*args.paths, *extras]  # paths after options: `check a --fix b`
     try:
         return _run(args)
     except KeyboardInterrupt:
@@ -374,8 +706,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # Output piped into `head` and closed: not an error of ours.
-        import os
-
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1

@@ -1,8 +1,18 @@
-"""The ``check`` and ``normalize`` commands: files in, findings and fixes out."""
+"""The ``check`` and ``normalize`` commands: files in, findings and fixes out.
+
+Trust rules every path below keeps:
+
+- a document that is not a request (:func:`~._sources.classify`) is skipped,
+  never reported on and never written;
+- a file is written only when its fixes splice in exactly (verified by reading
+  the result back), through a temp file and ``os.replace``; any failure leaves
+  the original byte-identical and is reported;
+- "fixed" is counted only after the write succeeded.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import io
 import json
 import os
 import sys
@@ -18,9 +28,14 @@ from fwcompat._paths import parse_pointer
 
 from ._reporters import Finding, Reporter, Summary
 from ._sources import (
+    DEFAULT_EXCLUDE,
+    DEFAULT_INCLUDE,
     Format,
+    SeveralDocuments,
     SourceError,
     Unit,
+    WalkError,
+    classify,
     detect_format,
     file_tokens,
     fixable,
@@ -30,20 +45,23 @@ from ._sources import (
     split_envelope,
 )
 
-__all__ = ["CheckOptions", "Checker", "run_normalize"]
+__all__ = ["CLI_RULES", "CheckOptions", "Checker", "run_normalize"]
 
 PARSE_ERROR = "E901"
-READ_ERROR = "E902"
+IO_ERROR = "E902"
 INTERNAL_ERROR = "E903"
+DUPLICATE_KEY = "E904"
+NON_STRING_KEY = "E905"
+NOT_JSON = "E906"
 CLI_RULES: dict[str, dict[str, str]] = {
     PARSE_ERROR: {
         "name": "parse-error",
         "title": "The file is not valid JSON, YAML or JSON Lines",
         "severity": "error",
     },
-    READ_ERROR: {
+    IO_ERROR: {
         "name": "io-error",
-        "title": "The file cannot be read",
+        "title": "The file or folder cannot be read, or a fixed file cannot be written",
         "severity": "error",
     },
     INTERNAL_ERROR: {
@@ -51,17 +69,33 @@ CLI_RULES: dict[str, dict[str, str]] = {
         "title": "fwcompat failed on this request (a bug: please report it)",
         "severity": "error",
     },
+    DUPLICATE_KEY: {
+        "name": "duplicate-key",
+        "title": "An object has the same key twice (readers disagree on which one wins)",
+        "severity": "error",
+    },
+    NON_STRING_KEY: {
+        "name": "non-string-key",
+        "title": "A YAML key is not a string (`on`, `null`, `1`): JSON keys are strings",
+        "severity": "error",
+    },
+    NOT_JSON: {
+        "name": "not-json",
+        "title": "The normalized request holds a value JSON cannot carry (NaN, Infinity)",
+        "severity": "error",
+    },
 }
+_FAILURES = (PARSE_ERROR, IO_ERROR, INTERNAL_ERROR)
 
 
-def cli_diagnostic(code: str, message: str) -> Diagnostic:
+def cli_diagnostic(code: str, message: str, path: str = "") -> Diagnostic:
     info = CLI_RULES[code]
     return Diagnostic(
         code=code,
         rule=info["name"],
         severity=Severity.ERROR,
         scope="body",
-        path="",
+        path=path,
         action="rejected",
         message=message,
         doc="",
@@ -78,6 +112,14 @@ class CheckOptions(NamedTuple):
     stdin_filename: str | None = None
     progress: bool | None = None
     """None: show a progress bar only when stderr is a terminal."""
+    progress_delay: float = 1.0
+    """Seconds of work before the bar appears (tests set 0: no race with the clock)."""
+    verbose: bool = False
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    force_exclude: bool = False
+    skip: frozenset[str] = frozenset()
+    """Real paths never read (the report file of ``-o``)."""
 
 
 def display_name(path: str) -> str:
@@ -95,6 +137,10 @@ def _unreadable(exc: OSError) -> SourceError:
     return SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
 
 
+def _unwritable(exc: OSError, what: str = "cannot write the fixed file") -> SourceError:
+    return SourceError(f"{what}: {exc.strerror or exc}; the file is unchanged", io=True)
+
+
 def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
@@ -108,42 +154,63 @@ def _decode(data: bytes) -> str:
 
 
 def _parse_document(text: str, fmt: Format) -> Unit:
+    if not text.strip("\ufeff \t\r\n"):
+        raise SourceError("empty file: expected one request")
     return load_yaml(text) if fmt == "yaml" else load_json(text)
 
 
-class _Progress:
-    """A stdlib progress bar on stderr, shown only after a second of work."""
+class Progress:
+    """A stdlib progress bar on stderr, shown only after ``delay`` seconds of work.
 
-    def __init__(self, total: int, label: str, enabled: bool) -> None:
+    ``clear()`` erases it before anything else is written to the terminal; the
+    next ``update()`` draws it again.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        label: str,
+        enabled: bool,
+        *,
+        delay: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        stream: TextIO | None = None,
+    ) -> None:
         self.total = max(total, 1)
         self.label = label
         self.enabled = enabled
-        self.started = time.monotonic()
-        self.last = 0.0
+        self.delay = delay
+        self.interval = min(0.1, delay)
+        self.clock = clock
+        self.stream = stream or sys.stderr
+        self.started = clock()
+        self.last = -1e9
         self.shown = False
 
     def update(self, done: int) -> None:
         if not self.enabled:
             return
-        now = time.monotonic()
-        if now - self.started < 1.0 or now - self.last < 0.1:
+        now = self.clock()
+        if now - self.started < self.delay or now - self.last < self.interval:
             return
         self.last = now
         self.shown = True
         fraction = min(done / self.total, 1.0)
         width = 30
         filled = int(fraction * width)
-        rate = done / (now - self.started) / 1e6
-        sys.stderr.write(
+        elapsed = max(now - self.started, 1e-9)
+        rate = done / elapsed / 1e6
+        self.stream.write(
             f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
             f"{fraction:6.1%} {done / 1e6:,.0f}/{self.total / 1e6:,.0f} MB {rate:,.1f} MB/s"
         )
-        sys.stderr.flush()
+        self.stream.flush()
 
-    def close(self) -> None:
+    def clear(self) -> None:
         if self.shown:
-            sys.stderr.write("\r\x1b[K")
-            sys.stderr.flush()
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
 
 
 class Checker:
@@ -155,6 +222,25 @@ class Checker:
         self.summary = Summary(fix_mode=options.fix or options.diff, diff_mode=options.diff)
         self.diff_out = diff_out
         self.failed_io = False
+        self.progress: Progress | None = None
+        self.stdin_request = False
+        self.blocked = False
+        """The current file cannot be written: nothing in it counts as fixable."""
+
+    # ------------------------------------------------------------------ messages
+
+    def warn(self, message: str) -> None:
+        self._clear_progress()
+        sys.stderr.write(f"fwcompat: warning: {message}\n")
+
+    def note(self, message: str) -> None:
+        if self.options.verbose:
+            self._clear_progress()
+            sys.stderr.write(f"fwcompat: {message}\n")
+
+    def _clear_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.clear()
 
     # ------------------------------------------------------------------ units
 
@@ -168,43 +254,77 @@ class Checker:
             # check() never raises for a request: anything else is a bug, reported, not raised.
             return envelope, None, f"internal error: {type(exc).__name__}: {exc}"
 
-    def _locate(self, unit: Unit, d: Diagnostic, envelope: bool) -> tuple[int, int]:
-        try:
-            tokens = file_tokens(d, parse_pointer(d.path), envelope)
-        except ValueError:
-            tokens = None
-        if tokens is None:
-            return unit.line, 1
-        return unit.locate(tokens)
-
     def _emit(self, finding: Finding) -> None:
         d = finding.diagnostic
-        self.summary.count(finding, unsafe_fixable=fixable(d, unsafe=True))
-        if d.code in (PARSE_ERROR, READ_ERROR, INTERNAL_ERROR):
+        unsafe_only = fixable(d, unsafe=True) and not fixable(d, unsafe=False)
+        self.summary.count(finding, unsafe_fixable=unsafe_only and not self.blocked)
+        if d.code in _FAILURES:
             self.failed_io = True
+        self._clear_progress()
         self.reporter.finding(finding)
 
     def _report_unit(
-        self, name: str, unit: Unit, envelope: bool, result: Result | None, error: str
+        self,
+        name: str,
+        unit: Unit,
+        envelope: bool,
+        result: Result | None,
+        error: str,
+        *,
+        can_fix: bool = True,
     ) -> None:
         if result is None:
             d = cli_diagnostic(INTERNAL_ERROR, error)
             self._emit(Finding(name, unit.line, 1, d, False, unit.line))
             return
+        diagnostics = result.diagnostics
+        if not diagnostics:
+            return
         allowed = self.options.unsafe_fixes
+        wanted: list[Sequence[str]] = []
+        slots: list[int] = []
+        for n, d in enumerate(diagnostics):
+            try:
+                tokens = file_tokens(d.scope, parse_pointer(d.path), envelope)
+            except ValueError:
+                tokens = None
+            if tokens is not None:
+                slots.append(n)
+                wanted.append(tokens)
+        places: list[tuple[int, int]] = [(unit.line, 1)] * len(diagnostics)
+        for n, place in zip(slots, unit.locate_all(wanted) if wanted else (), strict=True):
+            places[n] = place
         findings = [
-            Finding(name, *self._locate(unit, d, envelope), d, fixable(d, allowed), unit.line)
-            for d in result.diagnostics
+            Finding(
+                name,
+                line,
+                column,
+                d,
+                can_fix and not self.blocked and fixable(d, allowed),
+                unit.line,
+            )
+            for (line, column), d in zip(places, diagnostics, strict=True)
         ]
         findings.sort(key=lambda f: (f.line, f.column))
         for finding in findings:
             self._emit(finding)
 
     def _report_error(self, name: str, exc: SourceError) -> None:
-        code = READ_ERROR if exc.io else PARSE_ERROR
+        code = IO_ERROR if exc.io else PARSE_ERROR
         self._emit(
             Finding(name, exc.line, exc.column, cli_diagnostic(code, exc.message), False, exc.line)
         )
+
+    def _report_problems(self, name: str, unit: Unit) -> bool:
+        """Report duplicate and non-string keys; True when the document cannot be checked."""
+        for problem in unit.problems:
+            d = cli_diagnostic(problem.code, problem.message)
+            self._emit(Finding(name, problem.line, problem.column, d, False, unit.line))
+        return any(p.code == NON_STRING_KEY for p in unit.problems)
+
+    def _skip(self, name: str, why: str = "not a request") -> None:
+        self.summary.skipped += 1
+        self.note(f"skipped {name}: {why}")
 
     # ------------------------------------------------------------------ files
 
@@ -212,19 +332,36 @@ class Checker:
         from ._sources import discover
 
         self.reporter.start()
-        for path in discover(paths):
+        o = self.options
+        for path in discover(
+            paths,
+            include=o.include,
+            exclude=o.exclude,
+            force_exclude=o.force_exclude,
+            skip=o.skip,
+        ):
+            if isinstance(path, WalkError):
+                self.summary.files += 1
+                self._report_error(display_name(path.path), SourceError(path.message, io=True))
+                continue
             self.check_path(path)
         return self.finish()
 
-    def finish(self) -> int:
+    def exit_code(self) -> int:
         s = self.summary
         if self.failed_io:
-            code = 2
-        elif s.at_or_above(self.options.fail_on) or (self.options.exit_non_zero_on_fix and s.fixed):
-            code = 1
-        else:
-            code = 0
-        self.reporter.finish(s, exit_code=code)
+            return 2
+        if s.at_or_above(self.options.fail_on):
+            return 1
+        if self.options.diff and s.fixed:
+            return 1  # changes pending: CI can gate on --diff
+        if self.options.exit_non_zero_on_fix and s.fixed:
+            return 1
+        return 0
+
+    def finish(self) -> int:
+        code = self.exit_code()
+        self.reporter.finish(self.summary, exit_code=code)
         return code
 
     def check_path(self, path: str) -> None:
@@ -235,7 +372,7 @@ class Checker:
         name = display_name(path)
         try:
             if os.path.isdir(path):
-                raise SourceError("is a directory", io=True)
+                raise SourceError("is a folder", io=True)
             handle = open(path, "rb")  # noqa: SIM115 - closed below, streamed for JSONL
         except SourceError as exc:
             self._report_error(name, exc)
@@ -260,6 +397,13 @@ class Checker:
         self._check_text(path, name, text, fmt)
 
     def _check_stdin(self) -> None:
+        self.stdin_request = True
+        try:
+            self._read_stdin()
+        finally:
+            self.stdin_request = False
+
+    def _read_stdin(self) -> None:
         name = self.options.stdin_filename or "<stdin>"
         try:
             text = _decode(sys.stdin.buffer.read())
@@ -277,113 +421,133 @@ class Checker:
                 if "Extra data" in exc.message:
                     fmt = "jsonl"
         if fmt == "jsonl":
-            import io
-
             self._check_jsonl(None, name, io.BytesIO(text.encode("utf-8")))
             return
         self._check_text(None, name, text, fmt)
 
-    def _fixed_text(
-        self, text: str, fmt: Format, document: Any, envelope: bool, result: Result
-    ) -> tuple[str, int]:
-        from ._fix import edits_for, fix_json_text, fix_yaml_text
+    def _echo_stdin(self, path: str | None, text: str) -> None:
+        """``--fix`` on stdin prints the file: unchanged unless a fix applied."""
+        if path is None and self.options.fix and not self.options.diff:
+            sys.stdout.write(text)
+
+    def _fix_text(
+        self,
+        name: str,
+        text: str,
+        fmt: Format,
+        unit: Unit,
+        envelope: bool,
+        result: Result,
+        splices: list[tuple[int, int, str]] | None = None,
+    ) -> tuple[str, int, bool]:
+        """(new text, fixes applied, refused): a refused fix leaves ``text`` as it was."""
+        from ._fix import FixRefused, edits_for, fix_json_text, fix_yaml_text
 
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
-        if fmt != "yaml":
-            return fix_json_text(text, edits)
         if not edits:
-            return text, 0
-        from ._fix import apply_edits
-
+            return text, 0, False
+        fixer = fix_yaml_text if fmt == "yaml" else fix_json_text
         try:
-            new_text, applied = fix_yaml_text(text, edits)
-            # Never write what we cannot read back as exactly the fixed request.
-            expected, _ = apply_edits(load_yaml(text).document, edits)
-            if applied and load_yaml(new_text).document != expected:
-                raise ValueError("the rewritten YAML does not read back as the fixed request")
-        except Exception as exc:  # ruamel.yaml refuses some files PyYAML reads
-            self.warn(
-                f"{self._name}: not fixed: cannot rewrite this YAML keeping its format "
-                f"({type(exc).__name__}: {_first_line(exc)})"
-            )
-            return text, 0
-        return new_text, applied
-
-    def warn(self, message: str) -> None:
-        sys.stderr.write(f"fwcompat: warning: {message}\n")
-
-    _name = ""
+            new, applied = fixer(text, edits, unit, splices_out=splices)
+            return new, applied, False
+        except FixRefused as exc:
+            self.warn(f"{name}: not fixed: {exc}")
+        except (ValueError, IndexError, KeyError, TypeError, RecursionError) as exc:
+            self.warn(f"{name}: not fixed: {type(exc).__name__}: {exc}")
+        return text, 0, True
 
     def _check_text(self, path: str | None, name: str, text: str, fmt: Format) -> None:
-        self._name = name
+        if path is not None and not text.strip("\ufeff \t\r\n"):
+            self._skip(name, "empty file")
+            return
         try:
             unit = _parse_document(text, fmt)
+        except SeveralDocuments:
+            self._skip(name, "several YAML documents")
+            self._echo_stdin(path, text)
+            return
         except SourceError as exc:
             self._report_error(name, exc)
-            if path is None and self.options.fix and not self.options.diff:
-                sys.stdout.write(text)
+            self._echo_stdin(path, text)
+            return
+        if path is not None and classify(unit.document) is None:
+            self._skip(name)
             return
         self.summary.requests += 1
+        if self._report_problems(name, unit):
+            self._echo_stdin(path, text)
+            return
         envelope, result, error = self._check_unit(unit.document)
         fixing = self.options.fix or self.options.diff
-        if fixing and result is not None and result.changed:
-            new_text, applied = self._fixed_text(text, fmt, unit.document, envelope, result)
-            if applied and new_text != text:
-                self.summary.fixed += applied
-                self.summary.files_fixed += 1
-                if self.options.diff:
-                    from ._fix import unified_diff
+        if not (fixing and result is not None and result.changed):
+            self._echo_stdin(path, text)
+            self._report_unit(name, unit, envelope, result, error)
+            return
+        splices: list[tuple[int, int, str]] = []
+        new_text, applied, refused = self._fix_text(
+            name, text, fmt, unit, envelope, result, splices
+        )
+        if not applied or new_text == text:
+            self._echo_stdin(path, text)
+            self._report_unit(name, unit, envelope, result, error, can_fix=not refused)
+            return
+        if self.options.diff:
+            from ._fix import splice_diff
 
-                    self.diff_out.write(unified_diff(text, new_text, name))
-                else:
-                    if path is None:
-                        sys.stdout.write(new_text)
-                    else:
-                        from ._fix import write_atomic
+            self.diff_out.write(splice_diff(text, splices, name))
+        elif path is None:
+            sys.stdout.write(new_text)
+        else:
+            from ._fix import write_atomic
 
-                        try:
-                            write_atomic(path, new_text)
-                        except OSError as exc:
-                            self._report_error(
-                                name,
-                                SourceError(
-                                    f"cannot write fixed file: {exc.strerror or exc}", io=True
-                                ),
-                            )
-                            return
-                    # Report what remains, at its position in the fixed text.
-                    text = new_text
-                    unit = _parse_document(new_text, fmt)
-                    envelope, result, error = self._check_unit(unit.document)
-            elif path is None and not self.options.diff:
-                sys.stdout.write(text)
-        elif path is None and self.options.fix and not self.options.diff:
-            sys.stdout.write(text)
+            try:
+                write_atomic(path, new_text)
+            except OSError as exc:
+                self._report_error(name, _unwritable(exc))
+                self.blocked = True
+                try:
+                    self._report_unit(name, unit, envelope, result, error)
+                finally:
+                    self.blocked = False
+                return
+        self.summary.fixed += applied
+        self.summary.files_fixed += 1
+        # Report what remains, at its position in the fixed text.
+        unit = _parse_document(new_text, fmt)
+        envelope, result, error = self._check_unit(unit.document)
         self._report_unit(name, unit, envelope, result, error)
 
-    def _check_jsonl(self, path: str | None, name: str, handle: IO[bytes]) -> None:
-        import io
+    # ------------------------------------------------------------------ JSONL
 
+    def _open_temp(self, path: str) -> tuple[IO[str], str]:
+        import tempfile
+
+        from ._fix import check_writable
+
+        check_writable(path)
+        target = os.path.realpath(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(target)}.",
+            suffix=".fwcompat-tmp",
+            dir=os.path.dirname(target),
+        )
+        out = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
+        return out, tmp
+
+    def _check_jsonl(self, path: str | None, name: str, handle: IO[bytes]) -> None:
         fixing = self.options.fix or self.options.diff
         out: IO[str] | None = None
         tmp: str | None = None
-        changed = False
-        diff_header = False
         if fixing and not self.options.diff:
             if path is None:
                 out = sys.stdout
             else:
-                import tempfile
-
-                target = os.path.realpath(path)
-                fd, tmp = tempfile.mkstemp(
-                    prefix=f".{os.path.basename(target)}.",
-                    suffix=".fwcompat-tmp",
-                    dir=os.path.dirname(target),
-                )
-                out = open(  # noqa: SIM115
-                    fd, "w", encoding="utf-8", errors="surrogateescape", newline=""
-                )
+                try:
+                    out, tmp = self._open_temp(path)
+                except OSError as exc:
+                    self._report_error(name, _unwritable(exc))
+                    fixing = False
+                    self.blocked = True
         total = 0
         if path is not None:
             try:
@@ -393,90 +557,132 @@ class Checker:
         enabled = self.options.progress
         if enabled is None:
             enabled = sys.stderr.isatty()
-        progress = _Progress(total, name, bool(enabled and total))
+        self.progress = Progress(
+            total, name, bool(enabled and total), delay=self.options.progress_delay
+        )
+        state = _JsonlState()
+        completed = False
         try:
-            for number, raw, item in iter_jsonl(handle):
-                if progress.enabled and number % 256 == 0:
-                    progress.update(handle.tell())
-                if item is None:
-                    if out is not None:
-                        _write(out, raw)
-                    continue
-                if isinstance(item, SourceError):
-                    self._report_error(name, item)
-                    if out is not None:
-                        _write(out, raw)
-                    continue
-                self.summary.requests += 1
-                unit = item
-                envelope, result, error = self._check_unit(unit.document)
-                new_raw = raw
-                if fixing and result is not None and result.changed:
-                    new_raw, applied = self._fixed_line(raw, unit.document, envelope, result)
-                    if applied and new_raw != raw:
-                        changed = True
-                        self.summary.fixed += applied
-                        if self.options.diff:
-                            if not diff_header:
-                                self.diff_out.write(f"--- a/{name}\n+++ b/{name}\n")
-                                diff_header = True
-                            self.diff_out.write(
-                                f"@@ -{number} +{number} @@\n-{_nl(raw)}+{_nl(new_raw)}"
-                            )
-                        else:
-                            unit = load_json(new_raw)
-                            unit = Unit(unit.document, number, _shift(unit, number))
-                            envelope, result, error = self._check_unit(unit.document)
-                if out is not None:
-                    _write(out, new_raw)
-                self._report_unit(name, unit, envelope, result, error)
+            self._jsonl_lines(name, handle, out, fixing, state)
+            completed = True
         except OSError as exc:
-            self._report_error(name, _unreadable(exc))
-            changed = False
+            # Reading or writing failed midway: the original stays as it was.
+            if out is not None and tmp is not None and state.wrote_error(exc):
+                self._report_error(name, _unwritable(exc))
+            else:
+                self._report_error(name, _unreadable(exc))
         finally:
-            progress.close()
+            self.blocked = False
+            self.progress.clear()
+            self.progress = None
             if tmp is not None and out is not None:
                 out.close()
-                if changed:
-                    import shutil
+                self._finish_temp(path or "", tmp, name, state, completed and state.applied > 0)
+            elif completed and state.applied:
+                self._count_fixed(state)
 
-                    with contextlib.suppress(OSError):
-                        shutil.copymode(os.path.realpath(path or ""), tmp)
-                    os.replace(tmp, os.path.realpath(path or ""))
-                else:
+    def _finish_temp(
+        self, path: str, tmp: str, name: str, state: _JsonlState, replace: bool
+    ) -> None:
+        import contextlib
+
+        try:
+            if not replace:
+                return
+            target = os.path.realpath(path)
+            with contextlib.suppress(OSError):
+                os.chmod(tmp, os.stat(target).st_mode & 0o7777)
+            try:
+                os.replace(tmp, target)
+            except OSError as exc:
+                self._report_error(name, _unwritable(exc))
+                return
+            self._count_fixed(state)
+        finally:
+            with contextlib.suppress(OSError):
+                if os.path.exists(tmp):
                     os.unlink(tmp)
-        if changed:
-            self.summary.files_fixed += 1
+
+    def _count_fixed(self, state: _JsonlState) -> None:
+        self.summary.fixed += state.applied
+        self.summary.files_fixed += 1
+
+    def _jsonl_lines(
+        self, name: str, handle: IO[bytes], out: IO[str] | None, fixing: bool, state: _JsonlState
+    ) -> None:
+        progress = self.progress
+        header_done = False
+        for number, raw, item in iter_jsonl(handle):
+            if progress is not None and progress.enabled and number % 256 == 0:
+                progress.update(handle.tell())
+            if not isinstance(item, Unit):
+                if isinstance(item, SourceError):
+                    self._report_error(name, item)
+                if out is not None:
+                    state.write(out, raw)
+                continue
+            unit = item
+            if not self.stdin_request and classify(unit.document) is None:
+                self.summary.skipped += 1
+                self.note(f"skipped {name}:{number}: not a request")
+                if out is not None:
+                    state.write(out, raw)
+                continue
+            self.summary.requests += 1
+            self._report_problems(name, unit)
+            envelope, result, error = self._check_unit(unit.document)
+            new_raw, applied = raw, 0
+            if fixing and result is not None and result.changed and not unit.problems:
+                new_raw, applied = self._fixed_line(name, number, raw, unit, envelope, result)
+            if applied and new_raw != raw:
+                state.applied += applied
+                if self.options.diff:
+                    if not header_done:
+                        from ._fix import diff_header
+
+                        self.diff_out.write(diff_header(name))
+                        header_done = True
+                    self.diff_out.write(f"@@ -{number} +{number} @@\n-{_nl(raw)}+{_nl(new_raw)}")
+                fixed_unit = load_json(new_raw.rstrip("\r\n"), line=number)
+                envelope, result, error = self._check_unit(fixed_unit.document)
+                unit = fixed_unit
+            elif fixing and result is not None and result.changed:
+                self._report_unit(name, unit, envelope, result, error, can_fix=False)
+                if out is not None:
+                    state.write(out, raw)
+                continue
+            if out is not None:
+                state.write(out, new_raw)
+            self._report_unit(name, unit, envelope, result, error)
 
     def _fixed_line(
-        self, raw: str, document: Any, envelope: bool, result: Result
+        self, name: str, number: int, raw: str, unit: Unit, envelope: bool, result: Result
     ) -> tuple[str, int]:
-        from ._fix import edits_for, fix_json_text
-
-        edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
         body = raw.rstrip("\r\n")
-        new, applied = fix_json_text(body, edits)
+        new, applied, _ = self._fix_text(f"{name}:{number}", body, "json", unit, envelope, result)
         return new + raw[len(body) :], applied
+
+
+class _JsonlState:
+    """Counters of one JSONL file; remembers whether the failure was a write."""
+
+    def __init__(self) -> None:
+        self.applied = 0
+        self.write_failed: OSError | None = None
+
+    def write(self, out: IO[str], text: str) -> None:
+        try:
+            _write(out, text)
+        except OSError as exc:
+            self.write_failed = exc
+            raise
+
+    def wrote_error(self, exc: OSError) -> bool:
+        return self.write_failed is exc
 
 
 def _nl(line: str) -> str:
     return line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-
-
-def _shift(unit: Unit, number: int) -> Callable[[Sequence[str]], tuple[int, int]]:
-    def locate(tokens: Sequence[str]) -> tuple[int, int]:
-        _, column = unit.locate(tokens)
-        return number, column
-
-    return locate
-
-
-def _first_line(exc: BaseException) -> str:
-    problem = getattr(exc, "problem", None)
-    if isinstance(problem, str) and problem:
-        return problem
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else ""
 
 
 def _write(out: IO[str], text: str) -> None:
@@ -494,26 +700,53 @@ def _write(out: IO[str], text: str) -> None:
 
 
 def run_normalize(options: CheckOptions, paths: Sequence[str], reporter: Reporter) -> int:
-    """Print each request's normalized form (all fixes applied, as ``fwcompat.normalize``)."""
+    """Print each request's normalized form (all fixes applied, as ``fwcompat.normalize``).
+
+    One input file with one request prints indented JSON; anything more prints
+    JSON Lines. A rejected request prints nothing (its diagnostics go to stderr),
+    as ``fwcompat.normalize()`` raises for it.
+    """
+    from ._sources import SUFFIXES
+
+    single = (
+        len(paths) == 1
+        and not os.path.isdir(paths[0])
+        and SUFFIXES.get(os.path.splitext(paths[0])[1].lower()) != "jsonl"
+    )
 
     class _Capture(Checker):
         def _report_unit(
-            self, name: str, unit: Unit, envelope: bool, result: Result | None, error: str
+            self,
+            name: str,
+            unit: Unit,
+            envelope: bool,
+            result: Result | None,
+            error: str,
+            *,
+            can_fix: bool = True,
         ) -> None:
-            if result is not None:
-                out: Any = result.request
+            if result is not None and result.ok:
+                body: Any = result.request
                 if envelope:
                     env = dict(unit.document)
                     env["body"] = result.request
                     if "headers" in env:
                         env["headers"] = dict(result.headers)
-                    out = env
-                compact = unit.line > 1 or self._jsonl
-                sys.stdout.write(
-                    json.dumps(out, ensure_ascii=False, indent=None if compact else 2, default=str)
-                    + "\n"
-                )
-            super()._report_unit(name, unit, envelope, result, error)
+                    body = env
+                compact = not (single and unit.line == 1 and not self._jsonl)
+                try:
+                    text = json.dumps(
+                        body,
+                        ensure_ascii=False,
+                        indent=None if compact else 2,
+                        allow_nan=False,
+                    )
+                except (ValueError, TypeError) as exc:
+                    d = cli_diagnostic(NOT_JSON, f"the normalized request is not JSON: {exc}")
+                    self._emit(Finding(name, unit.line, 1, d, False, unit.line))
+                else:
+                    sys.stdout.write(text + "\n")
+            super()._report_unit(name, unit, envelope, result, error, can_fix=can_fix)
 
         _jsonl = False
 

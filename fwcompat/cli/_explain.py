@@ -113,10 +113,17 @@ def explain(config: Config, code: str, fmt: str) -> int:
             data = {"code": code.strip().upper(), **info, "action": "reject", "fix": None}
             sys.stdout.write(json.dumps(data, indent=2) + "\n")
         else:
+            from ._commands import _FAILURES
+
+            exit_code = (
+                "it always makes the exit code 2"
+                if code.strip().upper() in _FAILURES
+                else "it is an error: the exit code is 1"
+            )
             sys.stdout.write(
                 f"{code.strip().upper()} {info['name']}: {info['title']}\n\n"
                 "Reported by the fwcompat command line itself, not by a rule of the pack; "
-                "it always makes the exit code 2.\n"
+                f"{exit_code}.\n"
             )
         return 0
     if rule is None:

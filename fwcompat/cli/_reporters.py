@@ -28,6 +28,8 @@ __all__ = [
 ]
 
 RuleInfo = Callable[[str], dict[str, Any]]
+_STYLES = {"bold": "1", "red": "1;31", "yellow": "1;33", "cyan": "36", "green": "1;32", "dim": "2"}
+_SEVERITY_STYLE = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
 
 class Finding(NamedTuple):
@@ -88,6 +90,8 @@ class Summary:
         self.hidden_unsafe = 0
         self.fixed = 0
         self.files_fixed = 0
+        self.skipped = 0
+        """Documents that are not requests (or JSONL lines): never reported on, never written."""
         self.fix_mode = fix_mode
         self.diff_mode = diff_mode
 
@@ -116,7 +120,10 @@ class Summary:
         def plural(n: int, word: str, many: str | None = None) -> str:
             return f"{n} {word if n == 1 else (many or word + 's')}"
 
-        where = f"{plural(self.requests, 'request')} ({plural(self.files, 'file')})"
+        where = f"{plural(self.requests, 'request')} ({plural(self.files, 'file')}"
+        if self.skipped:
+            where += f"; {self.skipped} skipped: not a request"
+        where += ")"
         lines = []
         if self.fix_mode and self.fixed:
             verb = "Would fix" if self.diff_mode else "Fixed"
@@ -152,9 +159,18 @@ class Reporter:
 
     name: ClassVar[str] = ""
 
-    def __init__(self, out: TextIO, *, rule_info: RuleInfo | None = None) -> None:
+    def __init__(
+        self, out: TextIO, *, rule_info: RuleInfo | None = None, color: bool = False
+    ) -> None:
         self.out = out
         self.rule_info = rule_info
+        self.color = color
+
+    def paint(self, text: str, style: str) -> str:
+        """Wrap ``text`` in an ANSI style when colour is on (text and github output)."""
+        if not self.color or not text:
+            return text
+        return f"\x1b[{_STYLES[style]}m{text}\x1b[0m"
 
     def start(self) -> None:
         """Called once before the first finding."""
@@ -173,15 +189,21 @@ class TextReporter(Reporter):
 
     def finding(self, finding: Finding) -> None:
         d = finding.diagnostic
-        mark = " [*]" if finding.fixable else ""
+        mark = " " + self.paint("[*]", "cyan") if finding.fixable else ""
         where = f"{finding.pointer}: " if d.doc or d.path else ""
+        place = f"{finding.file}:{finding.line}:{finding.column}:"
+        severity = self.paint(f"[{d.severity.value}]", _SEVERITY_STYLE[d.severity])
         self.out.write(
-            f"{finding.file}:{finding.line}:{finding.column}: {d.code}{mark} "
-            f"[{d.severity.value}] {where}{d.message}\n"
+            f"{self.paint(place, 'bold')} {self.paint(d.code, 'red')}{mark} "
+            f"{severity} {where}{d.message}\n"
         )
 
     def finish(self, summary: Summary, *, exit_code: int) -> None:
-        self.out.write(summary.text() + "\n")
+        text = summary.text()
+        if self.color:
+            style = "green" if text.startswith("All checks passed") else "bold"
+            text = "\n".join(self.paint(line, style) for line in text.splitlines())
+        self.out.write(text + "\n")
 
 
 class JsonReporter(Reporter):

@@ -1,46 +1,63 @@
 """Reading request files: JSON, YAML and JSONL, with JSON Pointer -> line:col maps.
 
-A *source* is one file (or stdin). It yields *units*: one request each, with a
-``locate(pointer) -> (line, col)`` function that maps a pointer into the unit's
-document to a 1-based position in the file. Positions are computed lazily, only
-for pointers that carry a diagnostic, so clean files cost one ``json.loads``.
+A *source* is one file (or stdin). It yields *units*: one document each, with a
+``locate_all(pointers) -> [(line, col), ...]`` function that maps pointers into
+the unit's document to 1-based positions in the file. Positions are computed
+only for pointers that carry a diagnostic, in **one pass** over the text (an
+offset index built once per document), so cost stays linear in the file size
+plus the number of diagnostics, and clean files cost one parse.
+
+Before anything is reported or fixed, :func:`classify` decides whether a
+document is a request at all (see its docstring): ``package.json`` or a
+workflow file is skipped, never reported on and never written.
 
 JSONL files are streamed line by line: memory stays constant whatever the size.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
+import functools
+import gc
 import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, ParamSpec, TypeVar
 
 from fwcompat._paths import is_index
 
-if TYPE_CHECKING:
-    from fwcompat._diagnostics import Diagnostic
-
 __all__ = [
+    "DEFAULT_EXCLUDE",
+    "DEFAULT_INCLUDE",
     "ENVELOPE_KEYS",
+    "REQUEST_KEYS",
     "Format",
+    "Problem",
     "SourceError",
     "Unit",
+    "YamlInfo",
+    "classify",
     "detect_format",
     "discover",
     "file_tokens",
     "fixable",
+    "json_index",
     "json_offset",
     "load_json",
     "load_yaml",
     "offset_to_position",
+    "positions",
     "scanstring",
     "split_envelope",
 ]
 
 Format = Literal["json", "yaml", "jsonl"]
-Locate = Callable[[Sequence[str]], tuple[int, int]]
+Kind = Literal["request", "envelope"]
+Tokens = Sequence[str]
+LocateAll = Callable[[Sequence[Tokens]], list[tuple[int, int]]]
 
 SUFFIXES: dict[str, Format] = {
     ".json": "json",
@@ -49,26 +66,77 @@ SUFFIXES: dict[str, Format] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
+DEFAULT_INCLUDE = ("*.json", "*.yaml", "*.yml", "*.jsonl", "*.ndjson")
+"""Files searched for under a folder (``include`` replaces this list)."""
+DEFAULT_EXCLUDE = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".tox",
+    ".nox",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "dist",
+    "build",
+)
+"""Never searched (``exclude`` replaces this list, ``extend-exclude`` adds to it)."""
 ENVELOPE_KEYS = ("body", "headers", "base_url", "path")
-_SKIP_DIRS = frozenset(
+REQUEST_KEYS = frozenset(
     {
-        ".git",
-        ".hg",
-        ".svn",
-        ".venv",
-        "venv",
-        "node_modules",
-        "__pycache__",
-        ".tox",
-        ".nox",
-        ".mypy_cache",
-        ".ruff_cache",
-        ".pytest_cache",
-        ".hypothesis",
+        "system",
+        "tools",
+        "tool_choice",
+        "stop_sequences",
+        "thinking",
+        "container",
+        "service_tier",
+        "mcp_servers",
+        "output_config",
+        "context_management",
+        "inference_geo",
+        "speed",
     }
 )
+"""Top-level members only a Messages request has. Generic ones (``max_tokens``,
+``temperature``, ``stream``, ``metadata``) are left out on purpose: an LLM config
+file with ``model`` and ``temperature`` is not a request, and ``--fix`` must never
+strip its other keys."""
+MAX_ALIAS_EXPANSION = 100_000
+"""YAML aliases may add at most this many nodes to a document (alias bombs)."""
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
+_LONG_INT = re.compile(r"-?\d{4301,}")
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def without_gc(function: Callable[P, R]) -> Callable[P, R]:
+    """Run ``function`` with the cyclic GC paused.
+
+    Parsing and indexing allocate many objects and no cycles; a collection pass
+    in the middle scans every live object, which made the cost of a big file grow
+    faster than its size. Reference counting still frees everything.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if not gc.isenabled():
+            return function(*args, **kwargs)
+        gc.disable()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.enable()
+
+    return wrapper
 
 
 class SourceError(Exception):
@@ -82,40 +150,178 @@ class SourceError(Exception):
         self.io = io
 
 
+class Problem(NamedTuple):
+    """A defect of the document itself (duplicate key, non-string key), placed in the file."""
+
+    code: str
+    message: str
+    line: int
+    column: int
+
+
+class YamlInfo(NamedTuple):
+    """What the YAML fixer needs: the node tree and which nodes aliases share."""
+
+    text: str
+    root: Any
+    shared: frozenset[int]
+    """ids of nodes reached more than once (through aliases) or holding a merge key."""
+    bom: int
+
+
 class Unit(NamedTuple):
-    """One request of a file: the parsed document plus a way to find pointers in it."""
+    """One document of a file: the parsed value plus a way to find pointers in it."""
 
     document: Any
     line: int
     """1-based line where the unit starts (the JSONL line; 1 for whole files)."""
-    locate: Locate
-    """Tokens of an RFC 6901 pointer into ``document`` -> 1-based (line, column)."""
+    locate_all: LocateAll
+    """Token lists of RFC 6901 pointers -> 1-based (line, column) each, in one pass."""
+    problems: tuple[Problem, ...] = ()
+    yaml: YamlInfo | None = None
+
+    def locate(self, tokens: Tokens) -> tuple[int, int]:
+        return self.locate_all([tokens])[0]
+
+
+# --------------------------------------------------------------------------- requests
+
+
+def _looks_like_body(value: Any) -> bool:
+    if not isinstance(value, dict):
+        return False
+    if "messages" in value:
+        return True
+    return "model" in value and any(key in REQUEST_KEYS for key in value)
+
+
+def classify(document: Any) -> Kind | None:
+    """Whether a document is a Messages request, an envelope holding one, or neither.
+
+    - a **request** is an object with a ``messages`` member, or with ``model``
+      plus a member only Messages requests have (``system``, ``tools``,
+      ``thinking``, ``stop_sequences`` ... see :data:`REQUEST_KEYS`);
+    - an **envelope** is an object with a ``body`` that is a request, no
+      ``messages`` or ``model`` of its own, and only envelope members
+      (``body``, ``headers``, ``base_url``, ``path``);
+    - anything else (``package.json``, a CI workflow, a list, a scalar) is
+      neither: it is skipped, never reported on and never written.
+    """
+    if not isinstance(document, dict):
+        return None
+    if _looks_like_body(document):
+        return "request"
+    if (
+        "body" in document
+        and all(isinstance(key, str) and key in ENVELOPE_KEYS for key in document)
+        and _looks_like_body(document["body"])
+    ):
+        return "envelope"
+    return None
+
+
+def split_envelope(document: Any) -> tuple[bool, dict[str, Any]]:
+    """``(is_envelope, check kwargs)`` for a parsed document (stdin is always a request)."""
+    if (
+        isinstance(document, dict)
+        and "body" in document
+        and "messages" not in document
+        and "model" not in document
+        and all(isinstance(key, str) and key in ENVELOPE_KEYS for key in document)
+    ):
+        return True, {k: document[k] for k in ENVELOPE_KEYS if k in document}
+    return False, {"body": document}
 
 
 # --------------------------------------------------------------------------- discovery
 
 
-def discover(paths: Sequence[str]) -> Iterator[str]:
-    """Expand folders recursively into their request files; files pass through as given."""
+def _matches(path: str, patterns: Sequence[str]) -> bool:
+    """ruff-style: a pattern matches the base name or the whole (normalized) path."""
+    name = os.path.basename(path)
+    norm = os.path.normpath(path).replace(os.sep, "/")
+    absolute = os.path.abspath(path).replace(os.sep, "/")
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(name, pattern):
+            return True
+        if "/" in pattern:
+            pat = pattern.rstrip("/")
+            if fnmatch.fnmatchcase(norm, pat) or fnmatch.fnmatchcase(absolute, pat):
+                return True
+            if not pat.startswith(("/", "*")) and fnmatch.fnmatchcase(absolute, "*/" + pat):
+                return True
+    return False
+
+
+def _excluded(path: str, exclude: Sequence[str]) -> bool:
+    """A named path is excluded when it, or any folder above it, matches (ruff's rule)."""
+    current = os.path.normpath(path)
+    while current and current not in (".", os.sep):
+        if _matches(current, exclude):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return False
+
+
+class WalkError(NamedTuple):
+    path: str
+    message: str
+
+
+def discover(
+    paths: Sequence[str],
+    *,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    force_exclude: bool = False,
+    skip: frozenset[str] = frozenset(),
+) -> Iterator[str | WalkError]:
+    """Expand folders recursively into their request files; files pass through as given.
+
+    Under a folder, a file must match ``include`` and neither it nor a folder above
+    it may match ``exclude``. A file named on the command line is always checked,
+    unless ``force_exclude`` (for pre-commit, which names every file). ``skip``
+    holds real paths never to read (the report file). A folder that cannot be
+    listed yields a :class:`WalkError`.
+    """
     seen: set[str] = set()
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            found: list[str] = []
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS)
+            if force_exclude and _excluded(path, exclude):
+                continue
+            found: list[str | WalkError] = []
+            errors: list[OSError] = []
+            for root, dirs, files in os.walk(path, onerror=errors.append):
+                dirs[:] = sorted(d for d in dirs if not _matches(os.path.join(root, d), exclude))
                 found.extend(
                     os.path.join(root, f)
                     for f in files
-                    if os.path.splitext(f)[1].lower() in SUFFIXES
+                    if _matches(f, include) and not _matches(os.path.join(root, f), exclude)
                 )
-            candidates: list[str] = sorted(found)
+            for error in errors:
+                where = error.filename if isinstance(error.filename, str) else path
+                found.append(WalkError(where, f"cannot read folder: {error.strerror or error}"))
+            candidates: list[str | WalkError] = sorted(
+                found, key=lambda c: c.path if isinstance(c, WalkError) else c
+            )
         else:
+            if force_exclude and path != "-" and _excluded(path, exclude):
+                continue
             candidates = [path]
         for candidate in candidates:
-            key = candidate if candidate == "-" else os.path.normpath(candidate)
-            if key not in seen:
-                seen.add(key)
+            if isinstance(candidate, WalkError):
                 yield candidate
+                continue
+            key = candidate if candidate == "-" else os.path.normpath(candidate)
+            if key in seen:
+                continue
+            seen.add(key)
+            if skip and candidate != "-" and os.path.realpath(candidate) in skip:
+                continue
+            yield candidate
 
 
 def detect_format(name: str, head: str = "") -> Format:
@@ -140,52 +346,173 @@ def offset_to_position(text: str, offset: int, *, base: int = 0) -> tuple[int, i
     return line, column
 
 
+def positions(text: str, offsets: Sequence[int]) -> list[tuple[int, int]]:
+    """Many offsets -> (line, column) each, in one sweep over the text (sorted order)."""
+    order = sorted(range(len(offsets)), key=offsets.__getitem__)
+    out: list[tuple[int, int]] = [(1, 1)] * len(offsets)
+    line, last, line_start = 1, 0, 0
+    for index in order:
+        offset = max(0, min(offsets[index], len(text)))
+        newlines = text.count("\n", last, offset)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", last, offset) + 1
+        last = offset
+        out[index] = (line, offset - line_start + 1)
+    return out
+
+
 def _ws(text: str, pos: int) -> int:
     match = _WS.match(text, pos)
     return match.end() if match else pos
 
 
-def _find_member(text: str, pos: int, token: str) -> tuple[int, int] | None:
-    """In the object at ``pos``, the (key offset, value offset) of the last member ``token``."""
-    found: tuple[int, int] | None = None
-    i = _ws(text, pos + 1)
-    if text[i] == "}":
-        return None
+def _skip(text: str, pos: int) -> int:
+    """Offset after the JSON value at ``pos``."""
+    try:
+        return int(_DECODER.raw_decode(text, pos)[1])
+    except RecursionError:
+        return _skip_deep(text, pos)
+
+
+_STRUCTURE = re.compile(r'["\[\]{}]')
+
+
+def _skip_deep(text: str, pos: int) -> int:
+    """Skip a value nested deeper than the C decoder's recursion limit, iteratively."""
+    depth = 0
+    i = pos
     while True:
-        if text[i] != '"':
-            return found
-        key, end = scanstring(text, i + 1)
-        key_at = i
-        i = _ws(text, end)
-        if text[i] != ":":
-            return found
-        i = _ws(text, i + 1)
-        if key == token:
-            found = (key_at, i)
-        _, i = _DECODER.raw_decode(text, i)
-        i = _ws(text, i)
-        if text[i] != ",":
-            return found
-        i = _ws(text, i + 1)
+        match = _STRUCTURE.search(text, i)
+        if match is None:
+            raise ValueError("unterminated value")
+        ch = match.group()
+        if ch == '"':
+            i = scanstring(text, match.start() + 1)[1]
+            if depth == 0:
+                return int(i)
+            continue
+        depth += 1 if ch in "[{" else -1
+        i = match.end()
+        if depth == 0:
+            return i
 
 
-def _find_element(text: str, pos: int, index: int) -> int | None:
+class _Done(Exception):
+    """Every wanted pointer was found: stop scanning early."""
+
+
+Members = list[tuple[str, int, int, int]]
+"""(key or index token, member start, value start, value end) per member."""
+
+
+class JsonIndex(NamedTuple):
+    offsets: dict[tuple[str, ...], int]
+    """pointer -> offset of its key (object member) or of the element (array)."""
+    values: dict[tuple[str, ...], int]
+    """pointer -> offset of its value."""
+    members: dict[tuple[str, ...], tuple[int, int, Members]]
+    """container pointer -> (open bracket, close bracket, members), for wanted parents."""
+
+
+def _scan(
+    text: str,
+    pos: int,
+    trie: dict[str, Any],
+    prefix: tuple[str, ...],
+    index: JsonIndex,
+    remaining: list[int],
+    with_members: bool,
+) -> int:
+    """Index the container at ``pos`` along ``trie``; returns the offset after it."""
+    is_object = text[pos] == "{"
+    close = "}" if is_object else "]"
+    members: Members = []
     i = _ws(text, pos + 1)
-    if text[i] == "]":
-        return None
+    if text[i] == close:
+        if with_members:
+            index.members[prefix] = (pos, i, members)
+        return i + 1
     n = 0
     while True:
-        if n == index:
-            return i
-        _, i = _DECODER.raw_decode(text, i)
-        i = _ws(text, i)
-        if text[i] != ",":
-            return None
-        i = _ws(text, i + 1)
+        start = i
+        if is_object:
+            if text[i] != '"':
+                raise ValueError("expected a key")
+            token, i = scanstring(text, i + 1)
+            i = _ws(text, i)
+            if text[i] != ":":
+                raise ValueError("expected ':'")
+            i = _ws(text, i + 1)
+        else:
+            token = str(n)
+        value_at = i
+        child = trie.get(token)
+        if child is not None:
+            path = (*prefix, token)
+            if path not in index.offsets:
+                remaining[0] -= 1
+            index.offsets[path] = start
+            index.values[path] = value_at
+            if child and text[i] in "{[":
+                i = _scan(text, i, child, path, index, remaining, with_members)
+            else:
+                if not remaining[0] and not with_members:
+                    raise _Done
+                i = _skip(text, i)
+        else:
+            i = _skip(text, i)
+        members.append((token, start, value_at, i))
         n += 1
+        i = _ws(text, i)
+        if text[i] == ",":
+            i = _ws(text, i + 1)
+            continue
+        if text[i] != close:
+            raise ValueError(f"expected ',' or {close!r}")
+        if with_members:
+            index.members[prefix] = (pos, i, members)
+        return i + 1
 
 
-def json_offset(text: str, tokens: Sequence[str], start: int = 0) -> int:
+@without_gc
+def json_index(
+    text: str, pointers: Iterable[Tokens], start: int = 0, *, with_members: bool = False
+) -> JsonIndex:
+    """One pass over JSON ``text`` that finds every pointer (and, for fixes, their parents).
+
+    Only the containers on the way to a wanted pointer are scanned member by
+    member; everything else is skipped by the C decoder, so the cost is one
+    parse of the text whatever the number of pointers. Unreadable text (which a
+    parse already rejected) or nesting beyond the interpreter's limit simply
+    leaves the rest unindexed: locating falls back to the deepest ancestor found.
+    """
+    root = _ws(text, start)
+    trie: dict[str, Any] = {}
+    count = 0
+    for tokens in pointers:
+        node = trie
+        for token in tokens:
+            nxt = node.get(token)
+            if nxt is None:
+                nxt = node[token] = {}
+                count += 1
+            node = nxt
+    index = JsonIndex({(): root}, {(): root}, {})
+    if trie and root < len(text) and text[root] in "{[":
+        with contextlib.suppress(_Done, ValueError, IndexError, RecursionError):
+            _scan(text, root, trie, (), index, [count], with_members)
+    return index
+
+
+def _found(offsets: dict[tuple[str, ...], int], tokens: Tokens) -> int:
+    key = tuple(tokens)
+    while key not in offsets:
+        key = key[:-1]
+    return offsets[key]
+
+
+def json_offset(text: str, tokens: Tokens, start: int = 0) -> int:
     """Offset of the pointer's target in JSON ``text``.
 
     For an object member that is its key's opening quote (where an editor should
@@ -193,54 +520,125 @@ def json_offset(text: str, tokens: Sequence[str], start: int = 0) -> int:
     not exist (a required member that is missing) falls back to its deepest
     existing ancestor.
     """
-    pos = _ws(text, start)
-    best = pos
-    try:
-        for token in tokens:
-            ch = text[pos]
-            if ch == "{":
-                member = _find_member(text, pos, token)
-                if member is None:
-                    return best
-                best, pos = member
-            elif ch == "[":
-                if not is_index(token):
-                    return best
-                element = _find_element(text, pos, int(token))
-                if element is None:
-                    return best
-                best = pos = element
-            else:
-                return best
-    except (ValueError, IndexError):
-        return best
-    return best
+    return _found(json_index(text, [tokens], start).offsets, tokens)
 
 
 # --------------------------------------------------------------------------- JSON
 
-
-def _json_error(text: str, exc: json.JSONDecodeError, base: int = 0) -> SourceError:
-    line, column = offset_to_position(text, exc.pos, base=base)
-    return SourceError(f"invalid JSON: {exc.msg}", line, column)
+_DUPLICATES: list[str] = []
 
 
-def load_json(text: str) -> Unit:
-    """Parse a whole JSON file."""
-    start = 1 if text.startswith("\ufeff") else 0
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                _DUPLICATES.append(key)
+            seen.add(key)
+    return document
+
+
+class _Constant(ValueError):
+    """``NaN``, ``Infinity``, ``-Infinity``: Python reads them, JSON has no such values."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _Constant(name)
+
+
+_PAIRS_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant)
+_CONSTANT = re.compile(r"-?Infinity|NaN")
+
+
+def _parse_json(text: str, start: int, line_base: int) -> tuple[Any, list[str]]:
+    """Parse JSON text; returns (document, duplicated keys). Raises SourceError."""
+    del _DUPLICATES[:]
     try:
-        document = _DECODER.decode(text[start:]) if start else json.loads(text)
+        document = _PAIRS_DECODER.decode(text[start:] if start else text)
     except json.JSONDecodeError as exc:
-        if start:
-            exc.pos += start
-        raise _json_error(text, exc) from None
+        line, column = offset_to_position(text, exc.pos + start)
+        raise SourceError(f"invalid JSON: {exc.msg}", line + line_base, column) from None
     except RecursionError:
-        raise SourceError("invalid JSON: nesting too deep") from None
+        raise SourceError("invalid JSON: nesting too deep", line_base + 1) from None
+    except _Constant as exc:
+        match = _CONSTANT.search(text)
+        line, column = offset_to_position(text, match.start()) if match else (1, 1)
+        raise SourceError(
+            f"invalid JSON: {exc} is not a JSON number", line + line_base, column
+        ) from None
+    except ValueError as exc:
+        # Python refuses to convert integers of more than 4,300 digits.
+        match = _LONG_INT.search(text)
+        line, column = offset_to_position(text, match.start()) if match else (1, 1)
+        if match:
+            message = f"invalid JSON: a number of {len(match.group().lstrip('-'))} digits"
+        else:
+            message = f"invalid JSON: {exc}"
+        raise SourceError(message, line + line_base, column) from None
+    return document, list(_DUPLICATES)
 
-    def locate(tokens: Sequence[str]) -> tuple[int, int]:
-        return offset_to_position(text, json_offset(text, tokens, start))
 
-    return Unit(document, 1, locate)
+def _duplicate_problems(
+    text: str, start: int, keys: list[str], line_base: int
+) -> tuple[Problem, ...]:
+    """Place duplicated keys: a slow walk, run only when a duplicate was seen."""
+    wanted = set(keys)
+    found: list[tuple[str, int]] = []
+
+    def walk(pos: int, depth: int) -> int:
+        if depth > 400:
+            raise RecursionError
+        ch = text[pos]
+        if ch not in "{[":
+            return _skip(text, pos)
+        close = "}" if ch == "{" else "]"
+        i = _ws(text, pos + 1)
+        if text[i] == close:
+            return i + 1
+        seen: set[str] = set()
+        while True:
+            if ch == "{":
+                key, end = scanstring(text, i + 1)
+                if key in seen and key in wanted:
+                    found.append((key, i))
+                seen.add(key)
+                i = _ws(text, _ws(text, end) + 1)
+            i = _ws(text, walk(i, depth + 1))
+            if text[i] != ",":
+                return i + 1
+            i = _ws(text, i + 1)
+
+    with contextlib.suppress(ValueError, IndexError, RecursionError):
+        walk(_ws(text, start), 0)
+    if not found:
+        found = [(key, start) for key in keys]
+    places = positions(text, [offset for _, offset in found])
+    return tuple(
+        Problem(
+            "E904",
+            f"duplicate key {key!r}: JSON readers disagree on which value wins",
+            line + line_base,
+            column,
+        )
+        for (key, _), (line, column) in zip(found, places, strict=False)
+    )
+
+
+@without_gc
+def load_json(text: str, *, line: int = 1) -> Unit:
+    """Parse a whole JSON file (or one JSONL line, ``line`` being its number)."""
+    start = 1 if text.startswith("\ufeff") else 0
+    base = line - 1
+    document, duplicates = _parse_json(text, start, base)
+    problems = _duplicate_problems(text, start, duplicates, base) if duplicates else ()
+
+    def locate_all(pointers: Sequence[Tokens]) -> list[tuple[int, int]]:
+        offsets = json_index(text, pointers, start).offsets
+        places = positions(text, [_found(offsets, tokens) for tokens in pointers])
+        return [(row + base, column) for row, column in places]
+
+    return Unit(document, line, locate_all, problems)
 
 
 def iter_jsonl(
@@ -253,36 +651,25 @@ def iter_jsonl(
     UTF-8 (reported as an error, never changed).
     """
     for number, data in enumerate(stream, 1):
-        raw = data.decode("utf-8", "surrogateescape")
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raw = data.decode("utf-8", "surrogateescape")
+            if raw.strip():
+                column = len(data[: exc.start].decode("utf-8", "replace")) + 1
+                message = f"not UTF-8 text: {exc.reason} at byte {exc.start} of the line"
+                yield number, raw, SourceError(message, number, column)
+            else:
+                yield number, raw, None
+            continue
         line = raw.lstrip("\ufeff") if number == 1 else raw
         if not line.strip():
             yield number, raw, None
             continue
         try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            column = len(data[: exc.start].decode("utf-8", "replace")) + 1
-            message = f"not UTF-8 text: {exc.reason} at byte {exc.start} of the line"
-            yield number, raw, SourceError(message, number, column)
-            continue
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as exc:
-            _, column = offset_to_position(line, exc.pos)
-            yield number, raw, SourceError(f"invalid JSON: {exc.msg}", number, column)
-            continue
-        except RecursionError:
-            yield number, raw, SourceError("invalid JSON: nesting too deep", number, 1)
-            continue
-        yield number, raw, Unit(document, number, _jsonl_locator(line, number))
-
-
-def _jsonl_locator(line: str, number: int) -> Locate:
-    def locate(tokens: Sequence[str]) -> tuple[int, int]:
-        _, column = offset_to_position(line, json_offset(line, tokens))
-        return number, column
-
-    return locate
+            yield number, raw, load_json(line.rstrip("\r\n"), line=number)
+        except SourceError as exc:
+            yield number, raw, exc
 
 
 # --------------------------------------------------------------------------- YAML
@@ -304,8 +691,112 @@ def _yaml_loader() -> type[Any]:
 
 
 _LOADER: type[Any] | None = None
+_STR = "tag:yaml.org,2002:str"
+_MERGE = "tag:yaml.org,2002:merge"
+_INT = "tag:yaml.org,2002:int"
+_KIND = {
+    "tag:yaml.org,2002:bool": "a boolean",
+    "tag:yaml.org,2002:null": "null",
+    _INT: "a number",
+    "tag:yaml.org,2002:float": "a number",
+}
 
 
+class _Graph(NamedTuple):
+    shared: frozenset[int]
+    problems: tuple[Problem, ...]
+    fatal: bool
+
+
+def _mark(node: Any) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _yaml_graph(root: Any) -> _Graph:
+    """One walk over the node graph: sharing, alias expansion, bad keys. Iterative."""
+    import yaml
+
+    refs: dict[int, int] = {}
+    size: dict[int, int] = {}
+    active: set[int] = set()
+    merged: set[int] = set()
+    problems: list[Problem] = []
+    fatal = False
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        nid = id(node)
+        if done:
+            active.discard(nid)
+            if isinstance(node, yaml.MappingNode):
+                children = [c for pair in node.value for c in pair]
+            else:
+                children = list(node.value)
+            size[nid] = 1 + sum(size[id(c)] for c in children)
+            continue
+        refs[nid] = refs.get(nid, 0) + 1
+        if nid in size:
+            continue
+        if nid in active:
+            line, column = _mark(node)
+            raise SourceError("invalid YAML: an alias refers to its own anchor", line, column)
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _INT and len(node.value) > 4300:
+                line, column = _mark(node)
+                raise SourceError(
+                    f"invalid YAML: a number of {len(node.value)} digits", line, column
+                )
+            size[nid] = 1
+            continue
+        active.add(nid)
+        stack.append((node, True))
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag == _MERGE:
+                    merged.add(nid)
+                elif not isinstance(key, yaml.ScalarNode) or key.tag != _STR:
+                    fatal = True
+                    what = _KIND.get(key.tag, "not a string")
+                    shown = key.value if isinstance(key, yaml.ScalarNode) else "?"
+                    problems.append(
+                        Problem(
+                            "E905",
+                            f"key {shown!r} is {what}, not a string: JSON object keys are "
+                            f'strings; quote it ("{shown}")',
+                            *_mark(key),
+                        )
+                    )
+                elif key.value in seen:
+                    problems.append(
+                        Problem(
+                            "E904",
+                            f"duplicate key {key.value!r}: YAML readers disagree on "
+                            "which value wins",
+                            *_mark(key),
+                        )
+                    )
+                else:
+                    seen.add(key.value)
+                stack.append((key, False))
+                stack.append((value, False))
+        else:
+            stack.extend((child, False) for child in reversed(node.value))
+    extra = size[id(root)] - len(size)
+    if extra > MAX_ALIAS_EXPANSION:
+        raise SourceError(
+            f"invalid YAML: aliases expand the document by {extra:,} nodes (more than "
+            f"{MAX_ALIAS_EXPANSION:,}); write the repeated values out"
+        )
+    shared = {nid for nid, count in refs.items() if count > 1} | merged
+    return _Graph(frozenset(shared), tuple(problems), fatal)
+
+
+class SeveralDocuments(SourceError):
+    """A YAML stream of several documents: never a request file."""
+
+
+@without_gc
 def load_yaml(text: str) -> Unit:
     """Parse a YAML file holding one document, keeping node marks for positions."""
     import yaml
@@ -316,26 +807,69 @@ def load_yaml(text: str) -> Unit:
     loader = _LOADER(text)
     try:
         node = loader.get_single_node()
-        document = loader.construct_document(node) if node is not None else None
+        graph = _yaml_graph(node) if node is not None else _Graph(frozenset(), (), False)
+        if graph.fatal:
+            document = None
+        else:
+            document = loader.construct_document(node) if node is not None else None
+    except yaml.composer.ComposerError as exc:
+        if exc.problem and "expected a single document" in exc.problem:
+            raise SeveralDocuments("several YAML documents") from None
+        raise _yaml_error(exc) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        problem = exc.problem or exc.context or "malformed document"
-        raise SourceError(f"invalid YAML: {problem}", line, column) from None
+        raise _yaml_error(exc) from None
     except yaml.YAMLError as exc:
         raise SourceError(f"invalid YAML: {exc}") from None
     except RecursionError:
         raise SourceError("invalid YAML: nesting too deep") from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise SourceError(f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
 
-    def locate(tokens: Sequence[str]) -> tuple[int, int]:
-        return _yaml_position(node, tokens)
+    @without_gc
+    def locate_all(pointers: Sequence[Tokens]) -> list[tuple[int, int]]:
+        cache: dict[int, dict[str, tuple[Any, Any]]] = {}
+        return [_yaml_position(node, tokens, cache) for tokens in pointers]
 
-    return Unit(document, 1, locate)
+    bom = 1 if text.startswith("\ufeff") else 0
+    info = YamlInfo(text, node, graph.shared, bom)
+    problems = graph.problems
+    if graph.fatal:
+        # Not JSON data: classify the keys as written, so a workflow's `on:` is skipped.
+        document = _as_written(node)
+    return Unit(document, 1, locate_all, problems, info)
 
 
-def _yaml_position(node: Any, tokens: Sequence[str]) -> tuple[int, int]:
+def _as_written(node: Any) -> Any:
+    """A document with every mapping key as its source text (only for classification)."""
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return {(k.value if isinstance(k, yaml.ScalarNode) else "?"): True for k, _ in node.value}
+    return None
+
+
+def _yaml_error(exc: Any) -> SourceError:
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = exc.problem or exc.context or "malformed document"
+    return SourceError(f"invalid YAML: {problem}", line, column)
+
+
+def yaml_members(node: Any, cache: dict[int, dict[str, tuple[Any, Any]]]) -> dict[str, Any]:
+    """A mapping node's members by key (the last one wins, as the constructor does)."""
+    found = cache.get(id(node))
+    if found is None:
+        found = cache[id(node)] = {
+            k.value: (k, v) for k, v in node.value if getattr(k, "tag", None) == _STR
+        }
+    return found
+
+
+def _yaml_position(
+    node: Any, tokens: Tokens, cache: dict[int, dict[str, tuple[Any, Any]]]
+) -> tuple[int, int]:
     import yaml
 
     if node is None:
@@ -344,9 +878,9 @@ def _yaml_position(node: Any, tokens: Sequence[str]) -> tuple[int, int]:
     for token in tokens:
         child: Any = None
         if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == token:
-                    child, mark = value_node, key_node.start_mark
+            pair = yaml_members(node, cache).get(token)
+            if pair is not None:
+                child, mark = pair[1], pair[0].start_mark
         elif isinstance(node, yaml.SequenceNode) and is_index(token):
             index = int(token)
             if index < len(node.value):
@@ -361,13 +895,13 @@ def _yaml_position(node: Any, tokens: Sequence[str]) -> tuple[int, int]:
 # --------------------------------------------------------------------------- envelopes
 
 
-def file_tokens(diagnostic: Diagnostic, tokens: Sequence[str], envelope: bool) -> list[str] | None:
+def file_tokens(scope: str, tokens: Sequence[str], envelope: bool) -> list[str] | None:
     """Where a diagnostic's pointer lives in the file's document; None if not in the file."""
-    if diagnostic.scope == "body":
+    if scope == "body":
         return ["body", *tokens] if envelope else list(tokens)
     if not envelope:
         return None
-    if diagnostic.scope == "headers":
+    if scope == "headers":
         return ["headers", *tokens]
     # url scope: the pointer names the base URL ("") or the request path.
     if tokens and tokens[0] in ("path", "base_url"):
@@ -375,25 +909,9 @@ def file_tokens(diagnostic: Diagnostic, tokens: Sequence[str], envelope: bool) -
     return ["base_url"]
 
 
-def fixable(diagnostic: Diagnostic, unsafe: bool) -> bool:
+def fixable(diagnostic: Any, unsafe: bool) -> bool:
     """Whether ``--fix`` (with or without ``--unsafe-fixes``) applies this diagnostic."""
     fix = diagnostic.fix
     if fix is None or diagnostic.action not in ("removed", "replaced"):
         return False
-    return fix.applicability == "safe" or unsafe
-
-
-def split_envelope(document: Any) -> tuple[bool, dict[str, Any]]:
-    """``(is_envelope, check kwargs)`` for a parsed document.
-
-    An envelope is an object with a ``body`` member and neither ``messages`` nor
-    ``model``: ``{"body": ..., "headers": ..., "base_url": ..., "path": ...}``.
-    """
-    if (
-        isinstance(document, dict)
-        and "body" in document
-        and "messages" not in document
-        and "model" not in document
-    ):
-        return True, {k: document[k] for k in ENVELOPE_KEYS if k in document}
-    return False, {"body": document}
+    return bool(fix.applicability == "safe" or unsafe)

@@ -114,26 +114,59 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
-def opt_in_translations(config: Any, *, adaptive_thinking: bool, xhigh: bool) -> Any:
-    """``config`` with the opt-in translations of the rule packs switched on.
+TRANSLATIONS = {
+    "adaptive_thinking": "adaptive-thinking-translated",
+    "xhigh": "effort-xhigh-translated",
+}
+"""Each translation flag turns on the pack's opt-in rule of this name (ruff's
+non-default rules: off unless selected by their full code)."""
 
-    The hook for the packs' opt-in rules (issue 9). ``xhigh`` works today through the
-    existing ``effort_map`` table (``xhigh -> high``, diagnostic FW501, an unsafe
-    fix), unless the config already maps ``xhigh``. Adaptive thinking has no rule
-    in this build's packs yet, so asking for it is a configuration error, never a
-    silent no-op.
+
+def opt_in_translations(config: Any, *, adaptive_thinking: bool, xhigh: bool) -> Any:
+    """``config`` with the pack's opt-in translation rules switched on, by rule name.
+
+    A pack without such a rule is a configuration error naming the flag, never a
+    silent no-op; a pack that retired it (fireworks-r4 accepts adaptive thinking)
+    has nothing to translate.
     """
     from fwcompat._exceptions import ConfigError
+    from fwcompat._rules import load_pack
 
-    if adaptive_thinking:
-        raise ConfigError(
-            "--translate-adaptive-thinking: the rule pack has no opt-in translation of "
-            "adaptive thinking yet (it comes with the rule packs work); adaptive thinking "
-            "is rejected (FW504) as the Fireworks page says"
-        )
-    if xhigh and "xhigh" not in config.effort_map:
-        config = config.merged(effort_map={**config.effort_map, "xhigh": "high"})
-    return config
+    wanted = [
+        (flag, name)
+        for flag, name in TRANSLATIONS.items()
+        if {"adaptive_thinking": adaptive_thinking, "xhigh": xhigh}[flag]
+    ]
+    if not wanted:
+        return config
+    pack = load_pack(config.pack, config.rule_files, config.pack_dir)
+    by_name = {r.rule.name: r.rule.code for r in pack.rules}
+    codes = []
+    for flag, name in wanted:
+        code = by_name.get(name)
+        if code is None:
+            if _retired_here(pack, name):
+                continue  # this revision needs no translation (the pack says why)
+            option = "--translate-" + flag.replace("_", "-")
+            raise ConfigError(
+                f"{option}: the {pack.name!r} pack has no opt-in rule {name!r} to turn on"
+            )
+        codes.append(code)
+    return config.merged(extend_select=[*config.extend_select, *codes])
+
+
+def _retired_here(pack: Any, name: str) -> bool:
+    """Whether a pack this one extends has a rule of this name that this one retired."""
+    from fwcompat._rules import load_pack
+
+    parent = pack.extends
+    while parent:
+        base = load_pack(parent)
+        for compiled in base.rules:
+            if compiled.rule.name == name:
+                return compiled.rule.code in pack.retired
+        parent = base.extends
+    return False
 
 
 def run(args: argparse.Namespace) -> int:

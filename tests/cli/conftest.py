@@ -51,7 +51,8 @@ def run(fwcompat_exe: str, tmp_path: Path) -> Run:
         input: str | bytes | None = None,
         exe: Sequence[str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FWCOMPAT")}
+        drop = ("FWCOMPAT", "FORCE_COLOR", "NO_COLOR")  # plain, uncoloured output
+        env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
         command = [*(exe or [fwcompat_exe]), *map(str, args)]
         if isinstance(input, bytes):
             raw = subprocess.run(

@@ -92,26 +92,27 @@ def test_try_repo_check_hook(
 ) -> None:
     snapshot, _ = hook_repo
     work = init_repo(tmp_path / "project")
-    shutil.copy(FIXTURES / "bad" / "claude-model.json", work / "bad.json")
-    shutil.copy(FIXTURES / "good" / "minimal.json", work / "good.json")
+    (work / "fixtures").mkdir()
+    shutil.copy(FIXTURES / "bad" / "claude-model.json", work / "fixtures" / "bad.json")
+    shutil.copy(FIXTURES / "good" / "minimal.json", work / "fixtures" / "good.json")
     git("add", "-A", cwd=work)
     bad = pre_commit(
         "try-repo",
         str(snapshot),
         "fwcompat-check",
         "--files",
-        "bad.json",
+        "fixtures/bad.json",
         cwd=work,
         env=pre_commit_env,
     )
     assert bad.returncode == 1, bad.stdout + bad.stderr
-    assert "bad.json:2:3: FW304 [error] /model" in bad.stdout
+    assert "fixtures/bad.json:2:3: FW304 [error] /model" in bad.stdout
     good = pre_commit(
         "try-repo",
         str(snapshot),
         "fwcompat-check",
         "--files",
-        "good.json",
+        "fixtures/good.json",
         cwd=work,
         env=pre_commit_env,
     )
@@ -217,3 +218,29 @@ def test_try_repo_test_rules_hook(
     bad = pre_commit(*args, cwd=work, env=pre_commit_env)
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "FAIL fwcompat-rules/gateway.yaml: XX101 'without'" in bad.stdout, bad.stdout
+
+
+def test_fix_hook_on_all_files_never_touches_other_files(
+    hook_repo: tuple[Path, str], pre_commit_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Issue 8: `try-repo ... fwcompat-fix --all-files` rewrote package.json to `{}`."""
+    snapshot, _ = hook_repo
+    work = init_repo(tmp_path / "project")
+    others = {
+        "package.json": '{\n  "name": "x",\n  "version": "1.0.0"\n}\n',
+        ".pre-commit-config.yaml": "repos: []\n",
+        ".github/workflows/ci.yml": "name: CI\non: [push]\njobs: {}\n",
+        "fixtures/package.json": '{"name": "inside the hook pattern"}\n',
+    }
+    for name, text in others.items():
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_text(text)
+    shutil.copy(FIXTURES / "bad" / "fixable.json", work / "fixtures" / "req.json")
+    git("add", "-A", cwd=work)
+    result = pre_commit(
+        "try-repo", str(snapshot), "fwcompat-fix", "--all-files", cwd=work, env=pre_commit_env
+    )
+    assert result.returncode == 1, result.stdout + result.stderr  # it fixed req.json
+    for name, text in others.items():
+        assert (work / name).read_text() == text, name
+    assert "service_tier" not in (work / "fixtures" / "req.json").read_text()

@@ -6,6 +6,7 @@ import copy
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -111,3 +112,88 @@ def test_positions() -> None:
     assert yaml_unit.locate(parse_pointer("/messages/0/content")) == (5, 5)
     assert yaml_unit.locate(parse_pointer("/messages/3")) == (3, 1)  # deepest existing
     assert load_yaml("when: 2024-01-01\n").document == {"when": "2024-01-01"}
+
+
+def apply_unified_diff(old: str, diff: str) -> str:
+    """A small `patch`: apply a unified diff's hunks to ``old``."""
+    import re
+
+    lines = old.splitlines(keepends=True)
+    body = diff.splitlines(keepends=True)[2:]
+    out: list[str] = []
+    at = 0
+    last = ""
+    i = 0
+    while i < len(body):
+        match = re.match(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", body[i])
+        assert match, body[i]
+        start = int(match.group(1)) - (1 if int(match.group(2) or 1) else 0)
+        assert start >= at
+        out.extend(lines[at:start])
+        at = start
+        i += 1
+        while i < len(body) and not body[i].startswith("@@"):
+            line = body[i]
+            i += 1
+            if line.startswith("\\"):
+                if last in " +":
+                    out[-1] = out[-1][:-1]
+                continue
+            if line[0] in " -":
+                assert lines[at].rstrip("\n") == line[1:].rstrip("\n")
+                at += 1
+            if line[0] in " +":
+                out.append(line[1:])
+            last = line[0]
+    out.extend(lines[at:])
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["a\n", "b\n", "}\n", "{\n", "x", "\n"]), max_size=30), st.data())
+def test_splice_diff_applies_back(pieces: list[str], data: Any) -> None:
+    from fwcompat.cli._fix import _splices_apply, splice_diff
+
+    old = "".join(pieces)
+    points = sorted(data.draw(st.sets(st.integers(0, len(old)), max_size=6)))
+    splices = [
+        (a, b, data.draw(st.sampled_from(["", "Z", "Q\n", "\n"])))
+        for a, b in zip(points[::2], points[1::2], strict=False)
+    ]
+    new = _splices_apply(old, list(splices))
+    assert apply_unified_diff(old, splice_diff(old, splices, "f")) == new
+
+
+YAML_SPLICES = [
+    ("a: 1\nb: 2", [("b",)], "a: 1"),
+    ("a: 1\r\nb: 2\r\nc: 3\r\n", [("b",)], "a: 1\r\nc: 3\r\n"),
+    ("\ufeffa: 1\nb: 2\n", [("a",)], "\ufeffb: 2\n"),
+    (
+        "a: 1\nnotes: |\n  line1\n  line2\n\n# after\nb: 2\n",
+        [("notes",)],
+        "a: 1\n\n# after\nb: 2\n",
+    ),
+    ("a:\n  x: 1\n  y:\n    z: 2\n  # kept\nb: 2\n", [("a", "y")], "a:\n  x: 1\n  # kept\nb: 2\n"),
+    (
+        "a: {x: 1, y: 2, z: 3}\nb: [1, 2, 3]\n",
+        [("a", "y"), ("b", "2")],
+        "a: {x: 1, z: 3}\nb: [1, 2]\n",
+    ),
+    ("l:\n  - a: 1\n    b: 2\n  - a: 3\n", [("l", "0", "a")], "l:\n  - b: 2\n  - a: 3\n"),
+    ("l:\n  - 1\n  - 2\n  - 3\n", [("l", "1")], "l:\n  - 1\n  - 3\n"),
+    ("l:\n- 1\nm: 2\n", [("l", "0")], "l: []\nm: 2\n"),
+    ("a:\n  x: 1\nb: 2\n", [("a", "x")], "a: {}\nb: 2\n"),
+    ("a: 1  # one\nb: 2  # two\nc: 3\n", [("b",)], "a: 1  # one\nc: 3\n"),
+    ("# head\n---\na: 1\nb: 2\n...\n", [("b",)], "# head\n---\na: 1\n...\n"),
+]
+
+
+@pytest.mark.parametrize(("text", "removals", "expected"), YAML_SPLICES)
+def test_yaml_removals_splice_in_place(
+    text: str, removals: list[tuple[str, ...]], expected: str
+) -> None:
+    from fwcompat.cli._fix import fix_yaml_text
+
+    new, applied = fix_yaml_text(text, [Edit(tokens, remove=True) for tokens in removals])
+    assert new == expected
+    assert applied == len(removals)

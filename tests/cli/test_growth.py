@@ -1,0 +1,94 @@
+"""Cost grows linearly with diagnostics (issue 7): 4,000 vs 500, as a ratio, never a time."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+
+from fwcompat.cli._fix import Edit, fix_json_text
+from fwcompat.cli._sources import load_json, load_yaml
+
+
+def tools_file(n: int) -> str:
+    body = {
+        "model": "accounts/fireworks/models/kimi-k2p5",
+        "max_tokens": 1,
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [
+            {"name": f"t{i}", "input_schema": {"type": "object"}, "cache_control": {"type": "e"}}
+            for i in range(n)
+        ],
+    }
+    return json.dumps(body, indent=2) + "\n"
+
+
+def best_of(runs: int, work: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.thread_time()  # CPU time of this thread: a busy neighbour adds none
+        work()
+        best = min(best, time.thread_time() - start)
+    return best
+
+
+def ratio(work: Callable[[int], Callable[[], object]], runs: int = 7) -> float:
+    """Best time of 4,000 over best time of 500, the two sizes run alternately.
+
+    Alternating makes a busy neighbour slow both sizes alike; the best of several
+    runs drops the runs it slowed.
+    """
+    small, big = work(500), work(4000)
+    small()
+    big()
+    best_small = best_big = float("inf")
+    for _ in range(runs):
+        best_small = min(best_small, best_of(1, small))
+        best_big = min(best_big, best_of(1, big))
+    return best_big / best_small
+
+
+def pointers(n: int) -> list[list[str]]:
+    return [["tools", str(i), "cache_control"] for i in range(n)]
+
+
+def test_locating_diagnostics_is_linear() -> None:
+    def work(n: int) -> Callable[[], object]:
+        text = tools_file(n)
+        return lambda: load_json(text).locate_all(pointers(n))
+
+    assert ratio(work) <= 10  # linear = 8; one re-decode per diagnostic was 92x
+
+
+def test_locating_yaml_diagnostics_is_linear() -> None:
+    import yaml
+
+    def work(n: int) -> Callable[[], object]:
+        text = yaml.safe_dump(json.loads(tools_file(n)), sort_keys=False)
+        return lambda: load_yaml(text).locate_all(pointers(n))
+
+    # libyaml's own compose step measures about 8x here: memory effects of a bigger
+    # node tree. Linear, with that margin; a re-walk per diagnostic would be ~100x.
+    assert ratio(work) <= 12
+
+
+def test_fixing_is_linear() -> None:
+    def work(n: int) -> Callable[[], object]:
+        text = tools_file(n)
+        edits = [Edit(tuple(p), remove=True) for p in pointers(n)]
+        return lambda: fix_json_text(text, edits)
+
+    assert ratio(work) <= 10
+
+
+def test_diff_is_linear() -> None:
+    from fwcompat.cli._fix import splice_diff
+
+    def work(n: int) -> Callable[[], object]:
+        text = tools_file(n)
+        edits = [Edit(tuple(p), remove=True) for p in pointers(n)]
+        splices: list[tuple[int, int, str]] = []
+        fix_json_text(text, edits, splices_out=splices)
+        return lambda: splice_diff(text, splices, "tools.json")
+
+    assert ratio(work) <= 10  # difflib's matcher took 22 s for 4,000 edits

@@ -1,0 +1,224 @@
+"""The README runs as written: every Python and shell block is executed here.
+
+- ```` ```python ```` blocks run in order, each in a fresh namespace, in a
+  subprocess whose ``FIREWORKS_API_KEY`` is set and whose Fireworks URL
+  (``https://api.fireworks.ai/inference``) points at a local Fireworks-like
+  server on 127.0.0.1 (``tests/integration/fireworks_stub.py``). A block that
+  starts with ``>>>`` is a doctest.
+- ```` ```sh ```` blocks run line by line with bash in a copy of the
+  repository, with this environment's ``fwcompat`` on ``PATH``. When a
+  ```` ```text ```` block follows, it is the expected output, compared line by
+  line (a line ending in ``...`` matches by prefix).
+- ``pip install "fwcompat[...]"`` installs this checkout into a throwaway
+  virtualenv, never into the environment running the tests.
+- A block preceded by ``<!-- readme-test: ci -->`` is what ``.ci/run`` (the
+  CI) runs; it is checked to exist, not run twice.
+- Other blocks (```` ```text ````, TOML, YAML, an unlabelled tree) are output or
+  file samples.
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+FIREWORKS = "https://api.fireworks.ai/inference"
+CI_MARK = "<!-- readme-test: ci -->"
+
+
+class Block(NamedTuple):
+    lang: str
+    text: str
+    line: int
+    ci: bool
+    output: str | None
+    """The ```text block right after this one, if any (its expected output)."""
+
+
+def blocks() -> list[Block]:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    found: list[tuple[str, str, int, bool]] = []
+    i = 0
+    while i < len(lines):
+        match = re.match(r"^```(\S*)\s*$", lines[i])
+        if not match:
+            i += 1
+            continue
+        start = i
+        i += 1
+        body = []
+        while not lines[i].startswith("```"):
+            body.append(lines[i])
+            i += 1
+        previous = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
+        found.append((match.group(1), "\n".join(body) + "\n", start + 1, previous == CI_MARK))
+        i += 1
+    out = []
+    for n, (lang, text, line, ci) in enumerate(found):
+        following = found[n + 1] if n + 1 < len(found) else None
+        output = None
+        if following and following[0] == "text" and lang == "sh":
+            between = README.read_text(encoding="utf-8").splitlines()[
+                line + text.count("\n") + 1 : following[2] - 1
+            ]
+            if not any(s.strip() for s in between):
+                output = following[1]
+        out.append(Block(lang, text, line, ci, output))
+    return out
+
+
+ALL = blocks()
+PYTHON = [b for b in ALL if b.lang == "python" and not b.ci]
+SHELL = [b for b in ALL if b.lang == "sh" and not b.ci]
+
+
+def test_every_runnable_block_is_covered() -> None:
+    for block in ALL:
+        assert block.lang in ("python", "sh", "text", "toml", "yaml", ""), (block.line, block.lang)
+        if block.ci:
+            assert block.lang == "sh"
+            ci = (ROOT / ".ci" / "run").read_text()
+            for command in _commands(block.text):
+                assert command.startswith((".ci/run", "python3 -m venv")), command
+            assert "pip install" in ci
+
+
+@pytest.fixture(scope="module")
+def fireworks() -> Iterator[str]:
+    sys.path.insert(0, str(ROOT / "tests" / "integration"))
+    try:
+        from fireworks_stub import FireworksStub, ServerThread
+    finally:
+        sys.path.pop(0)
+    with ServerThread(FireworksStub()) as server:
+        yield server.url
+
+
+def _env(fireworks: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FWCOMPAT")}
+    env["FIREWORKS_API_KEY"] = "fw_test"
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["FWCOMPAT_NO_CACHE"] = "1"
+    if fireworks:
+        env["README_FIREWORKS_URL"] = fireworks
+        env["FIREWORKS_BASE_URL"] = fireworks  # examples/gateway_example.py reads it
+    return env
+
+
+GATEWAY_DRIVER = """
+import asyncio, httpx
+async def _drive():
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as c:
+        r = await c.post("/v1/messages", json={"model": "accounts/fireworks/models/kimi-k2p5",
+                         "max_tokens": 8,
+                         "messages": [{"role": "user", "content": "hi"}], "service_tier": "auto"})
+        assert r.status_code == 200, r.text
+        print("gateway answered", r.status_code, r.headers.get("x-fwcompat-applied"))
+asyncio.run(_drive())
+"""
+
+
+@pytest.mark.parametrize("block", PYTHON, ids=[f"line-{b.line}" for b in PYTHON])
+def test_python_block_runs(block: Block, fireworks: str, tmp_path: Path) -> None:
+    if block.text.lstrip().startswith(">>>"):
+        parser = doctest.DocTestParser()
+        test = parser.get_doctest(block.text, {}, f"README.md:{block.line}", str(README), 0)
+        runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+        runner.run(test)
+        assert runner.failures == 0, f"README.md:{block.line}: doctest failed"
+        return
+    code = block.text.replace(f'"{FIREWORKS}"', 'os.environ["README_FIREWORKS_URL"]')
+    if "import os" not in code and "os.environ" in code:
+        code = "import os\n" + code
+    if "CompatMiddleware(" in code and "app = " in code:
+        code += GATEWAY_DRIVER
+    script = tmp_path / "block.py"
+    script.write_text(code)
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env=_env(fireworks),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"README.md:{block.line}\n{result.stdout}\n{result.stderr}"
+
+
+def _commands(text: str) -> list[str]:
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        out.append(line)
+    return out
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("readme") / "fwcompat"
+    shutil.copytree(
+        ROOT,
+        target,
+        ignore=shutil.ignore_patterns(".venv", ".git", "*.egg-info", "__pycache__", ".*_cache"),
+    )
+    return target
+
+
+def _matches(expected: str, actual: str) -> bool:
+    want = expected.rstrip("\n").splitlines()
+    got = actual.rstrip("\n").splitlines()
+    if len(want) != len(got):
+        return False
+    for w, g in zip(want, got, strict=True):
+        if w.endswith("...") and g.startswith(w[:-3]):
+            continue
+        if w != g:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("block", SHELL, ids=[f"line-{b.line}" for b in SHELL])
+def test_shell_block_runs(block: Block, repo_copy: Path) -> None:
+    outputs = []
+    for command in _commands(block.text):
+        install = re.match(r"^pip install (.+)$", command)
+        if install:
+            # `pip install "fwcompat[extra]"` means this checkout, in a throwaway venv
+            # (never the environment running the tests).
+            venv = repo_copy.parent / f"venv-{block.line}"
+            spec = install.group(1).replace("fwcompat[", f"{repo_copy}[")
+            command = f"python3 -m venv {venv} && {venv}/bin/pip install -q {spec}"
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=repo_copy,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert "Traceback" not in result.stderr, (block.line, command, result.stderr)
+        assert result.returncode in (0, 1), (block.line, command, result.stdout, result.stderr)
+        outputs.append(result.stdout + result.stderr)
+    if block.output is not None:
+        actual = "".join(outputs)
+        assert _matches(block.output, actual), (
+            f"README.md:{block.line}: the output block does not match\n"
+            + textwrap.indent(actual, "    ")
+        )
