@@ -114,9 +114,9 @@ def short(x: Any, limit: int = 60) -> str:
             pieces: list[tuple[bool, Any]] = [(True, "{")]
             for i, (k, v) in enumerate(item.items()):
                 if i:
-                    pieces.append((True, ","))
+                    pieces.append((True, ", "))
                 key = _encode_string(k[: limit + 1]) if isinstance(k, str) else _scalar(k, limit)
-                pieces += [(True, key + ":"), (False, v)]
+                pieces += [(True, key + ": "), (False, v)]
                 if i * 2 > limit:
                     break
             pieces.append((True, "}"))
@@ -126,7 +126,7 @@ def short(x: Any, limit: int = 60) -> str:
             pieces = [(True, "[")]
             for i, v in enumerate(item):
                 if i:
-                    pieces.append((True, ","))
+                    pieces.append((True, ", "))
                 pieces.append((False, v))
                 if i * 2 > limit:
                     break

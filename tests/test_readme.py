@@ -12,7 +12,9 @@
 - ``pip install "fwcompat[...]"`` installs this checkout into a throwaway
   virtualenv, never into the environment running the tests.
 - A block preceded by ``<!-- readme-test: ci -->`` is what ``.ci/run`` (the
-  CI) runs; it is checked to exist, not run twice.
+  CI) runs; it is checked to exist, not run twice. One preceded by
+  ``<!-- readme-test: tests/....py -->`` is run by that test file (a recipe that
+  needs a server of its own), which must exist and read the README.
 - Other blocks (```` ```text ````, TOML, YAML, an unlabelled tree) are output or
   file samples.
 """
@@ -43,8 +45,13 @@ class Block(NamedTuple):
     text: str
     line: int
     ci: bool
+    """Run elsewhere: by .ci/run, or by the test file named in its marker."""
     output: str | None
     """The ```text block right after this one, if any (its expected output)."""
+
+
+RUN_BY: dict[int, Path] = {}
+"""Line of a block -> the test file that runs it (other than .ci/run)."""
 
 
 def blocks() -> list[Block]:
@@ -63,7 +70,11 @@ def blocks() -> list[Block]:
             body.append(lines[i])
             i += 1
         previous = next((lines[j] for j in range(start - 1, -1, -1) if lines[j].strip()), "")
-        found.append((match.group(1), "\n".join(body) + "\n", start + 1, previous == CI_MARK))
+        elsewhere = previous.startswith("<!-- readme-test: ") and previous.endswith(" -->")
+        found.append((match.group(1), "\n".join(body) + "\n", start + 1, elsewhere))
+        if elsewhere and previous != CI_MARK:
+            runner = ROOT / previous.removeprefix("<!-- readme-test: ").removesuffix(" -->")
+            RUN_BY[start + 1] = runner
         i += 1
     out = []
     for n, (lang, text, line, ci) in enumerate(found):
@@ -87,7 +98,10 @@ SHELL = [b for b in ALL if b.lang == "sh" and not b.ci]
 def test_every_runnable_block_is_covered() -> None:
     for block in ALL:
         assert block.lang in ("python", "sh", "text", "toml", "yaml", ""), (block.line, block.lang)
-        if block.ci:
+        if block.line in RUN_BY:
+            runner = RUN_BY[block.line]
+            assert runner.is_file() and "README.md" in runner.read_text(), runner
+        elif block.ci:
             assert block.lang == "sh"
             ci = (ROOT / ".ci" / "run").read_text()
             for command in _commands(block.text):

@@ -273,11 +273,11 @@ def _add_pack_commands(sub: Any) -> None:
 
     add_pack_commands(sub, _config_options)
     choices = sub.choices
-    choices["packs"].set_defaults(handler=_packs, config_free=True)
-    choices["test-rules"].set_defaults(handler=_packs)
+    choices["packs"].set_defaults(handler=_run_packs, config_free=True)
+    choices["test-rules"].set_defaults(handler=_run_packs)
 
 
-def _packs(args: argparse.Namespace, config: Any) -> int:
+def _run_packs(args: argparse.Namespace, config: Any) -> int:
     from ._packs import run_pack_command
 
     return run_pack_command(args, config)
@@ -286,10 +286,10 @@ def _packs(args: argparse.Namespace, config: Any) -> int:
 def _add_serve(sub: Any) -> None:
     from fwcompat.serve._cli import add_parser
 
-    add_parser(sub).set_defaults(handler=_serve, config_free=True)
+    add_parser(sub).set_defaults(handler=_run_serve, config_free=True)
 
 
-def _serve(args: argparse.Namespace, config: Any) -> int:
+def _run_serve(args: argparse.Namespace, config: Any) -> int:
     from fwcompat.serve._cli import run
 
     return run(args)  # loads its configuration itself, with its own error handling

@@ -58,18 +58,18 @@ def test_did_you_mean(run: Run, tmp_path: Path) -> None:
 def test_did_you_mean_covers_subcommands_added_later(monkeypatch: object) -> None:
     from fwcompat.cli import _mistyped_command
 
-    def add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        sub.add_parser("serve", help="serve", description="serve")
+    def add_lint(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        sub.add_parser("lint-later", help="lint", description="lint")
 
-    SUBCOMMANDS.append(add_serve)
+    SUBCOMMANDS.append(add_lint)
     try:
         commands = list(_subparsers(build_parser()))
-        assert "serve" in commands
-        assert _mistyped_command(["serv"], commands) == (
-            "unknown command 'serv' (did you mean 'serve'?)"
+        assert "lint-later" in commands
+        assert _mistyped_command(["lint-latr"], commands) == (
+            "unknown command 'lint-latr' (did you mean 'lint-later'?)"
         )
     finally:
-        SUBCOMMANDS.remove(add_serve)
+        SUBCOMMANDS.remove(add_lint)
 
 
 def test_every_subcommand_and_option_has_help() -> None:
@@ -156,7 +156,9 @@ def test_pre_commit_default_files_pattern() -> None:
     from .conftest import REPO
 
     hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
-    for hook in hooks:
+    request_hooks = [h for h in hooks if h["entry"].startswith("fwcompat check")]
+    assert {h["id"] for h in request_hooks} == {"fwcompat-check", "fwcompat-fix"}
+    for hook in request_hooks:
         pattern = re.compile(hook["files"])
         assert "--force-exclude" in hook["entry"]
         for name in (

@@ -98,7 +98,11 @@ def test_non_loopback_bind_without_a_local_key_is_refused(host: str) -> None:
         (["--upstream", "http://127.0.0.1:9/v1"], {}, "FW101"),
         (["--model-map", "claude-x=not-a-fireworks-id"], {}, "model_map"),
         (["--pack", "no-such-pack"], {}, "no-such-pack"),
-        (["--translate-adaptive-thinking"], {}, "no opt-in translation of adaptive thinking"),
+        (
+            ["--pack", "deepseek", "--translate-adaptive-thinking"],
+            {},
+            "has no opt-in rule 'adaptive-thinking-translated'",
+        ),
         (["--port", "70000"], {}, "expected a port 1-65535"),
     ],
 )
@@ -131,12 +135,13 @@ def test_default_upstream_is_the_packs_endpoint(tmp_path: Path) -> None:
         assert proxy.stop() in STOPPED
 
 
-def test_pyproject_settings_and_translate_xhigh_apply(upstream: Upstream, tmp_path: Path) -> None:
+def test_pyproject_settings_and_translations_apply(upstream: Upstream, tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         f'[tool.fwcompat]\nmodel-map = {{ "claude-sonnet-4-6" = "{MODEL}" }}\nignore = ["FW401"]\n',
         encoding="utf-8",
     )
     args = ["--upstream", upstream.url, "--log-format", "text", "--translate-xhigh"]
+    args.append("--translate-adaptive-thinking")
     proxy = start_serve(args, tmp_path / "serve.log", cwd=tmp_path)
     try:
         body = {
@@ -145,6 +150,7 @@ def test_pyproject_settings_and_translate_xhigh_apply(upstream: Upstream, tmp_pa
             "messages": HI,
             "service_tier": "auto",
             "output_config": {"effort": "xhigh"},
+            "thinking": {"type": "adaptive"},
         }
         response = httpx.post(proxy.url + "/v1/messages", json=body, timeout=30)
         assert response.status_code == 200, response.text
@@ -152,12 +158,14 @@ def test_pyproject_settings_and_translate_xhigh_apply(upstream: Upstream, tmp_pa
         assert sent["model"] == MODEL  # model-map from [tool.fwcompat]
         assert sent["service_tier"] == "auto"  # ignore = ["FW401"] from [tool.fwcompat]
         assert sent["output_config"] == {"effort": "high"}  # --translate-xhigh
-        assert response.headers["x-fwcompat-applied"] == "FW303,FW501"
+        assert sent["thinking"]["type"] == "enabled"  # --translate-adaptive-thinking
+        applied = response.headers["x-fwcompat-applied"].split(",")
+        assert sorted(applied) == ["FW303", "FW505", "FW506"]
         # The text log line: model before -> after, and the codes.
         assert wait_until(lambda: f"claude-sonnet-4-6 -> {MODEL}" in proxy.log_text())
         line = next(x for x in proxy.log_text().splitlines() if " POST /v1/messages " in x)
         assert " 200 " in line
-        assert "FW303,FW501" in line
+        assert all(code in line for code in ("FW303", "FW505", "FW506"))
         assert "input_tokens=" in line
     finally:
         assert proxy.stop() in STOPPED
