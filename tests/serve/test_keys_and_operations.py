@@ -234,3 +234,16 @@ def test_json_log_line_shape(serve: ServeFactory, upstream: Upstream) -> None:
     }
     assert line["request_id"].startswith("req_")
     assert json.loads(json.dumps(line)) == line
+
+
+def test_create_app_runs_under_any_asgi_server(upstream: Upstream) -> None:
+    from fireworks_stub import ServerThread
+
+    from fwcompat.serve import ServeSettings, create_app
+
+    settings = ServeSettings(upstream=upstream.url, config={"model_map": {"claude-x": MODEL}})
+    with ServerThread(create_app(settings)) as server:
+        body = {**BODY, "model": "claude-x"}
+        response = httpx.post(server.url + "/v1/messages", json=body, timeout=30)
+    assert response.status_code == 200
+    assert last(upstream).body["model"] == MODEL
