@@ -247,3 +247,24 @@ def test_create_app_runs_under_any_asgi_server(upstream: Upstream) -> None:
         response = httpx.post(server.url + "/v1/messages", json=body, timeout=30)
     assert response.status_code == 200
     assert last(upstream).body["model"] == MODEL
+
+
+def test_log_names_the_clients_model_when_the_map_is_ambiguous(
+    serve: ServeFactory, upstream: Upstream
+) -> None:
+    proxy = serve("--model-map", f"claude-a={MODEL}", "--model-map", f"claude-b={MODEL}")
+    for name in ("claude-b", "claude-a"):
+        body = {**BODY, "model": name}
+        headers = {"x-request-id": f"ambiguous-{name}"}
+        response = httpx.post(proxy.url + "/v1/messages", json=body, headers=headers, timeout=30)
+        assert response.status_code == 200
+        line = proxy.line(f"ambiguous-{name}")
+        assert (line["model"], line["upstream_model"]) == (name, MODEL)
+    mapped_then_rejected = {**BODY, "model": "claude-a", "thinking": {"type": "adaptive"}}
+    headers = {"x-request-id": "ambiguous-rejected"}
+    response = httpx.post(
+        proxy.url + "/v1/messages", json=mapped_then_rejected, headers=headers, timeout=30
+    )
+    assert response.status_code == 400
+    line = proxy.line("ambiguous-rejected")
+    assert (line["model"], line["upstream_model"]) == ("claude-a", None)
