@@ -159,6 +159,13 @@ def test_pyproject_settings_and_translate_xhigh_apply(upstream: Upstream, tmp_pa
         assert " 200 " in line
         assert "FW303,FW501" in line
         assert "input_tokens=" in line
+        # A client cannot forge a log line: control characters are escaped.
+        forged = {**body, "model": "x\n2026-01-01T00:00:00Z req_forged POST /v1/messages 200"}
+        httpx.post(proxy.url + "/v1/messages", json=forged, timeout=30)
+        httpx.get(proxy.url + "/v1/%0Aforged", timeout=30)
+        assert wait_until(lambda: "/v1/\\nforged" in proxy.log_text())
+        assert wait_until(lambda: "x\\n2026-01-01" in proxy.log_text())
+        assert not any(x.startswith("2026-01-01") for x in proxy.log_text().splitlines())
     finally:
         assert proxy.stop() in STOPPED
 
