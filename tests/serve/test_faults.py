@@ -67,9 +67,9 @@ def test_sdk_sees_the_mid_stream_death_as_an_api_error(proxy: Proxy, upstream: U
 
 
 def test_upstream_stalling_before_headers_is_a_504_timeout_error(
-    proxy: Proxy, upstream: Upstream
+    serve: ServeFactory, upstream: Upstream
 ) -> None:
-    # The shared proxy runs with --upstream-timeout 2; the stub would wait 60 s.
+    proxy = serve("--upstream-timeout", "1")  # the stub would wait 60 s
     response = httpx.post(
         proxy.url + "/v1/messages",
         json={**STREAM_BODY, "stream": False},
@@ -84,8 +84,9 @@ def test_upstream_stalling_before_headers_is_a_504_timeout_error(
 
 
 def test_upstream_stalling_mid_stream_ends_with_a_timeout_error_event(
-    proxy: Proxy, upstream: Upstream
+    serve: ServeFactory, upstream: Upstream
 ) -> None:
+    proxy = serve("--upstream-timeout", "1")  # the stub would wait 60 s
     response = httpx.post(
         proxy.url + "/v1/messages",
         json=STREAM_BODY,
