@@ -232,6 +232,18 @@ def test_only_the_clients_headers_go_upstream(proxy: Proxy, upstream: Upstream) 
     assert sent.headers["host"] == upstream.url.removeprefix("http://")
 
 
+def test_upstream_cookies_reach_the_client_and_never_another_request(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    body = {"model": MODEL, "max_tokens": 8, "messages": HI}
+    first = httpx.post(
+        proxy.url + "/v1/messages", json=body, headers={"x-stub-cookie": "1"}, timeout=30
+    )
+    assert first.headers["set-cookie"] == "affinity=replica-7; Path=/"
+    httpx.post(proxy.url + "/v1/messages", json=body, timeout=30)  # another client
+    assert "cookie" not in last(upstream).headers
+
+
 def test_claude_code_tool_reference_gets_the_packs_verdict(
     proxy: Proxy, upstream: Upstream
 ) -> None:
