@@ -32,7 +32,8 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-_RECOMPUTED = frozenset({b"host", b"content-length"})
+# Set by the HTTP client for its own request (the body is sent whole: no 100-continue).
+_RECOMPUTED = frozenset({b"host", b"content-length", b"expect"})
 _CREDENTIALS = frozenset({b"x-api-key", b"authorization"})
 
 _SSE_TAIL_LIMIT = 1024 * 1024
