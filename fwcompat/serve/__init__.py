@@ -13,13 +13,14 @@ prometheus-client). This package imports none of them until an app is built, so
 
 from __future__ import annotations
 
+from ._errors import ASGIApp
 from ._settings import ServeSettings
 
 __all__ = ["ServeSettings", "create_app"]
 
 
-def create_app(settings: ServeSettings) -> object:
-    """The proxy as an ASGI app (for ``uvicorn``, ``hypercorn``, ... or a test)."""
+def create_app(settings: ServeSettings) -> ASGIApp:
+    """The proxy as an ASGI app, to run under any ASGI server (hypercorn, granian, ...)."""
     from ._app import ServeApp
 
     return ServeApp(settings)

@@ -56,13 +56,15 @@ class ServeApp:
             max_connections=settings.max_connections,
             upstream_key=env_secret(settings.upstream_key_env),
         )
+        config = Config.from_dict(settings.config)
+        self.model_map = config.model_map
         self.middleware = CompatMiddleware(
             self.forwarder,
-            config=Config.from_dict(settings.config),
+            config=config,
             max_body_size=settings.max_body_size,
             path=settings.path,
             upstream_base_url=settings.upstream,
-            on_result=_on_result,
+            on_result=self._on_result,
             on_usage=_on_usage,
         )
         self.metrics = Metrics()
@@ -134,7 +136,12 @@ class ServeApp:
                     record.error = "client disconnected"
             self.metrics.observe(record)
             self.log.write(record)
-            record.body_chunks.clear()
+
+    def _on_result(self, scope: Scope, result: Result) -> None:
+        record: RequestRecord | None = scope.get(RECORD_KEY)
+        if record is not None:
+            record.result = result
+            record.settle_client_model(self.model_map)
 
     def _authorized(self, scope: Scope) -> bool:
         if self.local_key is None:
@@ -161,12 +168,6 @@ class ServeApp:
                 await self.forwarder.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def _on_result(scope: Scope, result: Result) -> None:
-    record: RequestRecord | None = scope.get(RECORD_KEY)
-    if record is not None:
-        record.result = result
 
 
 def _on_usage(scope: Scope, usage: Usage | None, issues: tuple[StreamIssue, ...]) -> None:

@@ -9,13 +9,8 @@ applies too. Nothing here imports uvicorn, httpx or prometheus-client until
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
-import shutil
-import signal
-import socket
 import sys
-import tempfile
 from typing import Any
 
 from ._settings import DEFAULT_HOST, DEFAULT_PORT, SETTINGS_ENV, ServeSettings
@@ -172,6 +167,10 @@ def _retired_here(pack: Any, name: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Validate everything, then serve until SIGTERM (exit 0) or Ctrl-C (130), in-flight
     requests drained first. Exit code 2 on a bad setup, before anything listens."""
+    import shutil
+    import signal
+    import tempfile
+
     try:
         import httpx  # noqa: F401
         import prometheus_client  # noqa: F401
@@ -290,6 +289,9 @@ def _url_problem(url: str) -> str | None:
 
 def _is_loopback(host: str) -> bool:
     """True when every address ``host`` names is a loopback address."""
+    import ipaddress
+    import socket
+
     if host == "localhost":
         return True
     try:

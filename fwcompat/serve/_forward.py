@@ -9,6 +9,7 @@ upstream unchecked.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import time
 from typing import Any
 
@@ -31,7 +32,8 @@ HOP_BY_HOP = frozenset(
         b"upgrade",
     }
 )
-_RECOMPUTED = frozenset({b"host", b"content-length"})
+# Set by the HTTP client for its own request (the body is sent whole: no 100-continue).
+_RECOMPUTED = frozenset({b"host", b"content-length", b"expect"})
 _CREDENTIALS = frozenset({b"x-api-key", b"authorization"})
 
 _SSE_TAIL_LIMIT = 1024 * 1024
@@ -76,9 +78,17 @@ class Forwarder:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            # No environment proxies or .netrc: the upstream is what the flags say.
+            # No environment proxies or .netrc: the upstream is what the flags say. No
+            # cookie jar either: a cookie the upstream sets for one client must never be
+            # sent upstream with another client's requests (it still reaches the client).
             self._client = httpx.AsyncClient(
-                timeout=self.timeout, limits=self.limits, trust_env=False, follow_redirects=False
+                timeout=self.timeout,
+                limits=self.limits,
+                trust_env=False,
+                follow_redirects=False,
+                cookies=http.cookiejar.CookieJar(
+                    policy=http.cookiejar.DefaultCookiePolicy(allowed_domains=[])
+                ),
             )
         return self._client
 

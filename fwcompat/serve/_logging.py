@@ -40,11 +40,18 @@ def format_json(record: RequestRecord) -> str:
     return json.dumps(record_fields(record), ensure_ascii=False, separators=(",", ":"))
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a client cannot forge a second log line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def format_text(record: RequestRecord) -> str:
     f = record_fields(record)
-    parts = [f["time"], f["request_id"], f["method"], f["path"], str(f["status"])]
+    path = _printable(f["path"])
+    parts = [f["time"], f["request_id"], f["method"], path, str(f["status"])]
     if f["model"] or f["upstream_model"]:
-        before, after = f["model"] or "-", f["upstream_model"] or "-"
+        before = _printable(f["model"] or "-")
+        after = _printable(f["upstream_model"] or "-")
         parts.append(before if before == after else f"{before} -> {after}")
     if f["codes"]:
         parts.append(",".join(f["codes"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,7 @@ class RequestRecord:
     stream: bool = False
     error: str | None = None
     client_disconnected: bool = False
+    client_model: str | None = None
 
     @property
     def upstream_model(self) -> str | None:
@@ -41,28 +43,47 @@ class RequestRecord:
         model = self.result.request.get("model")
         return model if isinstance(model, str) else None
 
+    def settle_client_model(self, model_map: Mapping[str, str]) -> None:
+        """Work out the model the client asked for, then let go of the body's chunks.
+
+        Called once the request is checked. The model is the normalized one unless a
+        rule replaced ``/model`` (or the request was rejected); then it is the one
+        ``model_map`` key that maps to the replacement, and only when that is ambiguous
+        is the client's body parsed a second time.
+        """
+        chunks, self.body_chunks = self.body_chunks, []
+        result = self.result
+        if result is None or not isinstance(result.request, dict):
+            return
+        replaced = [
+            d
+            for d in result.diagnostics
+            if d.scope == "body" and d.path == "/model" and d.action == "replaced"
+        ]
+        normalized = result.request.get("model")
+        if not replaced and result.ok:
+            self.client_model = normalized if isinstance(normalized, str) else None
+            return
+        if len(replaced) == 1 and replaced[0].fix is not None:
+            target = replaced[0].fix.replacement
+            keys = [k for k, v in model_map.items() if v == target]
+            if len(keys) == 1:
+                self.client_model = keys[0]
+                return
+        if not replaced:
+            self.client_model = normalized if isinstance(normalized, str) else None
+            return
+        try:
+            body: Any = json.loads(b"".join(chunks))
+        except ValueError:
+            return
+        model = body.get("model") if isinstance(body, dict) else None
+        self.client_model = model if isinstance(model, str) else None
+
     @property
     def model(self) -> str | None:
-        """The model the client asked for (before the rules).
-
-        Equal to :attr:`upstream_model` unless a rule replaced ``/model`` or the request
-        was rejected; only then is the client's body parsed a second time, after the
-        response is over.
-        """
-        if self.result is None:
-            return None
-        replaced = any(
-            d.scope == "body" and d.path == "/model" and d.action == "replaced"
-            for d in self.result.diagnostics
-        )
-        if not replaced and self.result.ok:
-            return self.upstream_model
-        try:
-            body: Any = json.loads(b"".join(self.body_chunks))
-        except ValueError:
-            return None
-        model = body.get("model") if isinstance(body, dict) else None
-        return model if isinstance(model, str) else None
+        """The model the client asked for (before the rules)."""
+        return self.client_model
 
     @property
     def codes(self) -> list[str]:

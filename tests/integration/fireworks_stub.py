@@ -134,7 +134,9 @@ class FireworksStub:
             await self._stream(send, usage, shape, reply=reply, receive=receive, record=record)
         else:
             gzipped = headers.get("x-stub-gzip") == "1"
-            await _json(send, 200, _message("".join(reply), usage), gzipped=gzipped)
+            cookie = [(b"set-cookie", b"affinity=replica-7; Path=/")]
+            extra = cookie if headers.get("x-stub-cookie") == "1" else None
+            await _json(send, 200, _message("".join(reply), usage), gzipped=gzipped, extra=extra)
 
     async def _stream(
         self,

@@ -182,8 +182,6 @@ def _shared_proxy(
         f"claude-sonnet-4-6={MODEL}",
         "--max-body-size",
         "65536",
-        "--upstream-timeout",
-        "2",
     ]
     proxy = start_serve(args, log)
     yield proxy
@@ -192,7 +190,7 @@ def _shared_proxy(
 
 @pytest.fixture
 def proxy(_shared_proxy: Proxy, upstream: Upstream) -> Proxy:
-    """One `fwcompat serve` for a test module (model_map for claude-sonnet-4-6, 64 KiB limit)."""
+    """One `fwcompat serve` per test module (model_map for claude-sonnet-4-6, 64 KiB body limit)."""
     return _shared_proxy
 
 

@@ -67,9 +67,9 @@ def test_sdk_sees_the_mid_stream_death_as_an_api_error(proxy: Proxy, upstream: U
 
 
 def test_upstream_stalling_before_headers_is_a_504_timeout_error(
-    proxy: Proxy, upstream: Upstream
+    serve: ServeFactory, upstream: Upstream
 ) -> None:
-    # The shared proxy runs with --upstream-timeout 2; the stub would wait 60 s.
+    proxy = serve("--upstream-timeout", "1")  # the stub would wait 60 s
     response = httpx.post(
         proxy.url + "/v1/messages",
         json={**STREAM_BODY, "stream": False},
@@ -84,8 +84,9 @@ def test_upstream_stalling_before_headers_is_a_504_timeout_error(
 
 
 def test_upstream_stalling_mid_stream_ends_with_a_timeout_error_event(
-    proxy: Proxy, upstream: Upstream
+    serve: ServeFactory, upstream: Upstream
 ) -> None:
+    proxy = serve("--upstream-timeout", "1")  # the stub would wait 60 s
     response = httpx.post(
         proxy.url + "/v1/messages",
         json=STREAM_BODY,
@@ -131,7 +132,9 @@ def test_body_over_the_limit_is_413_and_not_forwarded(proxy: Proxy, upstream: Up
 
     response = httpx.post(proxy.url + "/v1/messages", content=chunks(), timeout=30)
     assert response.status_code == 413
+    assert response.json()["error"]["type"] == "request_too_large"
     assert upstream.received == []
+    assert wait_until(lambda: settled(proxy))
 
 
 @pytest.mark.parametrize(
@@ -151,6 +154,7 @@ def test_invalid_json_is_400_and_not_forwarded(
     assert error["type"] == "error"
     assert error["error"]["type"] == "invalid_request_error"
     assert upstream.received == []
+    assert wait_until(lambda: settled(proxy))
 
 
 @pytest.mark.parametrize(("status", "kind"), [(429, "rate_limit_error"), (529, "overloaded_error")])
@@ -171,6 +175,7 @@ def test_upstream_429_and_529_pass_through_with_retry_after(
     }
     line = proxy.line(f"status-{status}")
     assert (line["status"], line["upstream_status"]) == (status, status)
+    assert wait_until(lambda: settled(proxy))
 
 
 def test_sdk_gets_the_429_with_retry_after(proxy: Proxy, upstream: Upstream) -> None:

@@ -193,6 +193,7 @@ def test_claude_code_replay_is_fixed_forwarded_with_its_headers(
                 "connection": "keep-alive, x-hop",
                 "x-hop": "dropped",
                 "keep-alive": "timeout=5",
+                "expect": "100-continue",
             },
         )
     assert response.status_code == 200, response.text
@@ -204,7 +205,7 @@ def test_claude_code_replay_is_fixed_forwarded_with_its_headers(
     for name, value in CLAUDE_CODE_HEADERS.items():
         assert sent.headers[name] == value  # X-Claude-Code-Session-Id included
     assert sent.headers["authorization"] == "Bearer fw-key"
-    assert "x-hop" not in sent.headers and "keep-alive" not in sent.headers
+    assert not {"x-hop", "keep-alive", "expect"} & set(sent.headers)
     assert sent.headers["content-length"] == str(len(sent.raw))
     assert "context_management" not in sent.body
     for tool in sent.body["tools"]:
@@ -230,6 +231,18 @@ def test_only_the_clients_headers_go_upstream(proxy: Proxy, upstream: Upstream) 
     # (Connection is hop-by-hop: the proxy's own keep-alive with the upstream.)
     assert set(sent.headers) == {"host", "content-type", "content-length", "connection"}
     assert sent.headers["host"] == upstream.url.removeprefix("http://")
+
+
+def test_upstream_cookies_reach_the_client_and_never_another_request(
+    proxy: Proxy, upstream: Upstream
+) -> None:
+    body = {"model": MODEL, "max_tokens": 8, "messages": HI}
+    first = httpx.post(
+        proxy.url + "/v1/messages", json=body, headers={"x-stub-cookie": "1"}, timeout=30
+    )
+    assert first.headers["set-cookie"] == "affinity=replica-7; Path=/"
+    httpx.post(proxy.url + "/v1/messages", json=body, timeout=30)  # another client
+    assert "cookie" not in last(upstream).headers
 
 
 def test_claude_code_tool_reference_gets_the_packs_verdict(

@@ -167,6 +167,13 @@ def test_pyproject_settings_and_translations_apply(upstream: Upstream, tmp_path:
         assert " 200 " in line
         assert all(code in line for code in ("FW303", "FW505", "FW506"))
         assert "input_tokens=" in line
+        # A client cannot forge a log line: control characters are escaped.
+        forged = {**body, "model": "x\n2026-01-01T00:00:00Z req_forged POST /v1/messages 200"}
+        httpx.post(proxy.url + "/v1/messages", json=forged, timeout=30)
+        httpx.get(proxy.url + "/v1/%0Aforged", timeout=30)
+        assert wait_until(lambda: "/v1/\\nforged" in proxy.log_text())
+        assert wait_until(lambda: "x\\n2026-01-01" in proxy.log_text())
+        assert not any(x.startswith("2026-01-01") for x in proxy.log_text().splitlines())
     finally:
         assert proxy.stop() in STOPPED
 
@@ -242,3 +249,37 @@ def test_json_log_line_shape(serve: ServeFactory, upstream: Upstream) -> None:
     }
     assert line["request_id"].startswith("req_")
     assert json.loads(json.dumps(line)) == line
+
+
+def test_create_app_runs_under_any_asgi_server(upstream: Upstream) -> None:
+    from fireworks_stub import ServerThread
+
+    from fwcompat.serve import ServeSettings, create_app
+
+    settings = ServeSettings(upstream=upstream.url, config={"model_map": {"claude-x": MODEL}})
+    with ServerThread(create_app(settings)) as server:
+        body = {**BODY, "model": "claude-x"}
+        response = httpx.post(server.url + "/v1/messages", json=body, timeout=30)
+    assert response.status_code == 200
+    assert last(upstream).body["model"] == MODEL
+
+
+def test_log_names_the_clients_model_when_the_map_is_ambiguous(
+    serve: ServeFactory, upstream: Upstream
+) -> None:
+    proxy = serve("--model-map", f"claude-a={MODEL}", "--model-map", f"claude-b={MODEL}")
+    for name in ("claude-b", "claude-a"):
+        body = {**BODY, "model": name}
+        headers = {"x-request-id": f"ambiguous-{name}"}
+        response = httpx.post(proxy.url + "/v1/messages", json=body, headers=headers, timeout=30)
+        assert response.status_code == 200
+        line = proxy.line(f"ambiguous-{name}")
+        assert (line["model"], line["upstream_model"]) == (name, MODEL)
+    mapped_then_rejected = {**BODY, "model": "claude-a", "thinking": {"type": "adaptive"}}
+    headers = {"x-request-id": "ambiguous-rejected"}
+    response = httpx.post(
+        proxy.url + "/v1/messages", json=mapped_then_rejected, headers=headers, timeout=30
+    )
+    assert response.status_code == 400
+    line = proxy.line("ambiguous-rejected")
+    assert (line["model"], line["upstream_model"]) == ("claude-a", None)
