@@ -2,9 +2,10 @@
 
 The CLI starts once per batch of files, and parsing the pack's YAML is most of
 its start-up. So the validated data of each rule file is kept as JSON, under a
-key that hashes everything that shapes it: the file's bytes, the rule-file
-schema's bytes, and the versions of fwcompat, Python and PyYAML. An edit that
-keeps size and modification time still changes the key.
+key that hashes everything that shapes it: the file's bytes, the bytes of the
+shipped schemas (the rule-file schema validates it), and the versions of
+fwcompat and Python. An edit that keeps size and modification time still
+changes the key.
 
 What the cache can never do:
 
@@ -51,27 +52,10 @@ def cache_dir() -> str | None:
     return os.path.join(base, "fwcompat")
 
 
-def _yaml_version() -> str:
-    yaml = sys.modules.get("yaml")
-    if yaml is None:
-        try:
-            from importlib.metadata import version
-
-            return version("PyYAML")
-        except Exception:  # pragma: no cover - metadata missing: still a stable key
-            return "?"
-    return str(getattr(yaml, "__version__", "?"))
-
-
 def digest(*parts: bytes) -> str:
-    """A hex SHA-256 over the versions that shape cached data and the given parts."""
+    """A hex SHA-256 over fwcompat's and Python's versions and the given parts."""
     h = hashlib.sha256(_FORMAT)
-    for part in (
-        __version__.encode(),
-        sys.version.encode(),
-        _yaml_version().encode(),
-        *parts,
-    ):
+    for part in (__version__.encode(), sys.version.encode(), *parts):
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
     return h.hexdigest()

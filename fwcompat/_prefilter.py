@@ -393,13 +393,20 @@ class Locator:
     def __init__(self, entries: Sequence[tuple[int, str | None, Any]]) -> None:
         """``entries``: (rule index, the member the rule needs at the top, if any, its
         no-fire schema). A rule that needs a member absent from the document cannot
-        fire, and is not asked."""
-        from ._schema import compile_validator
+        fire, and is not asked. Validators are compiled on first use: most rules never
+        fire in a process, and start-up counts for the CLI."""
+        self._schemas = {index: no_fire for index, _, no_fire in entries}
+        self._needs = [(index, needs) for index, needs, _ in entries]
+        self._validators: dict[int, Any] = {}
 
-        self._validators = {
-            index: compile_validator(no_fire, "rule prefilter") for index, _, no_fire in entries
-        }
-        self._checks = [(index, needs, self._validators[index]) for index, needs, _ in entries]
+    def _validator(self, index: int) -> Any:
+        validator = self._validators.get(index)
+        if validator is None:
+            from ._schema import compile_validator
+
+            validator = compile_validator(self._schemas[index], "rule prefilter")
+            self._validators[index] = validator
+        return validator
 
     def firing(self, document: Any) -> list[int] | None:
         """The indices of the rules that fire; None when the document cannot be read
@@ -407,8 +414,9 @@ class Locator:
         try:
             return [
                 index
-                for index, needs, validator in self._checks
-                if (needs is None or needs in document) and not validator.is_valid(document)
+                for index, needs in self._needs
+                if (needs is None or needs in document)
+                and not self._validator(index).is_valid(document)
             ]
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
@@ -418,7 +426,7 @@ class Locator:
         a number comes back as an int, a member named "" is dropped: callers re-read
         each place against the document). None when a report is not understood."""
         try:
-            errors = list(self._validators[index].iter_errors(document))
+            errors = list(self._validator(index).iter_errors(document))
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
         out: list[tuple[Any, ...]] = []

@@ -145,7 +145,7 @@ def _load_validated(path: str) -> tuple[Any, bool]:
     from the cache. The cache key hashes the file's bytes and the rule-file schema's,
     so a warm start skips YAML entirely and an edit is never missed."""
     raw = _read_bytes(path)
-    key = _cache.digest(b"rule-file", raw, _rule_file_schema_bytes())
+    key = _cache.digest(b"rule-file", raw, _schema_bytes())
     cached = _cache.get("rules", key)
     if cached is not _cache.MISSING:
         return cached, True
@@ -156,8 +156,12 @@ def _load_validated(path: str) -> tuple[Any, bool]:
 
 
 @lru_cache(maxsize=1)
-def _rule_file_schema_bytes() -> bytes:
-    return _read_bytes(os.path.join(schemas_dir(), "rule-file.schema.json"))
+def _schema_bytes() -> bytes:
+    """Every shipped schema's bytes, for cache keys: the rule-file schema shapes what a
+    rule file validates to, and the request schemas are part of every pack."""
+    folder = schemas_dir()
+    names = sorted(n for n in os.listdir(folder) if n.endswith(".json"))
+    return b"\0".join(n.encode() + b"\0" + _read_bytes(os.path.join(folder, n)) for n in names)
 
 
 @lru_cache(maxsize=1)
