@@ -13,7 +13,6 @@ import os
 import stat
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fwcompat import _cache
+from tests.samples import TOP_K_RULE
 
 EVERY_EXAMPLE = r"""
 import json, sys, fwcompat
@@ -113,26 +113,7 @@ def test_a_damaged_entry_is_a_miss_never_a_wrong_answer_or_a_crash(
 def test_an_edit_that_keeps_size_and_mtime_is_seen(tmp_path: Path) -> None:
     """cp -p, rsync -t and tar restore the modification time: the key is the content."""
     rule_file = tmp_path / "extra.yaml"
-    text = textwrap.dedent(
-        """
-        rules:
-          - code: XX101
-            name: no-top-k
-            title: top_k is dropped here
-            doc: "Our gateway drops top_k."
-            path: /top_k
-            severity: warning
-            action: remove
-            message: "top_k is dropped here; removed ({value})."
-            examples:
-              - name: with top_k
-                body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}
-                expect: [{code: XX101, path: /top_k}]
-              - name: without
-                body: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
-                expect: []
-        """
-    )
+    text = TOP_K_RULE
     rule_file.write_text(text)
     cache = tmp_path / "cache"
     before = run(cache, rule_file)

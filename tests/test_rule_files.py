@@ -10,26 +10,9 @@ from typing import Any
 import pytest
 
 import fwcompat
+from tests.samples import TOP_K_RULE
 
-GOOD_RULE = """
-rules:
-  - code: XX101
-    name: no-top-k
-    title: top_k is dropped by this gateway
-    doc: "Our gateway drops top_k."
-    path: /top_k
-    severity: warning
-    action: remove
-    message: "top_k is dropped here; removed ({value})."
-    examples:
-      - name: with top_k
-        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}
-        expect: [{code: XX101, path: /top_k}]
-        normalized: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
-      - name: without
-        body: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
-        expect: []
-"""
+GOOD_RULE = "\n" + TOP_K_RULE
 
 
 def write(tmp_path: Path, text: str, name: str = "extra.yaml") -> Path:

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 import fwcompat
 from fwcompat._paths import parse_pointer
+from tests.samples import TOP_K_MESSAGE, TOP_K_RULE
 from tests.strategies import JSON, requests
 
 SCHEMA = json.loads(
@@ -232,25 +233,6 @@ def test_a_shared_structure_is_previewed_in_bounded_time() -> None:
 
 # -- rule templates ---------------------------------------------------------------
 
-RULE = """
-rules:
-  - code: XX101
-    name: no-top-k
-    title: top_k is dropped here
-    doc: "Our gateway drops top_k."
-    path: /top_k
-    severity: warning
-    action: remove
-    message: "{message}"
-    examples:
-      - name: with top_k
-        body: {{model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}}
-        expect: [{{code: XX101, path: /top_k}}]
-      - name: without
-        body: {{model: accounts/fireworks/models/kimi-k2p5, messages: []}}
-        expect: []
-"""
-
 
 @pytest.mark.parametrize(
     "message",
@@ -270,7 +252,7 @@ def test_a_template_that_could_fail_or_leak_is_rejected_at_load(
     tmp_path: Path, message: str
 ) -> None:
     rule_file = tmp_path / "extra.yaml"
-    rule_file.write_text(RULE.format(message=message))
+    rule_file.write_text(TOP_K_RULE.replace(TOP_K_MESSAGE, json.dumps(message)))
     with pytest.raises(fwcompat.RuleFileError) as info:
         fwcompat.check({}, config={"rule_files": [str(rule_file)]})
     text = str(info.value)
@@ -280,7 +262,7 @@ def test_a_template_that_could_fail_or_leak_is_rejected_at_load(
 def test_every_named_placeholder_renders(tmp_path: Path) -> None:
     rule_file = tmp_path / "extra.yaml"
     names = "{value} {type} {key} {pointer} {where} {replacement} {error}"
-    rule_file.write_text(RULE.format(message=names))
+    rule_file.write_text(TOP_K_RULE.replace(TOP_K_MESSAGE, json.dumps(names)))
     body = {"model": "accounts/fireworks/models/kimi-k2p5", "messages": [], "top_k": 5}
     result = fwcompat.check(body, config={"rule_files": [str(rule_file)]})
     (d,) = [d for d in result.diagnostics if d.code == "XX101"]

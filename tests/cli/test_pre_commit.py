@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.samples import TOP_K_RULE
+
 from .conftest import FIXTURES, REPO
 
 PRE_COMMIT = [sys.executable, "-m", "pre_commit"]
@@ -178,25 +180,7 @@ def test_commit_fails_then_passes_after_fix(
     assert git("rev-list", "--count", "HEAD", cwd=work).strip() == "1"
 
 
-USER_RULES = """\
-rules:
-  - code: XX101
-    name: no-top-k
-    title: top_k is dropped by our gateway
-    doc: "Our gateway drops top_k."
-    path: /top_k
-    severity: warning
-    action: remove
-    message: "top_k is dropped here; removed ({value})."
-    examples:
-      - name: with top_k
-        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}
-        expect: [{code: XX101, path: /top_k}]
-        normalized: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
-      - name: without
-        body: {model: accounts/fireworks/models/kimi-k2p5, messages: []}
-        expect: []
-"""
+USER_RULES = TOP_K_RULE
 
 
 def test_try_repo_test_rules_hook(
