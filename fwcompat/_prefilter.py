@@ -332,7 +332,10 @@ def ecma_pattern(pattern: str) -> str:
         elif c == "$":
             if i != n - 1:
                 raise Untranslatable("$ before the end")
-            out.append("(?=\\n?$)")  # Python's $ also matches before a final newline
+            # Python's $ also matches before a final newline. Nothing follows it, so
+            # consuming that newline reads the same, and needs no lookahead (which would
+            # force jsonschema-rs onto its slower backtracking engine).
+            out.append("\\n?$")
             i += 1
         elif c == "{":
             end = pattern.find("}", i)
