@@ -395,34 +395,47 @@ class Locator:
 
     def __init__(self, entries: Sequence[tuple[int, str | None, Any]]) -> None:
         """``entries``: (rule index, the member the rule needs at the top, if any, its
-        no-fire schema). A rule that needs a member absent from the document cannot
-        fire, and is not asked. Validators are compiled on first use: most rules never
-        fire in a process, and start-up counts for the CLI."""
-        self._schemas = {index: no_fire for index, _, no_fire in entries}
-        self._needs = [(index, needs) for index, needs, _ in entries]
-        self._validators: dict[int, Any] = {}
+        no-fire schema). Rules that need the same member are asked together first
+        (all of the content-block rules, say), and one by one only when one of them
+        fires; a rule that needs a member the document lacks is not asked at all.
+        Validators are compiled on first use: start-up counts for the CLI."""
+        self._schemas: dict[Any, Any] = {index: no_fire for index, _, no_fire in entries}
+        groups: dict[str | None, list[int]] = {}
+        for index, needs, _ in entries:
+            groups.setdefault(needs, []).append(index)
+        self._groups: list[tuple[str | None, list[int]]] = []
+        for needs, members in groups.items():
+            if needs is None or len(members) == 1:
+                self._groups += [(needs, [index]) for index in members]
+            else:
+                self._schemas[needs] = merge([self._schemas[i] for i in members])
+                self._groups.append((needs, members))
+        self._validators: dict[Any, Any] = {}
 
-    def _validator(self, index: int) -> Any:
-        validator = self._validators.get(index)
+    def _validator(self, key: Any) -> Any:
+        """The validator of a rule (by index) or of a group (by the member it needs)."""
+        validator = self._validators.get(key)
         if validator is None:
             from ._schema import compile_validator
 
-            validator = compile_validator(self._schemas[index], "rule prefilter")
-            self._validators[index] = validator
+            validator = compile_validator(self._schemas[key], "rule prefilter")
+            self._validators[key] = validator
         return validator
 
     def firing(self, document: Any) -> list[int] | None:
         """The indices of the rules that fire; None when the document cannot be read
         natively (then every rule is walked in Python)."""
+        out: list[int] = []
         try:
-            return [
-                index
-                for index, needs in self._needs
-                if (needs is None or needs in document)
-                and not self._validator(index).is_valid(document)
-            ]
+            for needs, members in self._groups:
+                if needs is not None and needs not in document:
+                    continue
+                if len(members) > 1 and self._validator(needs).is_valid(document):
+                    continue  # none of the group fires
+                out += [i for i in members if not self._validator(i).is_valid(document)]
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
+        return sorted(out)
 
     def places(self, index: int, document: Any) -> list[tuple[Any, ...]] | None:
         """Where rule ``index`` fires, as jsonschema-rs reports it (a member named like
