@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from ._conditions import Context
 from ._config import _DEFAULT, Config, coerce_config
 from ._diagnostics import Result
 from ._examples import check_rule_file_examples
@@ -18,7 +17,6 @@ from ._rules import Rule, load_pack
 __all__ = ["check", "list_rules", "normalize"]
 
 ConfigLike = Config | Mapping[str, Any] | None
-_NO_CONTEXT = Context({})
 
 
 @lru_cache(maxsize=64)

@@ -6,15 +6,18 @@ over that scope's document:
 1. **Prefilter** (body): one native pass of jsonschema-rs over the request
    schema plus a "no rule can fire" schema (see :mod:`._prefilter`). A clean
    request ends here, returned as the very same object.
-2. **Match**: one walk along every rule path at once (a :class:`PathTrie`)
-   records, per rule, where its condition holds.
+2. **Match**: native yes/no checks name the rules that fire, and jsonschema-rs
+   reports where; Python reads values only there and confirms each with the
+   rule's predicate. The few rules without an exact translation are walked in
+   Python (a :class:`PathTrie`), as is a document jsonschema-rs cannot read.
 3. **Apply**: rules run in order; each emits a diagnostic per match and, for
-   ``remove``/``replace``, edits a copy-on-write view where the walk found the
-   match (only the containers along an edited path are copied). A rule whose
-   paths an earlier edit touched is matched again, alone.
+   ``remove``/``replace``, edits a copy-on-write view where the match was found
+   (only the containers along an edited path are copied). A rule an earlier
+   edit may affect is asked again at the places that edit changed.
 4. **Validate**: a ``validate`` rule turns each schema violation into a
    diagnostic, except violations at or under a place another rule already
-   rejected (that rule explains it better).
+   rejected (that rule explains it better), or at a member a removing rule
+   handles (ignoring that rule lets the member through).
 
 Nothing here knows about any provider.
 """
