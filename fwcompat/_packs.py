@@ -388,6 +388,15 @@ def check_config_against(pack: Pack, config: Config) -> None:
                 )
     tables = pack_tables(pack, config)
     for compiled in pack.rules:
+        for table_name in _tables_named(compiled.rule.replace or {}):
+            if table_name not in pack.tables:
+                raise RuleFileError(
+                    f"replaces from the {table_name!r} table, which the {pack.name!r} pack does "
+                    f"not declare (its tables: {', '.join(sorted(pack.tables)) or 'none'})",
+                    file=compiled.rule.source,
+                    rule=compiled.rule.code,
+                    field="replace.table",
+                )
         for spec in _lookups(compiled.rule.replace or {}):
             if spec["default"] not in tables.get(spec["table"], {}):
                 raise ConfigError(
@@ -422,6 +431,14 @@ def computed_replacement(spec: Mapping[str, Any], value: Any, ctx: Context) -> A
     if not isinstance(key, str) or key not in table:
         key = spec["default"]
     return table[key]
+
+
+def _tables_named(spec: Mapping[str, Any]) -> list[str]:
+    out = [spec["table"]] if isinstance(spec.get("table"), str) else []
+    for sub in (spec.get("members") or {}).values():
+        if isinstance(sub, Mapping):
+            out += _tables_named(sub)
+    return out
 
 
 def _lookups(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -204,6 +204,31 @@ def _check_shape(data: Any, path: str) -> None:
         raise RuleFileError(err.message, file=str(path), rule=rule, field=where or "")
 
 
+def _value_lookups(spec: Mapping[str, Any]) -> list[str]:
+    """The tables a replacement looks the matched value up in (not by another field)."""
+    out = (
+        [spec["table"]]
+        if "table" in spec and "key" not in spec and "key_tokens" not in spec
+        else []
+    )
+    for sub in (spec.get("members") or {}).values():
+        if isinstance(sub, Mapping):
+            out += _value_lookups(sub)
+    return out
+
+
+def _check_value_lookups(replace: Mapping[str, Any], when: Mapping[str, Any], fail: Any) -> None:
+    """A replacement keyed by the matched value needs ``in_table`` for that table in the
+    rule's condition: otherwise a value the table lacks would fail at check time."""
+    for table in _value_lookups(replace):
+        if when.get("in_table") != table:
+            raise fail(
+                "replace",
+                f"a replacement from the {table!r} table, keyed by the matched value, needs "
+                f"`in_table: {table}` in the rule's `when` (so only values the table has match)",
+            )
+
+
 def _check_template(message: str, fail: Any) -> None:
     """Named placeholders only: no attribute or index access, no conversion, no format
     spec. Anything else would let a rule file read process memory into a diagnostic."""
@@ -263,6 +288,7 @@ def _compile_rule(
     replace = entry.get("replace")
     if replace is not None:
         replace = _compile_replacement(replace, "replace", fail)
+        _check_value_lookups(replace, entry.get("when") or {}, fail)
     try:
         selector = Selector(entry["path"])
     except ValueError as exc:

@@ -331,3 +331,23 @@ def one_nested_edit(n: int) -> dict[str, Any]:
 def test_cost_grows_linearly(make: Callable[[int], Any], small: int, large: int) -> None:
     """8x the input costs about 8x (linear); quadratic would be 64x. Ratios, not times."""
     assert growth(make, small, large) < 2 * (large / small)
+
+
+@pytest.mark.parametrize(
+    ("replace", "needle"),
+    [
+        ("replace: {table: model_map}", "needs `in_table: model_map`"),
+        ("replace: {table: no_such}\n    when: {in_table: no_such}", "does not declare"),
+    ],
+)
+def test_a_table_replacement_that_could_fail_is_rejected_at_load(
+    tmp_path: Path, replace: str, needle: str
+) -> None:
+    """Before: a value missing from the table raised KeyError inside check()."""
+    text = TOP_K_RULE.replace("action: remove", f"action: replace\n    {replace}")
+    rule_file = tmp_path / "extra.yaml"
+    rule_file.write_text(text)
+    body = {"model": "accounts/fireworks/models/kimi-k2p5", "messages": [], "top_k": 5}
+    with pytest.raises(fwcompat.RuleFileError, match=needle) as info:
+        fwcompat.check(body, config={"rule_files": [str(rule_file)]})
+    assert "XX101" in str(info.value)
