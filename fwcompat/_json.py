@@ -24,7 +24,7 @@ __all__ = [
     "short",
 ]
 
-MAX_DEPTH = 256
+MAX_DEPTH = 512
 """Deepest nesting a request may have. Deeper values are reported, never walked
 (natively or in Python), so a 100,000-deep value costs nothing and crashes nothing;
 no real request comes near it (Python's own JSON parser stops near 1,000)."""

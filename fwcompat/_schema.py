@@ -27,7 +27,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from ._json import MAX_DEPTH, TYPE_CHECKS, describe, expanded_size, non_json, short
+from ._json import TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
 
 __all__ = ["CompiledSchema", "SchemaCompileError", "SchemaViolation", "compile_validator"]
@@ -40,6 +40,11 @@ _ANNOTATIONS = frozenset(
 )  # fmt: skip
 _SCALARS = ["string", "boolean", "null", "number"]
 _JSON = "__fwcompat_json"
+GATE_DEPTH = 256
+"""How deep the gate follows a free-form value (tool input, input_schema) natively:
+one schema definition per level, since a recursive one overflowed jsonschema-rs's
+stack at 100,000 levels. Deeper values only send a request down the slow path; the
+error is for nesting beyond :data:`~fwcompat._json.MAX_DEPTH` from the root."""
 MAX_EXPANDED = 5_000_000
 """Values a document may hold, counted as serialized, before errors are not explained
 one by one (a 32 MB body holds a few million at most)."""
@@ -73,9 +78,9 @@ def compile_validator(schema: Any, name: str) -> Any:
 
 
 def _json_defs() -> dict[str, Any]:
-    """Any JSON value, at most MAX_DEPTH deep: one definition per level, no recursion."""
+    """Any JSON value, at most GATE_DEPTH deep: one definition per level, no recursion."""
     defs: dict[str, Any] = {}
-    for depth in range(MAX_DEPTH):
+    for depth in range(GATE_DEPTH):
         deeper = {"$ref": f"#/$defs/{_JSON}{depth + 1}"}
         defs[f"{_JSON}{depth}"] = {
             "anyOf": [
@@ -84,7 +89,7 @@ def _json_defs() -> dict[str, Any]:
                 {"type": "object", "additionalProperties": deeper},
             ]
         }
-    defs[f"{_JSON}{MAX_DEPTH}"] = {"type": _SCALARS}
+    defs[f"{_JSON}{GATE_DEPTH}"] = {"type": _SCALARS}
     return defs
 
 

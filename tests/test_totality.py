@@ -351,3 +351,19 @@ def test_a_table_replacement_that_could_fail_is_rejected_at_load(
     with pytest.raises(fwcompat.RuleFileError, match=needle) as info:
         fwcompat.check(body, config={"rule_files": [str(rule_file)]})
     assert "XX101" in str(info.value)
+
+
+@pytest.mark.parametrize("extra", [{}, {"service_tier": "auto"}], ids=["clean", "with a fix"])
+def test_whether_deep_nesting_is_an_error_depends_on_its_depth_only(extra: dict[str, Any]) -> None:
+    """300 levels inside free-form tool input pass (the native gate stops following
+    at 256 and sends the request down the slow path, which agrees); 600 do not."""
+    shallow = {**copy.deepcopy(BASE), **extra}
+    expected = [(d.code, d.path) for d in fwcompat.check(shallow).diagnostics]
+    for levels, error in ((300, False), (600, True)):
+        body = copy.deepcopy(shallow)
+        body["messages"][1]["content"][1]["input"] = {"q": deep(levels, "dict")}
+        result = fwcompat.check(body)
+        depth_errors = [d for d in result.errors if "levels deep" in d.message]
+        assert bool(depth_errors) == error, levels
+        others = [(d.code, d.path) for d in result.diagnostics if d not in depth_errors]
+        assert others == expected
