@@ -21,7 +21,7 @@ from ._config import Config
 from ._exceptions import ConfigError, RuleFileError
 from ._paths import MISSING, Segment
 from ._resources import rules_dir
-from ._rules import CompiledRule, Pack, _compile_rule, _load_validated
+from ._rules import CompiledRule, Pack, _compile_rule, _load_validated, replacement_specs
 
 __all__ = [
     "PackInfo",
@@ -388,7 +388,8 @@ def check_config_against(pack: Pack, config: Config) -> None:
                 )
     tables = pack_tables(pack, config)
     for compiled in pack.rules:
-        for table_name in _tables_named(compiled.rule.replace or {}):
+        named = (s.get("table") for s in replacement_specs(compiled.rule.replace or {}))
+        for table_name in (t for t in named if isinstance(t, str)):
             if table_name not in pack.tables:
                 raise RuleFileError(
                     f"replaces from the {table_name!r} table, which the {pack.name!r} pack does "
@@ -433,16 +434,6 @@ def computed_replacement(spec: Mapping[str, Any], value: Any, ctx: Context) -> A
     return table[key]
 
 
-def _tables_named(spec: Mapping[str, Any]) -> list[str]:
-    out = [spec["table"]] if isinstance(spec.get("table"), str) else []
-    for sub in (spec.get("members") or {}).values():
-        if isinstance(sub, Mapping):
-            out += _tables_named(sub)
-    return out
-
-
 def _lookups(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    out = [spec] if "key_tokens" in spec else []
-    for sub in (spec.get("members") or {}).values():
-        out += _lookups(sub)
-    return out
+    """The lookups keyed by another field (``key:``), each with its ``default``."""
+    return [s for s in replacement_specs(spec) if "key_tokens" in s]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
@@ -204,23 +204,23 @@ def _check_shape(data: Any, path: str) -> None:
         raise RuleFileError(err.message, file=str(path), rule=rule, field=where or "")
 
 
-def _value_lookups(spec: Mapping[str, Any]) -> list[str]:
-    """The tables a replacement looks the matched value up in (not by another field)."""
-    out = (
-        [spec["table"]]
-        if "table" in spec and "key" not in spec and "key_tokens" not in spec
-        else []
-    )
+def replacement_specs(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """A ``replace`` spec and every spec nested in its ``members``."""
+    yield spec
     for sub in (spec.get("members") or {}).values():
         if isinstance(sub, Mapping):
-            out += _value_lookups(sub)
-    return out
+            yield from replacement_specs(sub)
 
 
 def _check_value_lookups(replace: Mapping[str, Any], when: Mapping[str, Any], fail: Any) -> None:
     """A replacement keyed by the matched value needs ``in_table`` for that table in the
     rule's condition: otherwise a value the table lacks would fail at check time."""
-    for table in _value_lookups(replace):
+    by_value = [
+        s["table"]
+        for s in replacement_specs(replace)
+        if "table" in s and "key" not in s and "key_tokens" not in s
+    ]
+    for table in by_value:
         if when.get("in_table") != table:
             raise fail(
                 "replace",
