@@ -20,7 +20,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -216,6 +216,26 @@ def _runs(indices: list[int]) -> list[tuple[int, int]]:
 
 
 @without_gc
+def _verified(
+    text: str,
+    splices: list[tuple[int, int, str]],
+    load: Callable[[str], Any],
+    expected: Any,
+    splices_out: list[tuple[int, int, str]] | None,
+) -> str:
+    """The spliced text, once it reads back (with ``load``) as exactly the fixed request;
+    otherwise :class:`FixRefused`, and the file stays as it was."""
+    new = _splices_apply(text, splices)
+    try:
+        if not same_document(load(new).document, expected):
+            raise FixRefused("the edited text does not read back as the fixed request")
+    except SourceError as exc:
+        raise FixRefused(f"the edited text does not parse: {exc.message}") from None
+    if splices_out is not None:
+        splices_out.extend(splices)
+    return new
+
+
 def fix_json_text(
     text: str,
     edits: Sequence[Edit],
@@ -267,15 +287,7 @@ def fix_json_text(
                 splices.append((members[first][1], members[last + 1][1], ""))
             else:
                 splices.append((members[first - 1][3], members[last][3], ""))
-    new = _splices_apply(text, splices)
-    try:
-        if not same_document(load_json(new).document, expected):
-            raise FixRefused("the edited text does not read back as the fixed request")
-    except SourceError as exc:
-        raise FixRefused(f"the edited text does not parse: {exc.message}") from None
-    if splices_out is not None:
-        splices_out.extend(splices)
-    return new, len(effective)
+    return _verified(text, splices, load_json, expected, splices_out), len(effective)
 
 
 # --------------------------------------------------------------------------- YAML
@@ -443,15 +455,7 @@ def fix_yaml_text(
                 splices.append((member_start, members[last + 1][0], ""))
             else:
                 raise FixRefused("cannot remove this member in place")
-    new = _splices_apply(text, splices)
-    try:
-        if not same_document(load_yaml(new).document, expected):
-            raise FixRefused("the edited text does not read back as the fixed request")
-    except SourceError as exc:
-        raise FixRefused(f"the edited text does not parse: {exc.message}") from None
-    if splices_out is not None:
-        splices_out.extend(splices)
-    return new, len(effective)
+    return _verified(text, splices, load_yaml, expected, splices_out), len(effective)
 
 
 def _bare_colon(text: str, key_end: int, value_start: int) -> bool:
