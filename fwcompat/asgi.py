@@ -120,6 +120,16 @@ def _client(scope: Scope) -> str | None:
     return None
 
 
+def _rejected(result: Result) -> _Reject:
+    """The 400 for a request its check rejected, naming the rules in a header."""
+    return _Reject(
+        400,
+        "invalid_request_error",
+        rejection_message(result.errors),
+        ((REJECTED_HEADER, codes_of(result.errors).encode("ascii")),),
+    )
+
+
 class _Reject(Exception):
     """Answer the request with an error envelope instead of forwarding it."""
 
@@ -266,12 +276,7 @@ class CompatMiddleware:
                 self._url_results[api_path] = result
         self._report(scope, result)
         if not result.ok:
-            raise _Reject(
-                400,
-                "invalid_request_error",
-                rejection_message(result.errors),
-                ((REJECTED_HEADER, codes_of(result.errors).encode("ascii")),),
-            )
+            raise _rejected(result)
 
     def _report(self, scope: Scope, result: Result) -> None:
         if self.on_result is not None:
@@ -297,12 +302,7 @@ class CompatMiddleware:
         result = check(body, headers=headers, path=MESSAGES_PATH, config=self.config)
         self._report(scope, result)
         if not result.ok:
-            raise _Reject(
-                400,
-                "invalid_request_error",
-                rejection_message(result.errors),
-                ((REJECTED_HEADER, codes_of(result.errors).encode("ascii")),),
-            )
+            raise _rejected(result)
         if result.changed:
             try:
                 raw = json.dumps(
