@@ -1,4 +1,4 @@
-"""The README runs as written: every Python and shell block is executed here.
+"""The README and docs/ run as written: every Python and shell block is executed here.
 
 - ```` ```python ```` blocks run in order, each in a fresh namespace, in a
   subprocess whose ``FIREWORKS_API_KEY`` is set and whose Fireworks URL
@@ -36,11 +36,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+PAGES = [README, *sorted((ROOT / "docs").glob("**/*.md"))]
+"""Every Markdown file whose blocks are run: the README and the docs site's pages."""
 FIREWORKS = "https://api.fireworks.ai/inference"
 CI_MARK = "<!-- readme-test: ci -->"
 
 
 class Block(NamedTuple):
+    page: Path
     lang: str
     text: str
     line: int
@@ -50,12 +53,13 @@ class Block(NamedTuple):
     """The ```text block right after this one, if any (its expected output)."""
 
 
-RUN_BY: dict[int, Path] = {}
-"""Line of a block -> the test file that runs it (other than .ci/run)."""
+RUN_BY: dict[tuple[Path, int], Path] = {}
+"""(page, line) of a block -> the test file that runs it (other than .ci/run)."""
 
 
-def blocks() -> list[Block]:
-    lines = README.read_text(encoding="utf-8").splitlines()
+def blocks(page: Path) -> list[Block]:
+    text = page.read_text(encoding="utf-8")
+    lines = text.splitlines()
     found: list[tuple[str, str, int, bool]] = []
     i = 0
     while i < len(lines):
@@ -74,33 +78,36 @@ def blocks() -> list[Block]:
         found.append((match.group(1), "\n".join(body) + "\n", start + 1, elsewhere))
         if elsewhere and previous != CI_MARK:
             runner = ROOT / previous.removeprefix("<!-- readme-test: ").removesuffix(" -->")
-            RUN_BY[start + 1] = runner
+            RUN_BY[page, start + 1] = runner
         i += 1
     out = []
     for n, (lang, text, line, ci) in enumerate(found):
         following = found[n + 1] if n + 1 < len(found) else None
         output = None
         if following and following[0] == "text" and lang == "sh":
-            between = README.read_text(encoding="utf-8").splitlines()[
-                line + text.count("\n") + 1 : following[2] - 1
-            ]
+            between = lines[line + text.count("\n") + 1 : following[2] - 1]
             if not any(s.strip() for s in between):
                 output = following[1]
-        out.append(Block(lang, text, line, ci, output))
+        out.append(Block(page, lang, text, line, ci, output))
     return out
 
 
-ALL = blocks()
+def _name(block: Block) -> str:
+    return f"{block.page.relative_to(ROOT)}:{block.line}"
+
+
+ALL = [block for page in PAGES for block in blocks(page)]
 PYTHON = [b for b in ALL if b.lang == "python" and not b.ci]
 SHELL = [b for b in ALL if b.lang == "sh" and not b.ci]
 
 
 def test_every_runnable_block_is_covered() -> None:
     for block in ALL:
-        assert block.lang in ("python", "sh", "text", "toml", "yaml", ""), (block.line, block.lang)
-        if block.line in RUN_BY:
-            runner = RUN_BY[block.line]
-            assert runner.is_file() and "README.md" in runner.read_text(), runner
+        known = ("python", "sh", "text", "toml", "yaml", "")
+        assert block.lang in known, (_name(block), block.lang)
+        if (block.page, block.line) in RUN_BY:
+            runner = RUN_BY[block.page, block.line]
+            assert runner.is_file() and block.page.name in runner.read_text(), runner
         elif block.ci:
             assert block.lang == "sh"
             ci = (ROOT / ".ci" / "run").read_text()
@@ -145,14 +152,14 @@ asyncio.run(_drive())
 """
 
 
-@pytest.mark.parametrize("block", PYTHON, ids=[f"line-{b.line}" for b in PYTHON])
+@pytest.mark.parametrize("block", PYTHON, ids=[_name(b) for b in PYTHON])
 def test_python_block_runs(block: Block, fireworks: str, tmp_path: Path) -> None:
     if block.text.lstrip().startswith(">>>"):
         parser = doctest.DocTestParser()
-        test = parser.get_doctest(block.text, {}, f"README.md:{block.line}", str(README), 0)
+        test = parser.get_doctest(block.text, {}, _name(block), str(block.page), 0)
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
         runner.run(test)
-        assert runner.failures == 0, f"README.md:{block.line}: doctest failed"
+        assert runner.failures == 0, f"{_name(block)}: doctest failed"
         return
     code = block.text.replace(f'"{FIREWORKS}"', 'os.environ["README_FIREWORKS_URL"]')
     if "import os" not in code and "os.environ" in code:
@@ -170,7 +177,7 @@ def test_python_block_runs(block: Block, fireworks: str, tmp_path: Path) -> None
         timeout=120,
         check=False,
     )
-    assert result.returncode == 0, f"README.md:{block.line}\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == 0, f"{_name(block)}\n{result.stdout}\n{result.stderr}"
 
 
 def _commands(text: str) -> list[str]:
@@ -207,7 +214,7 @@ def _matches(expected: str, actual: str) -> bool:
     return True
 
 
-@pytest.mark.parametrize("block", SHELL, ids=[f"line-{b.line}" for b in SHELL])
+@pytest.mark.parametrize("block", SHELL, ids=[_name(b) for b in SHELL])
 def test_shell_block_runs(block: Block, repo_copy: Path) -> None:
     outputs = []
     for command in _commands(block.text):
@@ -215,7 +222,7 @@ def test_shell_block_runs(block: Block, repo_copy: Path) -> None:
         if install:
             # `pip install "fwcompat[extra]"` means this checkout, in a throwaway venv
             # (never the environment running the tests).
-            venv = repo_copy.parent / f"venv-{block.line}"
+            venv = repo_copy.parent / f"venv-{block.page.stem}-{block.line}"
             spec = install.group(1).replace("fwcompat[", f"{repo_copy}[")
             command = f"python3 -m venv {venv} && {venv}/bin/pip install -q {spec}"
         result = subprocess.run(
@@ -227,12 +234,11 @@ def test_shell_block_runs(block: Block, repo_copy: Path) -> None:
             timeout=600,
             check=False,
         )
-        assert "Traceback" not in result.stderr, (block.line, command, result.stderr)
-        assert result.returncode in (0, 1), (block.line, command, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr, (_name(block), command, result.stderr)
+        assert result.returncode in (0, 1), (_name(block), command, result.stdout, result.stderr)
         outputs.append(result.stdout + result.stderr)
     if block.output is not None:
         actual = "".join(outputs)
         assert _matches(block.output, actual), (
-            f"README.md:{block.line}: the output block does not match\n"
-            + textwrap.indent(actual, "    ")
+            f"{_name(block)}: the output block does not match\n" + textwrap.indent(actual, "    ")
         )

@@ -1,4 +1,4 @@
-"""The README's rule tables, example rule file and example pack are the real thing."""
+"""The rule tables of docs/rules.md, example rule file and example pack are the real thing."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from fwcompat._examples import iter_outcomes
 from fwcompat._rules import load_pack
 from fwcompat.cli._packs import rules_markdown
 
-README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
 TABLES = dict(re.findall(r"<!-- rules-table: (\S+) -->\n(.*?)<!-- /rules-table -->", README, re.S))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -75,13 +76,15 @@ def test_gateway_example(
 
 # ----------------------------------------------------------------- README blocks
 
-README = EXAMPLES.parent / "README.md"
+DOCS = [EXAMPLES.parent / "README.md", *sorted((EXAMPLES.parent / "docs").glob("**/*.md"))]
 
 
 def readme_block(heading: str) -> str:
-    """The first ```python block of the README section under ``heading``."""
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index(f"\n## {heading}\n") :]
+    """The first ```python block under ``heading`` in the README or a docs/ page."""
+    text = "".join("\n" + page.read_text(encoding="utf-8") for page in DOCS)
+    match = re.search(rf"^#+ {re.escape(heading)}$", text, re.M)
+    assert match, f"no section {heading!r} in README.md or docs/"
+    section = text[match.start() :]
     start = section.index("```python\n") + len("```python\n")
     return section[start : section.index("\n```", start)]
 

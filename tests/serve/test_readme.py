@@ -1,4 +1,4 @@
-"""The README's `fwcompat serve` recipe runs as written: the real command, curl, then shutdown."""
+"""docs/serve.md's `fwcompat serve` recipe runs as written: the command, curl, shutdown."""
 
 from __future__ import annotations
 
@@ -15,14 +15,11 @@ from fireworks_stub import Upstream
 
 from tests.serve.conftest import MODEL, free_port, last
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SERVE_DOC = Path(__file__).resolve().parents[2] / "docs" / "serve.md"
 
 
 def serve_section() -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index("\n## fwcompat serve\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
+    return SERVE_DOC.read_text(encoding="utf-8")
 
 
 def test_the_section_has_one_shell_recipe() -> None:
