@@ -168,6 +168,7 @@ def load_settings(
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: expected a table")
     table = dict(table)
+    table.pop("serve", None)  # [tool.fwcompat.serve]: fwcompat serve's own flags (serve/_settings)
     _check_keys(table, source)
     selection = _file_settings(table, source)
     base = os.path.dirname(os.path.abspath(path))

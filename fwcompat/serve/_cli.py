@@ -13,7 +13,16 @@ import os
 import sys
 from typing import Any
 
-from ._settings import DEFAULT_HOST, DEFAULT_PORT, SETTINGS_ENV, ServeSettings
+from ._settings import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    ENV_PREFIX,
+    SETTINGS_ENV,
+    ServeSettings,
+    install_layers,
+    resolve,
+    show,
+)
 
 INSTALL_HINT = "pip install 'fwcompat[serve]'"
 
@@ -29,7 +38,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "checked and normalized by the rules, then forwarded to the upstream (the pack's "
         "endpoint unless --upstream), and the answer streamed back. Point Claude Code or an "
         "Anthropic SDK at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8787. "
-        f"Needs the serve extra: {INSTALL_HINT}.",
+        f"Needs the serve extra: {INSTALL_HINT}. Every flag can also be set by an environment "
+        f"variable ({ENV_PREFIX}PORT=9000 for --port) or in [tool.fwcompat.serve] (port = 9000); "
+        "a flag wins over the environment, which wins over the file.",
+    )
+    p.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print every setting, its value and where it came from (flag, environment "
+        "variable, file or default), then exit",
     )
     net = p.add_argument_group("network")
     net.add_argument(
@@ -106,6 +123,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="send output_config.effort xhigh as the highest effort the pack accepts",
     )
     _config_options(p)
+    install_layers(p)  # last: every flag above gets its environment variable and file key
     return p
 
 
@@ -171,6 +189,15 @@ def run(args: argparse.Namespace) -> int:
     import signal
     import tempfile
 
+    from fwcompat._exceptions import ConfigError, RuleFileError
+
+    try:
+        settings_shown = resolve(args)
+    except (ConfigError, RuleFileError) as exc:
+        return _fail(str(exc))
+    if args.show_settings:
+        sys.stdout.write(show(settings_shown))
+        return 0
     try:
         import httpx  # noqa: F401
         import prometheus_client  # noqa: F401
@@ -180,7 +207,6 @@ def run(args: argparse.Namespace) -> int:
             f"fwcompat serve needs the serve extra ({exc.name} is missing): {INSTALL_HINT}"
         )
 
-    from fwcompat._exceptions import ConfigError, RuleFileError
     from fwcompat._rules import load_pack
     from fwcompat.cli import _load_config
 
