@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -11,6 +12,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -59,3 +65,84 @@ def test_installed_wheel_works_from_another_folder(wheel: Path, tmp_path: Path) 
     assert out["codes"] == ["FW304", "FW401"]
     assert str(env_dir) in out["file"] and str(env_dir) in out["source"]
     assert out["rules"] > 20
+
+
+# ------------------------------------------------------------------ release metadata
+
+
+def test_wheel_metadata_names_the_license(wheel: Path) -> None:
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    text = archive.read(metadata).decode()
+    assert "License-Expression: MIT" in text
+    assert "License-File: LICENSE" in text
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+
+
+def test_changelog_starts_at_the_current_version() -> None:
+    from fwcompat._version import __version__
+
+    text = (ROOT / "CHANGELOG.md").read_text()
+    versions = re.findall(r"^## \[([^\]]+)\]", text, re.M)
+    assert versions[0] == "Unreleased"
+    assert versions[1] == __version__, "the newest release in CHANGELOG.md is not _version.py's"
+    assert "Keep a Changelog" in text
+
+
+def test_no_placeholders_and_no_index_promised() -> None:
+    """The project is on no package index: nothing tells a reader to `pip install fwcompat`."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for name, url in data["project"].get("urls", {}).items():
+        assert url.startswith("https://") and "<" not in url, (name, url)
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    for page in pages:
+        text = page.read_text()
+        assert "<org>" not in text, page
+        assert not re.search(r"pip install ['\"]?fwcompat\b", text), page
+
+
+def _env_assignments(text: str) -> dict[str, str]:
+    """FWCOMPAT_SERVE_* settings of a Dockerfile's ENV or a systemd unit's Environment=."""
+    return dict(re.findall(r"\b(FWCOMPAT_SERVE_[A-Z_]+)=(\S+?)(?:\s|\\|$)", text))
+
+
+@pytest.mark.parametrize("recipe", ["Dockerfile", "docs/deploy/fwcompat-serve.service"])
+def test_recipe_settings_are_serve_settings(
+    recipe: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every FWCOMPAT_SERVE_* the container or the unit sets is a setting serve accepts."""
+    from fwcompat.cli import build_parser
+    from fwcompat.serve._settings import resolve
+
+    settings = _env_assignments((ROOT / recipe).read_text())
+    assert {"FWCOMPAT_SERVE_HOST", "FWCOMPAT_SERVE_REQUIRE_KEY_ENV"} <= set(settings)
+    for name in list(os.environ):
+        if name.startswith("FWCOMPAT_SERVE_"):
+            monkeypatch.delenv(name)
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["serve"])  # no file: tmp_path has none
+    resolved = resolve(args)
+    assert {s.source for s in resolved.values()} >= {f"env {n}" for n in settings}
+    assert args.host == "0.0.0.0" and args.upstream_key_env == "FIREWORKS_API_KEY"
+
+
+def test_dockerfile_shape() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    bases = re.findall(r"^FROM (\S+)", text, re.M)
+    assert bases and all(re.fullmatch(r"python:3\.\d+-slim", b) for b in bases)
+    (user,) = re.findall(r"^USER (\S+)", text, re.M)
+    assert user.isdigit() and int(user) != 0
+    assert re.search(r"^HEALTHCHECK .*\n?.*/healthz", text, re.M)
+    assert '"fwcompat", "serve"' in text
+
+
+def test_ci_runs_the_release_checks() -> None:
+    run = (ROOT / ".ci" / "run").read_text()
+    assert ".ci/build-check" in run
+    check = (ROOT / ".ci" / "build-check").read_text()
+    for step in ("mkdocs build --strict", "hadolint Dockerfile", "python -m build", "twine check"):
+        assert step in check, step
+    assert os.access(ROOT / ".ci" / "build-check", os.X_OK)

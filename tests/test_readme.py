@@ -9,8 +9,13 @@
   repository, with this environment's ``fwcompat`` on ``PATH``. When a
   ```` ```text ```` block follows, it is the expected output, compared line by
   line (a line ending in ``...`` matches by prefix).
-- ``pip install "fwcompat[...]"`` installs this checkout into a throwaway
-  virtualenv, never into the environment running the tests.
+- A block that runs ``pip install`` runs, as written, in a copy of the
+  repository with a throwaway virtualenv first on ``PATH`` (as after
+  ``source .venv/bin/activate``): ``pip install .`` installs that copy there,
+  never into the environment running the tests.
+- ```` ```toml ```` samples are read by fwcompat's own config reader (and
+  ``[tool.fwcompat.serve]`` by ``fwcompat serve``'s), so a key that does not
+  exist fails.
 - A block preceded by ``<!-- readme-test: ci -->`` is what ``.ci/run`` (the
   CI) runs; it is checked to exist, not run twice. One preceded by
   ``<!-- readme-test: tests/....py -->`` is run by that test file (a recipe that
@@ -36,8 +41,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-PAGES = [README, *sorted((ROOT / "docs").glob("**/*.md"))]
-"""Every Markdown file whose blocks are run: the README and the docs site's pages."""
+PAGES = [README, ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+"""Every Markdown file whose blocks are run: the README, CONTRIBUTING and the docs site's pages."""
 FIREWORKS = "https://api.fireworks.ai/inference"
 CI_MARK = "<!-- readme-test: ci -->"
 
@@ -216,19 +221,21 @@ def _matches(expected: str, actual: str) -> bool:
 
 @pytest.mark.parametrize("block", SHELL, ids=[_name(b) for b in SHELL])
 def test_shell_block_runs(block: Block, repo_copy: Path) -> None:
+    env = _env()
+    commands = _commands(block.text)
+    if any(re.match(r"^pip install ", command) for command in commands):
+        # A fresh virtualenv, activated: the block's own `pip install .` lands there, and
+        # what it installed is what the block's next commands run.
+        venv = repo_copy.parent / f"venv-{block.page.stem}-{block.line}"
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        env["VIRTUAL_ENV"] = str(venv)
+        env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
     outputs = []
-    for command in _commands(block.text):
-        install = re.match(r"^pip install (.+)$", command)
-        if install:
-            # `pip install "fwcompat[extra]"` means this checkout, in a throwaway venv
-            # (never the environment running the tests).
-            venv = repo_copy.parent / f"venv-{block.page.stem}-{block.line}"
-            spec = install.group(1).replace("fwcompat[", f"{repo_copy}[")
-            command = f"python3 -m venv {venv} && {venv}/bin/pip install -q {spec}"
+    for command in commands:
         result = subprocess.run(
             ["bash", "-c", command],
             cwd=repo_copy,
-            env=_env(),
+            env=env,
             capture_output=True,
             text=True,
             timeout=600,
@@ -242,3 +249,30 @@ def test_shell_block_runs(block: Block, repo_copy: Path) -> None:
         assert _matches(block.output, actual), (
             f"{_name(block)}: the output block does not match\n" + textwrap.indent(actual, "    ")
         )
+
+
+TOML = [b for b in ALL if b.lang == "toml"]
+
+
+@pytest.mark.parametrize("block", TOML, ids=[_name(b) for b in TOML])
+def test_toml_sample_is_a_valid_config(
+    block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every key of a TOML sample exists: fwcompat reads it as it reads a user's file."""
+    from fwcompat.cli import build_parser
+    from fwcompat.cli._pyproject import load_settings
+    from fwcompat.serve._settings import resolve
+
+    path = tmp_path / "pyproject.toml"
+    path.write_text(block.text)
+    for name in list(os.environ):
+        if name.startswith("FWCOMPAT_SERVE_"):
+            monkeypatch.delenv(name)
+    config, found, _ = load_settings(str(path))
+    assert found == str(path), _name(block)
+    assert config.to_dict(), _name(block)
+    args = build_parser().parse_args(["serve", "--config", str(path)])
+    settings = resolve(args)
+    from_file = {dest for dest, s in settings.items() if s.source.startswith("file ")}
+    if "[tool.fwcompat.serve]" in block.text:
+        assert from_file, _name(block)
