@@ -305,9 +305,13 @@ def config_file(config: str | None, isolated: bool) -> str | None:
         return config
     if isolated:
         return None
-    from fwcompat.cli._pyproject import find_pyproject
+    from fwcompat.cli import _pyproject
 
-    return find_pyproject()
+    # The nearest config file, as the rest of the configuration finds it (find_config:
+    # fwcompat.toml or pyproject.toml, where the CLI has it; else the nearest pyproject.toml).
+    finder = getattr(_pyproject, "find_config", None) or _pyproject.find_pyproject
+    found: str | None = finder()
+    return found
 
 
 def read_table(path: str) -> dict[str, Any]:
