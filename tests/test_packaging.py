@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import venv
@@ -146,3 +147,24 @@ def test_ci_runs_the_release_checks() -> None:
     for step in ("mkdocs build --strict", "hadolint Dockerfile", "python -m build", "twine check"):
         assert step in check, step
     assert os.access(ROOT / ".ci" / "build-check", os.X_OK)
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="needs systemd-analyze")
+def test_systemd_unit_verifies(tmp_path: Path) -> None:
+    """systemd's own checker finds no unknown key or bad value in the unit (its ExecStart
+    pointed at this environment's fwcompat, since /opt/fwcompat does not exist here)."""
+    fwcompat = shutil.which("fwcompat", path=str(Path(sys.executable).parent))
+    assert fwcompat
+    unit = (ROOT / "docs" / "deploy" / "fwcompat-serve.service").read_text()
+    assert "ExecStart=/opt/fwcompat/bin/fwcompat serve" in unit
+    copy = tmp_path / "fwcompat-serve.service"
+    copy.write_text(unit.replace("/opt/fwcompat/bin/fwcompat", fwcompat))
+    done = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr
