@@ -231,14 +231,15 @@ def matrix_markdown(packs: list[Any] | None = None) -> str:
             cell = rows.setdefault(key, {}).setdefault(pack.name, [])
             opt = " (opt-in)" if rule.opt_in else ""
             link = f"{_ROOT}/{pack.name}/{rule.code}.md"
-            cell.append(f"[{rule.code}]({link}) {rule.past_action}{opt}")
+            cell.append(f"[{rule.code}]({link}) {rule.past_action}{opt}: {_cell(rule.title)}")
     names = [pack.name for pack in packs]
     lines = [
         "# Compatibility matrix",
         "",
         "What each pack does with each part of a request it has a rule for, generated from the "
-        "packs. *removed* and *replaced* come with a fix; *rejected* means the provider refuses "
-        "the request; *noted* passes with a diagnostic. An empty cell means the pack has no rule "
+        "packs: each cell names the rules, what they do when their case occurs, and their title. "
+        "*removed* and *replaced* come with a fix; *rejected* means the provider refuses such a "
+        "request; *noted* passes with a diagnostic. An empty cell means the pack has no rule "
         "on that part: it passes unchanged (a catch-all rule such as unknown top-level fields "
         "may still cover it).",
         "",
