@@ -196,12 +196,17 @@ def resolve(
             settle(action, layers.defaults[action.dest], "default")
     path = config_file(getattr(args, "config", None), bool(getattr(args, "isolated", False)))
     table = read_table(path) if path else {}
+    label = (
+        "[tool.fwcompat.serve]"
+        if path and os.path.basename(path) == "pyproject.toml"
+        else "[serve]"
+    )
     by_key = {file_key(a): a for a in layers.actions if a.dest not in NOT_IN_FILE}
     file_values: dict[str, Any] = {}
     for raw_key, value in table.items():
         key = str(raw_key).replace("_", "-")
         if key not in by_key:
-            raise ConfigError(f"{path} [serve]: unknown key {raw_key!r}{_hint(key, by_key)}")
+            raise ConfigError(f"{path} {label}: unknown key {raw_key!r}{_hint(key, by_key)}")
         file_values[key] = (raw_key, value)
     for action in layers.actions:
         if action.dest in NOT_IN_FILE:
@@ -213,7 +218,7 @@ def resolve(
             pass
         elif file_key(action) in file_values:
             raw_key, raw = file_values[file_key(action)]
-            where = f"{path} [serve].{raw_key}"
+            where = f"{path} {label}.{raw_key}"
             settle(
                 action, convert(action, raw, where, layers.defaults[action.dest]), f"file {path}"
             )
