@@ -70,16 +70,22 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
-class _Unset:
-    """The default of a flag not given on the command line (so later layers may apply)."""
+class Unset:
+    """The default of a flag not given on the command line (so later layers may apply).
 
-    __slots__ = ()
+    It prints as the real default, so that a help text's ``%(default)s`` still reads right.
+    """
+
+    __slots__ = ("default",)
+
+    def __init__(self, default: Any) -> None:
+        self.default = default
+
+    def __str__(self) -> str:
+        return str(self.default)
 
     def __repr__(self) -> str:
-        return "<unset>"
-
-
-UNSET: Any = _Unset()
+        return repr(self.default)
 
 
 class Layers:
@@ -114,7 +120,7 @@ def install_layers(parser: argparse.ArgumentParser) -> None:
             raise RuntimeError(f"flag {action.option_strings[0]} would collide with {SETTINGS_ENV}")
         actions.append(action)
         defaults[action.dest] = action.default
-        action.default = None if _is_list(action) else UNSET
+        action.default = None if _is_list(action) else Unset(action.default)
     parser.set_defaults(**{LAYERS_DEST: Layers(actions, defaults)})
 
 
@@ -149,7 +155,7 @@ class Setting(NamedTuple):
 
 
 def _given(action: argparse.Action, value: Any) -> bool:
-    return value is not None if _is_list(action) else value is not UNSET
+    return value is not None if _is_list(action) else not isinstance(value, Unset)
 
 
 def resolve(

@@ -283,3 +283,12 @@ def test_a_real_proxy_takes_env_and_file(
         assert too_big.status_code == 413
     finally:
         assert proxy.stop() == 0
+
+
+def test_help_default_placeholders_still_read_right() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--metrics-max-series", type=int, default=1000, help="cap (default %(default)s)"
+    )
+    install_layers(parser)
+    assert "cap (default 1000)" in " ".join(parser.format_help().split())
