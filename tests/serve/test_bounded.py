@@ -23,6 +23,7 @@ from fwcompat import Config
 from fwcompat._diagnostics import Diagnostic, Result, Severity
 from fwcompat.serve import ServeSettings, create_app
 from fwcompat.serve._app import ServeApp
+from fwcompat.serve._forward import _Exchange
 from fwcompat.serve._logging import FIELD_LIMIT, format_json, format_text
 from fwcompat.serve._metrics import (
     OTHER,
@@ -265,6 +266,7 @@ def test_no_request_state_outlives_its_response(
         # The app lets go of a record just after the response's last message (it logs
         # first): wait for that, with a deadline. A record kept would never go.
         assert wait_until(lambda: _live(RequestRecord) == 0)
+        assert _live(_Exchange) == 0  # nor the state each forwarded exchange shares
         assert len(app.metrics.series) == warm  # 24 more rounds: not one more series
         assert len(app.metrics.policy.served) <= SERVED_MODEL_LABELS
 

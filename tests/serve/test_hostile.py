@@ -76,13 +76,13 @@ def test_5000_model_names_leave_metrics_bounded(serve: ServeFactory, upstream: U
     series = labelled_series(final)
     # Exactly the bounded set: the model_map target, the first served models, other.
     models = {labels["model"] for labels in series["fwcompat_serve_tokens_total"]}
-    assert models == {MODEL, OTHER, *sorted(models - {MODEL, OTHER})}
+    assert {MODEL, OTHER} <= models
+    assert models - {MODEL, OTHER} <= set(hostile[:500])  # served first (while warming up)
     assert len(models) == SERVED_MODEL_LABELS + 2
     assert value(final, "fwcompat_serve_requests_total", status="200") == NAMES + 1
     input_other = value(final, "fwcompat_serve_tokens_total", model=OTHER, kind="input")
     assert input_other > value(warm, "fwcompat_serve_tokens_total", model=OTHER, kind="input")
     # 4,500 more names: not one more series, and /metrics the same size but for digits.
-    assert labelled_series(warm).keys() == series.keys()
     assert {k: len(v) for k, v in labelled_series(warm).items()} == {
         k: len(v) for k, v in series.items()
     }
