@@ -90,6 +90,20 @@ def test_5000_model_names_leave_metrics_bounded(serve: ServeFactory, upstream: U
     print(f"/metrics {len(warm)} -> {len(final)} bytes; RSS {warm_rss} -> {final_rss} KiB")
 
 
+def test_workers_share_a_bounded_set_of_series(serve: ServeFactory, upstream: Upstream) -> None:
+    # The probe: 1,500 names, here over 2 workers (prometheus-client's files).
+    proxy = serve("--workers", "2")
+    hostile = [f"accounts/probe/models/m{i:05d}" for i in range(1500)]
+    assert asyncio.run(send_models(proxy.url + "/v1/messages", hostile)) == [200] * 1500
+    text = proxy.metrics()
+    series = labelled_series(text)
+    models = {labels["model"] for labels in series["fwcompat_serve_tokens_total"]}
+    assert OTHER in models
+    assert len(models) <= 2 * SERVED_MODEL_LABELS + 1  # each worker's first served, other
+    assert len(series["fwcompat_serve_tokens_total"]) == 2 * len(models)  # input, output
+    assert value(text, "fwcompat_serve_requests_total", status="200") == 1500
+
+
 def test_metrics_max_series_flag_caps_the_series(serve: ServeFactory, upstream: Upstream) -> None:
     proxy = serve("--metrics-max-series", "3")
     url = proxy.url + "/v1/messages"
