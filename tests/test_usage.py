@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +22,7 @@ from fwcompat.usage import (
     iter_sse_lines,
     usage_from_response,
 )
+from tests.cost import ScannedBytes, allocated, calls
 
 
 def fireworks_events(input_tokens: int = 12, output_tokens: int = 7) -> list[dict[str, Any]]:
@@ -371,51 +371,48 @@ def test_deeply_nested_data_is_a_bad_event_not_a_crash() -> None:
     assert usage_from_response(b"[" * 50_000) is None
 
 
-def _feed_one_long_line(size: int) -> tuple[float, float]:
-    """Seconds to feed, then to finish, one ``data:`` line of ``size`` bytes in 1 KiB chunks.
+def _bytes_held_feeding_one_long_line(size: int) -> int:
+    """Bytes each ``feed`` of one ``size``-byte ``data:`` line (1 KiB chunks) allocates, summed.
 
-    Best of 5 of each: the feeding loop (where the old decoder was quadratic) and the whole.
+    The old decoder re-copied its buffer on every chunk: each feed then allocated as
+    much as everything fed so far (quadratic in the line). Appending a piece allocates
+    a constant amount per chunk, and the one join at the end is linear.
     """
     chunk = b"x" * 1024
-    feeding = whole = float("inf")
-    for _ in range(5):
-        decoder = SSEDecoder()
-        start = time.perf_counter()
-        decoder.feed(b"data: ")
-        for _ in range(size // 1024):
-            decoder.feed(chunk)
-        fed = time.perf_counter()
-        [event] = decoder.feed(b"\n\n")
-        end = time.perf_counter()
-        feeding, whole = min(feeding, fed - start), min(whole, end - start)
-        assert len(event.data) == size
-    return feeding, whole
+    decoder = SSEDecoder()
+    events: list[SSEEvent] = []
+    steps = [lambda: decoder.feed(b"data: ")]
+    steps += [lambda: decoder.feed(chunk)] * (size // 1024)
+    steps.append(lambda: events.extend(decoder.feed(b"\n\n")))
+    total = allocated(steps)
+    [event] = events
+    assert len(event.data) == size
+    return total
 
 
 def test_decoder_is_linear_on_a_long_line() -> None:
-    # 8x the bytes must cost about 8x the time; the old decoder re-copied the buffer on
-    # every chunk (quadratic: 64x, and 18.7 s for 16 MB). The final copies of the line
-    # (decode, split) are linear but sensitive to caches, hence the looser bound on the whole.
-    small_feed, small_whole = _feed_one_long_line(2 * 1024 * 1024)
-    large_feed, large_whole = _feed_one_long_line(16 * 1024 * 1024)
-    assert large_feed / small_feed < 16, (small_feed, large_feed)
-    assert large_whole / small_whole < 40, (small_whole, large_whole)
+    # 8x the bytes must allocate about 8x; the old decoder (quadratic) took 18.7 s for 16 MB.
+    small = _bytes_held_feeding_one_long_line(256 * 1024)
+    large = _bytes_held_feeding_one_long_line(2 * 1024 * 1024)
+    assert large / small < 12, (small, large)
 
 
 def test_decoder_is_linear_on_many_short_lines() -> None:
     # One big chunk of short \n-terminated lines: the old decoder searched the rest of the
-    # chunk for a \r at every line (quadratic in the chunk size).
-    def decode(lines: int) -> float:
-        body = b"data: {}\n\n" * lines
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            events = SSEDecoder().feed(body)
-            best = min(best, time.perf_counter() - start)
-            assert len(events) == lines
-        return best
+    # chunk for a \r at every line (quadratic in the chunk size). Counted: the bytes the
+    # chunk's searches read, and the calls the decoder makes.
+    def decode(lines: int) -> tuple[int, int]:
+        body = ScannedBytes(b"data: {}\n\n" * lines)
+        ScannedBytes.scanned = 0
+        events: list[SSEEvent] = []
+        made = calls(lambda: events.extend(SSEDecoder().feed(body)))
+        assert len(events) == lines
+        return ScannedBytes.scanned, made
 
-    assert decode(160_000) / decode(20_000) < 24
+    small_scanned, small_calls = decode(20_000)
+    large_scanned, large_calls = decode(160_000)
+    assert large_scanned / small_scanned < 12, (small_scanned, large_scanned)
+    assert large_calls / small_calls < 12, (small_calls, large_calls)
 
 
 def test_decoder_handles_crlf_split_after_a_long_line() -> None:

@@ -20,7 +20,11 @@ __all__ = ["ServeSettings", "create_app"]
 
 
 def create_app(settings: ServeSettings) -> ASGIApp:
-    """The proxy as an ASGI app, to run under any ASGI server (hypercorn, granian, ...)."""
+    """The proxy as an ASGI app, to run under any asyncio ASGI server (hypercorn, granian, ...).
+
+    Under a server running trio it fails its lifespan start-up, and answers every
+    request with a 500, saying that it runs on asyncio only.
+    """
     from ._app import ServeApp
 
     return ServeApp(settings)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import os
 import re
@@ -24,12 +25,17 @@ from fwcompat.usage import StreamIssue, Usage
 from ._errors import Message, Receive, Scope, Send, send_error, send_json
 from ._forward import Forwarder
 from ._logging import RequestLog
-from ._metrics import Metrics
+from ._metrics import LabelPolicy, Metrics
 from ._record import RECORD_KEY, RequestRecord
 from ._settings import ServeSettings
 
 REQUEST_ID_HEADER = b"x-fwcompat-request-id"
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+
+ASYNCIO_ONLY = (
+    "the fwcompat proxy runs on asyncio only (uvicorn, or hypercorn with an asyncio or "
+    "uvloop worker); this server runs another event loop (trio?), which is not supported"
+)
 
 
 def env_secret(name: str | None) -> str | None:
@@ -67,11 +73,16 @@ class ServeApp:
             on_result=self._on_result,
             on_usage=_on_usage,
         )
-        self.metrics = Metrics()
+        self.metrics = Metrics(
+            LabelPolicy.for_config(config), max_series=settings.metrics_max_series
+        )
         self.log = RequestLog(settings.log_format)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
+        if not _on_asyncio():
+            await _refuse(kind, receive, send)
+            return
         if kind == "lifespan":
             await self._lifespan(receive, send)
             return
@@ -168,6 +179,24 @@ class ServeApp:
                 await self.forwarder.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _refuse(kind: str, receive: Receive, send: Send) -> None:
+    """Not on asyncio: fail the server's start-up, or answer 500, saying so."""
+    if kind == "lifespan":
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.failed", "message": ASYNCIO_ONLY})
+    elif kind == "http":
+        await send_error(send, 500, "api_error", ASYNCIO_ONLY[0].upper() + ASYNCIO_ONLY[1:] + ".")
 
 
 def _on_usage(scope: Scope, usage: Usage | None, issues: tuple[StreamIssue, ...]) -> None:

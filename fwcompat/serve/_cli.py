@@ -111,6 +111,14 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="one line per request on stderr: text, json, or auto (text on a terminal, "
         "json otherwise; the default)",
     )
+    p.add_argument(
+        "--metrics-max-series",
+        metavar="N",
+        type=_positive_int,
+        default=1000,
+        help="most labelled series /metrics keeps per worker (default 1000); observations "
+        "past it are counted in fwcompat_serve_metrics_dropped_total",
+    )
     translate = p.add_argument_group("opt-in translations (unsafe fixes, each with a diagnostic)")
     translate.add_argument(
         "--translate-adaptive-thinking",
@@ -249,6 +257,7 @@ def run(args: argparse.Namespace) -> int:
         connect_timeout=args.connect_timeout,
         read_timeout=args.upstream_timeout,
         max_body_size=args.max_body_size,
+        metrics_max_series=args.metrics_max_series,
     )
     try:
         ServeApp(settings)  # every check a worker would make, once, with a clear message

@@ -9,26 +9,42 @@ from typing import Any, TextIO
 
 from ._record import RequestRecord
 
+FIELD_LIMIT = 512
+"""Longest text of one log field (path, model, error...); the longest Fireworks model id
+(with a deployment) is under 300 characters. Longer text is cut and says by how much."""
+
+
+def cut(text: str | None, limit: int = FIELD_LIMIT) -> str | None:
+    """``text`` cut to ``limit`` characters plus a note of the length cut, or ``None``."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}...[{len(text) - limit} more characters]"
+
 
 def record_fields(record: RequestRecord) -> dict[str, Any]:
-    """The log line's fields, in a stable order (``None`` when unknown)."""
+    """The log line's fields, in a stable order (``None`` when unknown).
+
+    Each text field is cut at :data:`FIELD_LIMIT` characters; the lists hold
+    distinct codes only (each a code of the pack or ``FWU00x``), so a line's
+    length is bounded whatever the client or the upstream sends.
+    """
     usage = record.usage
     return {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "request_id": record.request_id,
-        "method": record.method,
-        "path": record.path,
+        "request_id": cut(record.request_id),
+        "method": cut(record.method),
+        "path": cut(record.path),
         "status": record.status,
         "upstream_status": record.upstream_status,
-        "model": record.model,
-        "upstream_model": record.upstream_model,
+        "model": cut(record.model),
+        "upstream_model": cut(record.upstream_model),
         "codes": record.codes,
         "stream": record.stream,
         "upstream_ms": _ms(record.upstream_seconds),
         "duration_ms": _ms(record.duration_seconds),
         "usage": usage.to_dict() if usage is not None else None,
-        "stream_issues": [i.code for i in record.stream_issues],
-        "error": record.error,
+        "stream_issues": list(dict.fromkeys(i.code for i in record.stream_issues)),
+        "error": cut(record.error),
     }
 
 

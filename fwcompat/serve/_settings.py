@@ -35,6 +35,7 @@ class ServeSettings:
     read_timeout: float = 600.0
     max_body_size: int = 32 * 1024 * 1024
     max_connections: int = 100
+    metrics_max_series: int = 1000
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

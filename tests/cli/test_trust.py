@@ -208,32 +208,92 @@ def test_read_only_file_is_never_replaced(run: Run, tmp_path: Path) -> None:
     assert result.stdout.count("FW603 [warning]") == 3  # reported, not marked fixable
 
 
+def _runnable_copy(dest: Path) -> None:
+    """fwcompat and the packages it needs, copied where an unprivileged user can read them.
+
+    The clone (an editable install) or the venv may live in a private folder (mode 0700,
+    as many home folders are): the user the test drops to could not import from there.
+    """
+    import importlib.metadata as metadata
+    import importlib.util
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from fwcompat._resources import rules_dir, schemas_dir
+
+    package = Path(importlib.util.find_spec("fwcompat").origin or "").parent  # type: ignore[union-attr]
+    shutil.copytree(package, dest / "fwcompat", ignore=shutil.ignore_patterns("__pycache__"))
+    data = dest / "fwcompat" / "_data"
+    if not data.exists():  # a source checkout: the wheel's layout, as _resources reads it
+        shutil.copytree(rules_dir(), data / "rules")
+        shutil.copytree(schemas_dir(), data / "schemas")
+    wanted = set()
+    for line in metadata.requires("fwcompat") or []:
+        requirement = Requirement(line)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            wanted.add(canonicalize_name(requirement.name))
+    for module, dists in metadata.packages_distributions().items():
+        if not any(canonicalize_name(d) in wanted for d in dists):
+            continue
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        if spec.submodule_search_locations:
+            shutil.copytree(origin.parent, dest / module, dirs_exist_ok=True)
+        else:
+            shutil.copy2(origin, dest / origin.name)
+    for root, dirs, files in os.walk(dest):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o755)
+        for name in files:
+            os.chmod(os.path.join(root, name), 0o644)
+
+
 @pytest.fixture
 def as_nobody() -> Iterator[tuple[Path, list[str]]]:
-    """A world-writable folder and a command prefix that drops root (permissions apply)."""
+    """A world-writable folder and a command prefix that drops root (permissions apply).
+
+    The prefix runs a copy of fwcompat made in a world-readable folder, so the test does
+    not depend on where the clone lives.
+    """
     folder = Path(tempfile.mkdtemp(prefix="fwcompat-nobody-"))
     folder.chmod(0o777)
+    runnable = Path(tempfile.mkdtemp(prefix="fwcompat-runnable-"))
+    runnable.chmod(0o755)
     prefix: list[str] = []
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
             pytest.skip("running as root without setpriv: permissions do not apply")
         prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    _runnable_copy(runnable)
     try:
-        yield folder, prefix
+        yield folder, [*prefix, f"--runnable={runnable}"]
     finally:
         for root, dirs, _ in os.walk(folder):
             for d in dirs:
                 os.chmod(os.path.join(root, d), 0o755)
         shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(runnable, ignore_errors=True)
 
 
 def _run_as(prefix: list[str], *args: str) -> subprocess.CompletedProcess[str]:
-    exe = [*prefix, sys.executable, "-m", "fwcompat"]
+    """Run the copied fwcompat (the prefix's last item names it) as the dropped user."""
+    *drop, runnable = prefix
+    runnable = runnable.removeprefix("--runnable=")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FWCOMPAT")}
     env["FWCOMPAT_NO_CACHE"] = "1"
+    env["PYTHONPATH"] = runnable
     return subprocess.run(
-        [*exe, *args], capture_output=True, text=True, env=env, timeout=120, check=False
+        [*drop, sys.executable, "-m", "fwcompat", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=runnable,
+        timeout=120,
+        check=False,
     )
 
 

@@ -6,8 +6,9 @@
   streams SSE with zero usage in ``message_start`` and the real counts in the one
   final ``message_delta``. The header ``x-stub-shape`` bends the stream out of
   that shape (``no-delta``, ``two-deltas``, ``delta-after-stop``, ``cut``) so the
-  meter's diagnostics can be tested over real HTTP; ``slow`` waits 0.5 s before
-  the ``message_delta`` (to see that a gateway does not buffer the stream);
+  meter's diagnostics can be tested over real HTTP; ``held`` holds the
+  ``message_delta`` back until the test calls :meth:`FireworksStub.release` (a
+  handshake, to see that a gateway does not buffer the stream: no sleep, no timing);
   ``deep-data`` adds an event whose data is 50,000 ``[``. ``x-stub-gzip: 1``
   gzips a JSON answer; ``x-stub-gzip-bomb: N`` answers with a gzip body that
   inflates to N MiB of spaces. ``x-stub-fail-attempts: N`` answers 529
@@ -68,10 +69,19 @@ class StubFault(Exception):
 class FireworksStub:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    held: threading.Event = field(default_factory=threading.Event)
+    released: list[bool] = field(default_factory=list)
+    """Per ``held`` stream: whether the test released it (False: the hold timed out)."""
 
     def clear(self) -> None:
         with self.lock:
             self.received.clear()
+            self.released.clear()
+        self.held.clear()
+
+    def release(self) -> None:
+        """Let a ``held`` stream send its ``message_delta``."""
+        self.held.set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -199,8 +209,10 @@ class FireworksStub:
             "delta": {"stop_reason": "end_turn", "stop_sequence": None},
             "usage": usage,
         }
-        if shape == "slow":
-            await asyncio.sleep(0.5)
+        if shape == "held":  # a deadline only against a hang: the test releases it at once
+            released = await asyncio.to_thread(self.held.wait, 60)
+            with self.lock:
+                self.released.append(released)
         if shape != "no-delta":
             await event("message_delta", delta_event)
         if shape == "two-deltas":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -279,23 +278,28 @@ def test_count_tokens_passes_when_the_rule_is_ignored(
 def test_streaming_is_passed_through_without_buffering(
     upstream: Upstream, gateway_url: str, http: httpx.Client
 ) -> None:
+    """A handshake, not a timing: the stub holds message_delta back until the client has
+    seen the text deltas. A gateway that buffered the stream would never let them
+    through, the hold would run out, and ``released`` would say so."""
     meter = UsageMeter()
-    arrivals: list[float] = []
-    start = time.perf_counter()
+    seen_before_release: list[bytes] = []
     with http.stream(
         "POST",
         gateway_url + "/v1/messages",
         json={**BODY, "stream": True, "service_tier": "auto"},
-        headers={"x-stub-shape": "slow"},
+        headers={"x-stub-shape": "held"},
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         assert "x-fwcompat-applied" in response.headers
         for chunk in response.iter_raw():
-            arrivals.append(time.perf_counter() - start)
+            if not upstream.stub.held.is_set():
+                seen_before_release.append(chunk)
+                if b"content_block_stop" in b"".join(seen_before_release):
+                    upstream.stub.release()
             meter.feed_bytes(chunk)
-    # the stub pauses 0.5 s before message_delta: the first events must arrive before it
-    assert arrivals[0] < arrivals[-1] - 0.3
+    assert upstream.stub.released == [True]  # released by the client, not by the deadline
+    assert b"message_delta" not in b"".join(seen_before_release)
     received = upstream.received[0]
     assert received.body == {**BODY, "stream": True}
     assert meter.finish() == Usage(**(received.usage or {}))

@@ -53,9 +53,14 @@ class Proxy:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def records(self) -> list[dict[str, Any]]:
-        """The JSON request lines logged so far."""
+        """The JSON request lines logged so far: complete lines only.
+
+        A line is read once its newline is written; the server may be halfway
+        through writing the next one (a half line is not JSON yet).
+        """
+        text = self.log_text()
         out = []
-        for line in self.log_text().splitlines():
+        for line in text[: text.rfind("\n") + 1].splitlines():
             if line.startswith("{"):
                 out.append(json.loads(line))
         return out
