@@ -32,6 +32,8 @@ class ServeSettings:
     read_timeout: float = 600.0
     max_body_size: int = 32 * 1024 * 1024
     max_connections: int = 100
+    unsafe_fixes: bool = False
+    """Apply unsafe fixes (``Config.unsafe_fixes``): serve's default, off with ``--strict``."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -275,7 +275,7 @@ def test_log_names_the_clients_model_when_the_map_is_ambiguous(
         assert response.status_code == 200
         line = proxy.line(f"ambiguous-{name}")
         assert (line["model"], line["upstream_model"]) == (name, MODEL)
-    mapped_then_rejected = {**BODY, "model": "claude-a", "thinking": {"type": "adaptive"}}
+    mapped_then_rejected = {**BODY, "model": "claude-a", "output_config": {"effort": "bogus"}}
     headers = {"x-request-id": "ambiguous-rejected"}
     response = httpx.post(
         proxy.url + "/v1/messages", json=mapped_then_rejected, headers=headers, timeout=30
