@@ -102,6 +102,7 @@ class _Layer:
     tables: dict[str, Mapping[str, Any]]
     table_files: dict[str, str]
     retired: dict[str, str]
+    usage: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
@@ -191,7 +192,8 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
     for tname, spec in (info.get("tables") or {}).items():
         tables[tname] = spec
         table_files[tname] = meta_path
-    return _Layer(info, folder, files, tables, table_files, retired)
+    usage = info.get("usage") or (parent.usage if parent else {})
+    return _Layer(info, folder, files, tables, table_files, retired, usage)
 
 
 def _table_checks(layer: _Layer) -> dict[str, tuple[Predicate, Predicate]]:
@@ -358,6 +360,7 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
         retired=dict(layer.retired),
         table_defaults={n: dict(s.get("entries") or {}) for n, s in layer.tables.items()},
         folder=layer.folder,
+        usage=dict(layer.usage),
     )
 
 
