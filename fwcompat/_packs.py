@@ -364,10 +364,10 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
     )
 
 
-def pack_tables(pack: Pack, config: Config) -> dict[str, dict[str, Any]]:
+def pack_tables(pack: Pack, config: Config) -> dict[str, Mapping[str, Any]]:
     """The tables rules see: each table's shipped entries, then the config's. A table the
     pack declares with ``globs: true`` matches names against glob keys (``claude-*``)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Mapping[str, Any]] = {}
     for name, spec in pack.tables.items():
         entries = {**pack.table_defaults.get(name, {}), **config.table(name)}
         if spec.get("globs"):

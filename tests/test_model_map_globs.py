@@ -100,3 +100,20 @@ def test_glob_in_pyproject_and_on_the_command_line(tmp_path: Path) -> None:
         timeout=60,
     )
     assert GLM in flag.stdout, flag.stdout + flag.stderr
+
+
+def test_glob_table_lookups() -> None:
+    from fwcompat._tables import GlobTable, is_glob
+
+    table = GlobTable({"claude-?-x": "q", "claude-[ab]*": "ab", "exact": "e"}, str.isascii)
+    assert list(table) == ["claude-?-x", "claude-[ab]*", "exact"]  # keys as written
+    assert len(table) == 3
+    assert table["claude-1-x"] == "q"
+    assert table["claude-b9"] == "ab"
+    assert table["exact"] == "e"
+    assert "claude-c" not in table
+    assert "claude-\u00e9-x" not in table  # a name the table would refuse as a key
+    assert 7 not in table
+    with pytest.raises(KeyError):
+        table["claude-c"]
+    assert is_glob("claude-*") and is_glob("a?") and is_glob("[x]") and not is_glob("claude-4")
