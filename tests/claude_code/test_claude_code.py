@@ -77,7 +77,8 @@ def claude() -> Path:
     try:
         return claude_binary()
     except InstallError as exc:
-        pytest.fail(f"Claude Code is needed for this test: {exc}", pytrace=False)
+        problem = str(exc)
+    pytest.fail(f"Claude Code is needed for this test: {problem}", pytrace=False)
 
 
 @pytest.fixture
