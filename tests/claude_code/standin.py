@@ -5,7 +5,8 @@ It records every request it receives (method, path, query, headers, parsed body)
 - a request whose last user turn carries a ``tool_result`` -> text quoting that result;
 - a request that offers a ``Bash`` tool and has no tool result yet -> a ``tool_use`` of Bash
   running :data:`COMMAND`;
-- anything else (Claude Code's side requests: titles, summaries...) -> a short text.
+- anything else (Claude Code's side requests: titles, summaries...) -> a short text (JSON
+  when the request asks for structured output).
 
 Streaming requests get a well-formed SSE stream; the others a JSON message. Pure ASGI.
 """
@@ -116,7 +117,14 @@ def _answer(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str, str]:
             "input": {"command": COMMAND, "description": "Print a marker"},
         }
         return [use], "tool_use", "tool_use"
-    return [{"type": "text", "text": "Stand-in title"}], "end_turn", "side"
+    text = '{"title": "Stand-in title"}' if _wants_json(body) else "Stand-in title"
+    return [{"type": "text", "text": text}], "end_turn", "side"
+
+
+def _wants_json(body: dict[str, Any]) -> bool:
+    """Whether the request asks for structured output (Claude Code's title request does)."""
+    output = body.get("output_config")
+    return isinstance(output, dict) and isinstance(output.get("format"), dict)
 
 
 def _tool_result(body: dict[str, Any]) -> str | None:
