@@ -64,6 +64,7 @@ class Config:
     pack_dir: str | None = None
     extend_select: tuple[str, ...] = ()
     table_items: tuple[tuple[str, Table], ...] = ()
+    unsafe_fixes: bool = False
 
     def __post_init__(self) -> None:
         pack = _string(self.pack, "config.pack")

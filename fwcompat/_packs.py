@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -22,6 +22,7 @@ from ._exceptions import ConfigError, RuleFileError
 from ._paths import MISSING, Segment
 from ._resources import rules_dir
 from ._rules import CompiledRule, Pack, _compile_rule, _load_validated, replacement_specs
+from ._tables import GlobTable
 
 __all__ = [
     "PackInfo",
@@ -101,6 +102,7 @@ class _Layer:
     tables: dict[str, Mapping[str, Any]]
     table_files: dict[str, str]
     retired: dict[str, str]
+    usage: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
@@ -190,7 +192,8 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
     for tname, spec in (info.get("tables") or {}).items():
         tables[tname] = spec
         table_files[tname] = meta_path
-    return _Layer(info, folder, files, tables, table_files, retired)
+    usage = info.get("usage") or (parent.usage if parent else {})
+    return _Layer(info, folder, files, tables, table_files, retired, usage)
 
 
 def _table_checks(layer: _Layer) -> dict[str, tuple[Predicate, Predicate]]:
@@ -357,14 +360,26 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
         retired=dict(layer.retired),
         table_defaults={n: dict(s.get("entries") or {}) for n, s in layer.tables.items()},
         folder=layer.folder,
+        usage=dict(layer.usage),
     )
 
 
-def pack_tables(pack: Pack, config: Config) -> dict[str, dict[str, Any]]:
-    """The tables rules see: each table's shipped entries, then the config's."""
-    return {
-        name: {**pack.table_defaults.get(name, {}), **config.table(name)} for name in pack.tables
-    }
+def pack_tables(pack: Pack, config: Config) -> dict[str, Mapping[str, Any]]:
+    """The tables rules see: each table's shipped entries, then the config's. A table the
+    pack declares with ``globs: true`` matches names against glob keys (``claude-*``)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for name, spec in pack.tables.items():
+        entries = {**pack.table_defaults.get(name, {}), **config.table(name)}
+        if spec.get("globs"):
+            out[name] = GlobTable(entries, _key_check(pack.table_checks[name][0]))
+        else:
+            out[name] = entries
+    return out
+
+
+def _key_check(predicate: Predicate) -> Callable[[str], bool]:
+    """A table's key condition as a test of a name (a glob matches only acceptable names)."""
+    return lambda name: predicate(name, name, _NO_CONTEXT)
 
 
 def check_config_against(pack: Pack, config: Config) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from ._conditions import Context, compile_condition
 from ._paths import MISSING, WILDCARD, is_index
+from ._tables import GlobTable
 
 __all__ = [
     "LOCAL_CONDITIONS",
@@ -246,7 +247,10 @@ def _one(name: str, arg: Any, key: str | _Other | _Index, tables: Tables) -> Any
             raise Untranslatable("a comparison with another field")
         return {"type": "number", _BOUNDS[name]: arg}
     if name in ("in_table", "not_in_table"):
-        keys = sorted(k for k in tables.get(arg, {}) if isinstance(k, str))
+        table = tables.get(arg, {})
+        if isinstance(table, GlobTable) and table.has_globs:
+            raise Untranslatable("a table with glob keys")
+        keys = sorted(k for k in table if isinstance(k, str))
         if name == "in_table":
             return {"type": "string", "enum": keys} if keys else False
         return {"type": "string", "not": {"enum": keys}} if keys else {"type": "string"}

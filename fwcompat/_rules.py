@@ -111,6 +111,8 @@ class Pack:
     """Codes this pack (or a pack it extends) retired, with why: never reused."""
     table_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     folder: str = ""
+    usage: Mapping[str, Any] = field(default_factory=dict)
+    """The pack's ``usage:`` block: how its provider reports token usage (inherited)."""
 
 
 def _read_bytes(path: str) -> bytes:

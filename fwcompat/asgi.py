@@ -63,7 +63,15 @@ from ._http import (
     normalize_path,
     rejection_message,
 )
-from .usage import StreamIssue, Usage, UsageMeter, usage_from_response
+from .usage import (
+    FIREWORKS_SHAPE,
+    StreamIssue,
+    Usage,
+    UsageMeter,
+    UsageShape,
+    usage_from_response,
+    usage_shape,
+)
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_THREAD_THRESHOLD", "CompatMiddleware", "request_id"]
 
@@ -176,7 +184,8 @@ class CompatMiddleware:
       ``thread_threshold`` it runs in the worker thread that made the check.
     - ``on_usage``: called as ``on_usage(scope, usage, issues)`` once each 2xx
       response to a forwarded request is over, with the :class:`~fwcompat.usage.Usage`
-      Fireworks reported (``None`` if none could be read) and, for a stream, the
+      the provider reported, read as the pack's ``usage:`` block says
+      (``None`` if none could be read) and, for a stream, the
       :class:`~fwcompat.usage.StreamIssue` found by a :class:`~fwcompat.usage.UsageMeter`.
       The response is metered as it passes (SSE chunk by chunk; a JSON body is
       copied up to 4 MiB), never held back or changed; gzip and deflate are
@@ -214,6 +223,8 @@ class CompatMiddleware:
         self.path = path
         self.on_result = on_result
         self.on_usage = on_usage
+        # Usage is read the way the pack's provider reports it (its pack.yaml `usage:`).
+        self.usage_shape = usage_shape(self.config) if on_usage is not None else FIREWORKS_SHAPE
         self._endpoint = normalize_path(path)
         self._url_results: dict[str, Result] = {}
         if upstream_base_url is not None:
@@ -336,7 +347,7 @@ class CompatMiddleware:
         if not applied and on_usage is None:
             await self.app(scope, replay, send)
             return
-        meter = _ResponseMeter(scope, on_usage) if on_usage is not None else None
+        meter = _ResponseMeter(scope, on_usage, self.usage_shape) if on_usage is not None else None
 
         async def wrapped_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -432,6 +443,7 @@ class _ResponseMeter:
         "_failed",
         "_meter",
         "_scope",
+        "_shape",
         "_streaming",
         "active",
         "done",
@@ -440,14 +452,15 @@ class _ResponseMeter:
     _LIMIT = 4 * 1024 * 1024  # the JSON body kept, inflated
     _STEP = 64 * 1024  # the most one inflate step may produce
 
-    def __init__(self, scope: Scope, callback: UsageCallback) -> None:
+    def __init__(self, scope: Scope, callback: UsageCallback, shape: UsageShape) -> None:
         self.active = False
+        self._shape = shape
         self.done = False
         self._scope = scope
         self._callback = callback
         self._streaming = False
         self._failed = False
-        self._meter = UsageMeter()
+        self._meter = UsageMeter(shape)
         self._body = bytearray()
         self._decoder: Any = None
 
@@ -514,7 +527,7 @@ class _ResponseMeter:
                     usage = self._meter.finish()
                     issues = self._meter.issues
                 else:
-                    usage = usage_from_response(bytes(self._body))
+                    usage = usage_from_response(bytes(self._body), self._shape)
         except Exception:
             logger.warning(
                 "usage metering gave up on the response to %s",

@@ -1,11 +1,18 @@
-"""Token usage as Fireworks reports it, for non-streaming and streaming responses.
+"""Token usage as each pack's provider reports it, for non-streaming and streaming responses.
 
-Fireworks' Anthropic-compatible endpoint reports usage like this:
+Each rule pack declares, in the ``usage:`` block of its ``pack.yaml``, where its
+provider puts the counts (:class:`UsageShape`; ``UsageMeter(pack="deepseek")``).
+Without a pack the meter reads the Fireworks shape. Fireworks' Anthropic-compatible
+endpoint reports usage like this:
 
 - **non-streaming**: ``usage`` on the response object (:func:`usage_from_response`);
 - **streaming**: exactly one ``message_delta`` event, the last event before
   ``message_stop``, carries the real counts. The ``usage`` of ``message_start``
   is always zero and must be ignored for metering.
+
+DeepSeek and MiniMax (and a pack that declares nothing) follow the shape Anthropic
+documents: ``message_start`` carries the input and cache counts, the
+``message_delta`` the cumulative ``output_tokens`` (and overrides any count it repeats).
 
 :class:`UsageMeter` is fed a stream's events one at a time (dicts as parsed from
 SSE, or the ``anthropic`` SDK's event objects) and reports a :class:`StreamIssue`
@@ -25,22 +32,88 @@ Nothing here imports the SDK or an HTTP library.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "ANTHROPIC_SHAPE",
+    "FIREWORKS_SHAPE",
     "SSEDecoder",
     "SSEEvent",
     "StreamIssue",
     "Usage",
     "UsageMeter",
+    "UsageShape",
     "aiter_sse",
     "iter_sse",
     "iter_sse_lines",
     "usage_from_response",
+    "usage_shape",
 ]
+
+COUNTS = (
+    "input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class UsageShape:
+    """Where a provider reports token counts: a pack's ``usage:`` block, as data.
+
+    - ``message_start``: counts read from ``message_start.message.usage`` (empty: its
+      values are ignored, as Fireworks documents they are always 0);
+    - ``message_delta``: counts the ``message_delta`` must carry (``FWU004`` when one is
+      missing); any count it carries overrides ``message_start``'s (cumulative);
+    - ``response``: counts a non-streaming response's ``usage`` must carry;
+    - ``provider``: named in the meter's messages.
+    """
+
+    message_start: tuple[str, ...] = ()
+    message_delta: tuple[str, ...] = ("input_tokens", "output_tokens")
+    response: tuple[str, ...] = ("input_tokens", "output_tokens")
+    provider: str = "Fireworks AI"
+
+    @classmethod
+    def from_pack(cls, pack: Any) -> UsageShape:
+        """The shape a loaded pack declares; Anthropic's when it declares none."""
+        block = getattr(pack, "usage", None) or {}
+        provider = getattr(pack, "provider", "") or getattr(pack, "name", "") or "the provider"
+        if not block:
+            return dataclasses.replace(ANTHROPIC_SHAPE, provider=provider)
+        stream = block.get("stream") or {}
+        return cls(
+            message_start=tuple(stream.get("message_start") or ()),
+            message_delta=tuple(stream.get("message_delta") or ()),
+            response=tuple(block.get("response") or ("input_tokens", "output_tokens")),
+            provider=provider,
+        )
+
+
+FIREWORKS_SHAPE = UsageShape()
+"""Fireworks: the one ``message_delta`` carries every count; ``message_start``'s are 0."""
+
+ANTHROPIC_SHAPE = UsageShape(
+    message_start=COUNTS, message_delta=("output_tokens",), provider="Anthropic"
+)
+"""Anthropic's documented stream: input and cache counts in ``message_start``, cumulative
+``output_tokens`` (and any count that changed) in ``message_delta``."""
+
+
+def usage_shape(pack: Any = None) -> UsageShape:
+    """The usage shape of a pack: a shipped pack's name, a ``fwcompat.Config`` or config
+    dict (its pack, pack_dir and rule files), or ``None`` for Fireworks'."""
+    if pack is None:
+        return FIREWORKS_SHAPE
+    if isinstance(pack, UsageShape):
+        return pack
+    from ._config import coerce_config
+    from ._rules import load_pack
+
+    config = coerce_config({"pack": pack} if isinstance(pack, str) else pack)
+    return UsageShape.from_pack(load_pack(config.pack, config.rule_files, config.pack_dir))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,31 +201,50 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def _usage(raw: Any) -> tuple[Usage | None, str]:
+def _counts(raw: Any, names: Iterable[str] = COUNTS) -> dict[str, int]:
+    """The valid counts (non-negative integers) of a ``usage`` object, by name."""
+    if raw is None:
+        return {}
+    out = {}
+    for name in names:
+        value = _count(_get(raw, name))
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _make_usage(counts: Mapping[str, int]) -> Usage:
+    return Usage(
+        input_tokens=counts.get("input_tokens", 0),
+        output_tokens=counts.get("output_tokens", 0),
+        cache_creation_input_tokens=counts.get("cache_creation_input_tokens"),
+        cache_read_input_tokens=counts.get("cache_read_input_tokens"),
+    )
+
+
+def _usage(
+    raw: Any, required: tuple[str, ...] = ("input_tokens", "output_tokens")
+) -> tuple[Usage | None, str]:
     """Usage out of a ``usage`` object; the empty string or a reason it is bad."""
     if raw is None:
         return None, "has no usage"
-    inp = _count(_get(raw, "input_tokens"))
-    out = _count(_get(raw, "output_tokens"))
-    usage = Usage(
-        input_tokens=inp or 0,
-        output_tokens=out or 0,
-        cache_creation_input_tokens=_count(_get(raw, "cache_creation_input_tokens")),
-        cache_read_input_tokens=_count(_get(raw, "cache_read_input_tokens")),
-    )
-    missing = [name for name, v in (("input_tokens", inp), ("output_tokens", out)) if v is None]
+    counts = _counts(raw)
+    missing = [name for name in required if name not in counts]
     if missing:
-        return usage, f"usage has no valid {' or '.join(missing)}"
-    return usage, ""
+        return _make_usage(counts), f"usage has no valid {' or '.join(missing)}"
+    return _make_usage(counts), ""
 
 
-def usage_from_response(response: Any) -> Usage | None:
+def usage_from_response(response: Any, pack: Any = None) -> Usage | None:
     """Usage of a non-streaming response.
 
     ``response`` is the parsed JSON body (a dict), the SDK's ``Message``, or the
     raw body as ``bytes``/``str``. Returns ``None`` when there is no usable
-    ``usage`` (not a message, no usage object, or counts that are not integers).
+    ``usage`` (not a message, no usage object, or a count the pack's
+    :class:`UsageShape` requires that is not an integer). ``pack``: as for
+    :func:`usage_shape` (a pack name, a config, a shape; Fireworks' by default).
     """
+    shape = usage_shape(pack)
     if isinstance(response, (bytes, bytearray, str)):
         try:
             response = json.loads(response)
@@ -160,7 +252,7 @@ def usage_from_response(response: Any) -> Usage | None:
             return None
     if response is None or isinstance(response, (list, int, float, str, bool)):
         return None
-    usage, problem = _usage(_get(response, "usage"))
+    usage, problem = _usage(_get(response, "usage"), shape.response)
     return None if problem else usage
 
 
@@ -173,14 +265,23 @@ class UsageMeter:
     events, which are ignored), or :class:`SSEEvent` objects. ``feed_bytes``
     takes raw response bytes in chunks of any size.
 
-    ``message_start`` usage is ignored (always 0 on Fireworks); the counts come
-    from the ``message_delta`` event. Issues are collected in :attr:`issues`;
-    the end-of-stream checks (``FWU001``, ``FWU005``) run in :meth:`finish`.
+    ``pack`` says where the provider puts the counts (:func:`usage_shape`: a pack
+    name such as ``"deepseek"``, a config, or a :class:`UsageShape`). By default,
+    Fireworks' shape: ``message_start`` usage is ignored (always 0 on Fireworks);
+    the counts come from the ``message_delta`` event. Issues are collected in
+    :attr:`issues`; the end-of-stream checks (``FWU001``, ``FWU005``) run in
+    :meth:`finish`.
     """
 
-    __slots__ = ("_decoder", "_deltas", "_finished", "_issues", "_stopped", "_usage", "events")
+    __slots__ = (
+        "_decoder", "_deltas", "_finished", "_issues", "_start", "_stopped", "_usage",
+        "events", "shape",
+    )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, pack: Any = None) -> None:
+        self.shape = usage_shape(pack)
+        """Where the provider reports the counts."""
+        self._start: dict[str, int] = {}
         self.events = 0
         """How many events were fed so far."""
         self._usage: Usage | None = None
@@ -233,15 +334,21 @@ class UsageMeter:
                 self._issue(
                     "FWU002",
                     "multiple-message-delta",
-                    "more than one message_delta event; Fireworks sends exactly one "
-                    "(the counts of the last one are kept)",
+                    f"more than one message_delta event; {self.shape.provider} sends exactly "
+                    "one (the counts of the last one are kept)",
                     index,
                 )
-            usage, problem = _usage(_get(event, "usage"))
+            raw = _get(event, "usage")
+            usage, problem = _usage(raw, self.shape.message_delta)
             if problem:
                 self._issue("FWU004", "bad-usage", f"the message_delta event {problem}", index)
             if usage is not None:
-                self._usage = usage
+                # Cumulative: the delta's counts override what message_start said.
+                self._usage = _make_usage({**self._start, **_counts(raw)})
+        elif kind == "message_start":
+            if self.shape.message_start:
+                self._start = _counts(_get(_get(event, "message"), "usage"),
+                                      self.shape.message_start)  # fmt: skip
         elif kind == "message_stop":
             self._stopped = True
         elif kind == "error":

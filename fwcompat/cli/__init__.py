@@ -85,7 +85,9 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=ID",
         type=_pair,
         action="append",
-        help="an entry of the pack's model_map table: model name -> provider model id; repeatable",
+        help="an entry of the pack's model_map table: model name, or a glob such as 'claude-*', "
+        "-> provider model id; an exact name beats a glob, the first matching glob wins; "
+        "repeatable",
     )
     group.add_argument(
         "--effort-map",

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hmac
 import os
 import re
@@ -63,6 +64,8 @@ class ServeApp:
             upstream_key=env_secret(settings.upstream_key_env),
         )
         config = Config.from_dict(settings.config)
+        if settings.unsafe_fixes and not config.unsafe_fixes:
+            config = dataclasses.replace(config, unsafe_fixes=True)
         self.model_map = config.model_map
         self.middleware = CompatMiddleware(
             self.forwarder,

@@ -119,16 +119,27 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="most labelled series /metrics keeps per worker (default 1000); observations "
         "past it are counted in fwcompat_serve_metrics_dropped_total",
     )
-    translate = p.add_argument_group("opt-in translations (unsafe fixes, each with a diagnostic)")
+    translate = p.add_argument_group(
+        "client translations (unsafe fixes, each with a diagnostic, in the log and in "
+        "x-fwcompat-applied; on by default so that Claude Code works)"
+    )
+    translate.add_argument(
+        "--strict",
+        action="store_true",
+        help="apply no translation and no unsafe fix the config does not ask for: what the "
+        "pack rejects is refused with a 400",
+    )
     translate.add_argument(
         "--translate-adaptive-thinking",
         action="store_true",
-        help="send thinking: adaptive as enabled thinking with a budget taken from the effort",
+        help="send thinking: adaptive as enabled thinking with a budget taken from the effort "
+        "(the default; with --strict, turns this one translation back on)",
     )
     translate.add_argument(
         "--translate-xhigh",
         action="store_true",
-        help="send output_config.effort xhigh as the highest effort the pack accepts",
+        help="send output_config.effort xhigh as the highest effort the pack accepts "
+        "(the default; with --strict, turns this one translation back on)",
     )
     _config_options(p)
     install_layers(p)  # last: every flag above gets its environment variable and file key
@@ -143,12 +154,15 @@ TRANSLATIONS = {
 non-default rules: off unless selected by their full code)."""
 
 
-def opt_in_translations(config: Any, *, adaptive_thinking: bool, xhigh: bool) -> Any:
+def opt_in_translations(
+    config: Any, *, adaptive_thinking: bool, xhigh: bool, required: bool = True
+) -> Any:
     """``config`` with the pack's opt-in translation rules switched on, by rule name.
 
-    A pack without such a rule is a configuration error naming the flag, never a
-    silent no-op; a pack that retired it (fireworks-r4 accepts adaptive thinking)
-    has nothing to translate.
+    When ``required`` (a flag named them), a pack without such a rule is a
+    configuration error naming the flag, never a silent no-op; serve's defaults
+    (``required=False``) turn on only the rules the pack has. A pack that retired
+    the rule (fireworks-r4 accepts adaptive thinking) has nothing to translate.
     """
     from fwcompat._exceptions import ConfigError
     from fwcompat._rules import load_pack
@@ -166,7 +180,7 @@ def opt_in_translations(config: Any, *, adaptive_thinking: bool, xhigh: bool) ->
     for flag, name in wanted:
         code = by_name.get(name)
         if code is None:
-            if _retired_here(pack, name):
+            if not required or _retired_here(pack, name):
                 continue  # this revision needs no translation (the pack says why)
             option = "--translate-" + flag.replace("_", "-")
             raise ConfigError(
@@ -222,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         config = _load_config(args)
+        if not args.strict:  # a proxy's user wants the client to work: translate by default
+            config = opt_in_translations(config, adaptive_thinking=True, xhigh=True, required=False)
         config = opt_in_translations(
             config, adaptive_thinking=args.translate_adaptive_thinking, xhigh=args.translate_xhigh
         )
@@ -258,6 +274,7 @@ def run(args: argparse.Namespace) -> int:
         read_timeout=args.upstream_timeout,
         max_body_size=args.max_body_size,
         metrics_max_series=args.metrics_max_series,
+        unsafe_fixes=not args.strict or config.unsafe_fixes,
     )
     try:
         ServeApp(settings)  # every check a worker would make, once, with a clear message
@@ -267,7 +284,8 @@ def run(args: argparse.Namespace) -> int:
     quiet_diagnostic_logger()
     sys.stderr.write(
         f"fwcompat serve: http://{_display_host(args.host)}:{args.port} -> {upstream} "
-        f"(pack {config.pack}, {args.workers} worker{'s' if args.workers > 1 else ''})\n"
+        f"(pack {config.pack}, {args.workers} worker{'s' if args.workers > 1 else ''}"
+        f"{', strict' if args.strict else ''})\n"
     )
     sys.stderr.flush()
     received: list[int] = []

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fwcompat._diagnostics import Result
+from fwcompat._tables import is_glob
 from fwcompat.usage import StreamIssue, Usage
 
 RECORD_KEY = "fwcompat.serve.record"
@@ -49,7 +50,7 @@ class RequestRecord:
         Called once the request is checked. The model is the normalized one unless a
         rule replaced ``/model`` (or the request was rejected); then it is the one
         ``model_map`` key that maps to the replacement, and only when that is ambiguous
-        is the client's body parsed a second time.
+        (or the key is a glob such as ``claude-*``) is the client's body parsed a second time.
         """
         chunks, self.body_chunks = self.body_chunks, []
         result = self.result
@@ -66,7 +67,7 @@ class RequestRecord:
             return
         if len(replaced) == 1 and replaced[0].fix is not None:
             target = replaced[0].fix.replacement
-            keys = [k for k, v in model_map.items() if v == target]
+            keys = [k for k, v in model_map.items() if v == target and not is_glob(k)]
             if len(keys) == 1:
                 self.client_model = keys[0]
                 return

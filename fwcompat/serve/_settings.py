@@ -36,6 +36,8 @@ class ServeSettings:
     max_body_size: int = 32 * 1024 * 1024
     max_connections: int = 100
     metrics_max_series: int = 1000
+    unsafe_fixes: bool = False
+    """Apply unsafe fixes (``Config.unsafe_fixes``): serve's default, off with ``--strict``."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from fireworks_stub import REPLY, Upstream
 
-from tests.serve.conftest import MODEL, Proxy, last
+from tests.serve.conftest import MODEL, Proxy, ServeFactory, last
 
 HI: Any = [{"role": "user", "content": "Hi"}]
 
@@ -263,9 +263,31 @@ def test_claude_code_tool_reference_gets_the_packs_verdict(
     assert upstream.received == []
 
 
-def test_claude_code_adaptive_thinking_is_rejected_by_default(
+def test_claude_code_adaptive_thinking_is_translated_by_default(
     proxy: Proxy, upstream: Upstream
 ) -> None:
+    body = claude_code_body(thinking={"type": "adaptive"})
+    body["output_config"] = {"effort": "xhigh"}
+    response = httpx.post(
+        proxy.url + "/v1/messages?beta=true",
+        json=body,
+        headers={**CLAUDE_CODE_HEADERS, "x-request-id": "translated-by-default"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    sent = last(upstream).body
+    # The pack's documented translations, as unsafe fixes the response and the log name.
+    assert sent["thinking"]["type"] == "enabled"
+    assert 1024 <= sent["thinking"]["budget_tokens"] < body["max_tokens"]
+    assert sent["output_config"] == {"effort": "high"}
+    applied = response.headers["x-fwcompat-applied"].split(",")
+    assert {"FW505", "FW506"} <= set(applied)
+    line = proxy.line("translated-by-default")
+    assert {"FW505", "FW506"} <= set(line["codes"])
+
+
+def test_strict_refuses_what_the_pack_rejects(serve: ServeFactory, upstream: Upstream) -> None:
+    proxy = serve("--strict", "--model-map", f"claude-sonnet-4-6={MODEL}")
     body = claude_code_body(thinking={"type": "adaptive"})
     response = httpx.post(
         proxy.url + "/v1/messages?beta=true",

@@ -264,6 +264,23 @@ def test_create_app_runs_under_any_asgi_server(upstream: Upstream) -> None:
     assert last(upstream).body["model"] == MODEL
 
 
+def test_a_glob_map_sends_every_claude_name_to_one_model(
+    serve: ServeFactory, upstream: Upstream
+) -> None:
+    other = "accounts/fireworks/models/glm-5"
+    proxy = serve("--model-map", f"claude-*={MODEL}", "--model-map", f"claude-haiku-4-5={other}")
+    for name, target in (("claude-opus-4-8", MODEL), ("claude-haiku-4-5", other)):
+        headers = {"x-request-id": f"glob-{name}"}
+        body = {**BODY, "model": name}
+        response = httpx.post(proxy.url + "/v1/messages", json=body, headers=headers, timeout=30)
+        assert response.status_code == 200, response.text
+        assert last(upstream).body["model"] == target
+        assert response.headers["x-fwcompat-applied"] == "FW303"
+        line = proxy.line(f"glob-{name}")
+        # The log names the client's model, never the glob that matched it.
+        assert (line["model"], line["upstream_model"]) == (name, target)
+
+
 def test_log_names_the_clients_model_when_the_map_is_ambiguous(
     serve: ServeFactory, upstream: Upstream
 ) -> None:
@@ -275,7 +292,7 @@ def test_log_names_the_clients_model_when_the_map_is_ambiguous(
         assert response.status_code == 200
         line = proxy.line(f"ambiguous-{name}")
         assert (line["model"], line["upstream_model"]) == (name, MODEL)
-    mapped_then_rejected = {**BODY, "model": "claude-a", "thinking": {"type": "adaptive"}}
+    mapped_then_rejected = {**BODY, "model": "claude-a", "output_config": {"effort": "bogus"}}
     headers = {"x-request-id": "ambiguous-rejected"}
     response = httpx.post(
         proxy.url + "/v1/messages", json=mapped_then_rejected, headers=headers, timeout=30

@@ -22,14 +22,17 @@ def serve_section() -> str:
     return SERVE_DOC.read_text(encoding="utf-8")
 
 
-def test_the_section_has_one_shell_recipe() -> None:
+def test_the_section_has_two_shell_recipes() -> None:
+    # curl (run here) and Claude Code (run by tests/claude_code/test_claude_code.py)
     blocks = re.findall(r"```(\w*)\n(.*?)```", serve_section(), re.S)
-    assert [lang for lang, _ in blocks] == ["sh"]
+    assert [lang for lang, _ in blocks] == ["sh", "sh"]
+    assert "curl -s http" in blocks[0][1]
+    assert "claude -p" in blocks[1][1]
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the recipe needs curl")
 def test_readme_recipe_with_curl(upstream: Upstream, tmp_path: Path) -> None:
-    ((_, script),) = re.findall(r"```(sh)\n(.*?)```", serve_section(), re.S)
+    (_, script), _ = re.findall(r"```(sh)\n(.*?)```", serve_section(), re.S)
     port = free_port()
     # The only edits: the stub instead of Fireworks, a free port instead of 8787, and no
     # pyproject.toml of this repository (--isolated).
