@@ -282,13 +282,12 @@ def _overlapping(
     """The ``edits`` (segments, was-a-removal) that can change what a rule sees.
 
     A replacement at E changes the values at E, above it and below it. A removal at E
-    changes only the values above E (its ancestors lost a member); a rule that selects
-    at E's depth or deeper can newly match there only if it matches absent members.
+    changes the values above E (its ancestors lost a member), and takes away whatever a
+    rule matched at E or below it (a later rule must not edit what is gone); removing
+    an array element also moves the elements after it.
     """
     out = []
     for edit, removal in edits:
-        if removal and (len(tokens) > len(edit) or (len(tokens) == len(edit) and not absent)):
-            continue
         for token, seg in zip(tokens, edit, strict=False):
             if token != "*" and token != seg and token != str(seg):
                 break

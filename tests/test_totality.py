@@ -356,3 +356,77 @@ def test_whether_deep_nesting_is_an_error_depends_on_its_depth_only(extra: dict[
         assert bool(depth_errors) == error, levels
         others = [(d.code, d.path) for d in result.diagnostics if d not in depth_errors]
         assert others == expected
+
+
+TWO_REMOVALS = """
+rules:
+  - code: XX101
+    name: drop-documents
+    title: drop document blocks
+    doc: "x"
+    path: /messages/*/content/*
+    when: {members: {type: {equals: document}}}
+    severity: warning
+    action: remove
+    message: "removed"
+    examples:
+      - {name: a, body: {model: MODEL, messages: []}, expect: []}
+      - {name: b, body: {model: MODEL, messages: [], system: s}, expect: []}
+  - code: XX102
+    name: drop-citations
+    title: drop citations
+    doc: "x"
+    path: /messages/*/content/*/citations
+    severity: warning
+    action: remove
+    message: "removed"
+    examples:
+      - {name: a, body: {model: MODEL, messages: []}, expect: []}
+      - {name: b, body: {model: MODEL, messages: [], system: s}, expect: []}
+  - code: XX103
+    name: drop-top-k
+    title: drop top_k
+    doc: "x"
+    path: /top_k
+    severity: warning
+    action: remove
+    message: "removed"
+    examples:
+      - {name: a, body: {model: MODEL, messages: []}, expect: []}
+      - {name: b, body: {model: MODEL, messages: [], system: s}, expect: []}
+  - code: XX104
+    name: replace-top-k
+    title: replace top_k
+    doc: "x"
+    path: /top_k
+    severity: warning
+    action: replace
+    replace: {value: 1}
+    message: "replaced"
+    examples:
+      - {name: a, body: {model: MODEL, messages: []}, expect: []}
+      - {name: b, body: {model: MODEL, messages: [], system: s}, expect: []}
+"""
+
+
+def test_a_later_rule_never_edits_what_an_earlier_rule_removed(tmp_path: Path) -> None:
+    """Before: a block removed by one rule, then a member of it removed by the next,
+    raised KeyError inside check() (found by the ollama pack's rule order)."""
+    rule_file = tmp_path / "removals.yaml"
+    rule_file.write_text(TWO_REMOVALS.replace("MODEL", "accounts/fireworks/models/kimi-k2p5"))
+    document = {"type": "document", "source": {"type": "text", "data": "x"}, "citations": {}}
+    text = {"type": "text", "text": "a"}
+    body = {
+        "model": "accounts/fireworks/models/kimi-k2p5",
+        "messages": [{"role": "user", "content": [document, text, dict(document)]}],
+        "top_k": 5,
+    }
+    config = {"rule_files": [str(rule_file)], "select": ["XX"]}
+    result = fwcompat.check(body, config=config)
+    assert [(d.code, d.path) for d in result.diagnostics] == [
+        ("XX101", "/messages/0/content/0"),
+        ("XX101", "/messages/0/content/2"),
+        ("XX103", "/top_k"),
+    ]
+    assert result.request["messages"][0]["content"] == [text]
+    assert "top_k" not in result.request
