@@ -30,6 +30,7 @@ from ._reporters import Finding, Reporter, Summary
 from ._sources import (
     DEFAULT_EXCLUDE,
     DEFAULT_INCLUDE,
+    FileSettings,
     Format,
     SeveralDocuments,
     SourceError,
@@ -120,6 +121,12 @@ class CheckOptions(NamedTuple):
     force_exclude: bool = False
     skip: frozenset[str] = frozenset()
     """Real paths never read (the report file of ``-o``)."""
+    config_for: Callable[[str], Config] | None = None
+    """The Config of one file (nearest config file, per-file-ignores); else ``config``."""
+    selection: Callable[[str], FileSettings] | None = None
+    """A folder's file selection (nearest config file); else ``include`` / ``exclude``."""
+    exit_zero: bool = False
+    quiet: bool = False
 
 
 def display_name(path: str) -> str:
@@ -226,10 +233,14 @@ class Checker:
         self.stdin_request = False
         self.blocked = False
         """The current file cannot be written: nothing in it counts as fixable."""
+        self.config = options.config
+        """The Config of the file being checked (see ``CheckOptions.config_for``)."""
 
     # ------------------------------------------------------------------ messages
 
     def warn(self, message: str) -> None:
+        if self.options.quiet:
+            return
         self._clear_progress()
         sys.stderr.write(f"fwcompat: warning: {message}\n")
 
@@ -247,7 +258,7 @@ class Checker:
     def _check_unit(self, document: Any) -> tuple[bool, Result | None, str]:
         envelope, kwargs = split_envelope(document)
         try:
-            return envelope, check(**kwargs, config=self.options.config), ""
+            return envelope, check(**kwargs, config=self.config), ""
         except (ConfigError, RuleFileError):
             raise
         except Exception as exc:
@@ -333,24 +344,35 @@ class Checker:
 
         self.reporter.start()
         o = self.options
+        found = 0
         for path in discover(
             paths,
             include=o.include,
             exclude=o.exclude,
             force_exclude=o.force_exclude,
             skip=o.skip,
+            selection=o.selection,
         ):
+            found += 1
             if isinstance(path, WalkError):
                 self.summary.files += 1
                 self._report_error(display_name(path.path), SourceError(path.message, io=True))
                 continue
             self.check_path(path)
+        if not found:
+            shown = ", ".join(paths)
+            self.warn(
+                f"no files to check under {shown} (include, exclude and .gitignore decide; "
+                "--show-settings shows them)"
+            )
         return self.finish()
 
     def exit_code(self) -> int:
         s = self.summary
         if self.failed_io:
             return 2
+        if self.options.exit_zero:
+            return 0
         if s.at_or_above(self.options.fail_on):
             return 1
         if self.options.diff and s.fixed:
@@ -364,11 +386,19 @@ class Checker:
         self.reporter.finish(self.summary, exit_code=code)
         return code
 
+    def _config_of(self, path: str | None) -> Config:
+        config_for = self.options.config_for
+        if config_for is None:
+            return self.options.config
+        return config_for(path or os.path.join(os.getcwd(), "-"))
+
     def check_path(self, path: str) -> None:
         self.summary.files += 1
         if path == "-":
+            self.config = self._config_of(self.options.stdin_filename)
             self._check_stdin()
             return
+        self.config = self._config_of(path)
         name = display_name(path)
         try:
             if os.path.isdir(path):

@@ -17,7 +17,6 @@ JSONL files are streamed line by line: memory stays constant whatever the size.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import functools
 import gc
 import json
@@ -34,7 +33,9 @@ __all__ = [
     "DEFAULT_INCLUDE",
     "ENVELOPE_KEYS",
     "REQUEST_KEYS",
+    "FileSettings",
     "Format",
+    "GitIgnore",
     "Problem",
     "SourceError",
     "Unit",
@@ -49,6 +50,7 @@ __all__ = [
     "load_json",
     "load_yaml",
     "offset_to_position",
+    "path_matches",
     "positions",
     "scanstring",
     "split_envelope",
@@ -236,34 +238,181 @@ def split_envelope(document: Any) -> tuple[bool, dict[str, Any]]:
 # --------------------------------------------------------------------------- discovery
 
 
-def _matches(path: str, patterns: Sequence[str]) -> bool:
-    """ruff-style: a pattern matches the base name or the whole (normalized) path."""
-    name = os.path.basename(path)
-    norm = os.path.normpath(path).replace(os.sep, "/")
-    absolute = os.path.abspath(path).replace(os.sep, "/")
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(name, pattern):
-            return True
-        if "/" in pattern:
-            pat = pattern.rstrip("/")
-            if fnmatch.fnmatchcase(norm, pat) or fnmatch.fnmatchcase(absolute, pat):
-                return True
-            if not pat.startswith(("/", "*")) and fnmatch.fnmatchcase(absolute, "*/" + pat):
-                return True
-    return False
+class FileSettings(NamedTuple):
+    """Which files a folder search takes, and which rules each file skips (ruff's keys).
+
+    Patterns are gitignore-style (``**``, ``!``, a trailing ``/`` for folders, matched
+    through pathspec): a pattern without ``/`` matches a name at any depth, one with
+    ``/`` is anchored at ``root`` (the folder of the config file that set it; the
+    current folder for ``--config`` and the defaults).
+    """
+
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(pattern, codes) pairs; a pattern starting with ``!`` applies to files it does not match."""
+    respect_gitignore: bool = True
+    root: str = ""
+    """Folder that anchored patterns are relative to ("" = the current folder)."""
+
+    def with_flags(
+        self,
+        *,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        extend_exclude: Sequence[str] | None = None,
+        per_file_ignores: Sequence[tuple[str, Sequence[str]]] | None = None,
+        extend_per_file_ignores: Sequence[tuple[str, Sequence[str]]] | None = None,
+        respect_gitignore: bool | None = None,
+    ) -> FileSettings:
+        ignores = self.per_file_ignores
+        if per_file_ignores is not None:
+            ignores = tuple((p, tuple(c)) for p, c in per_file_ignores)
+        if extend_per_file_ignores:
+            ignores = (*ignores, *((p, tuple(c)) for p, c in extend_per_file_ignores))
+        return self._replace(
+            include=tuple(include) if include else self.include,
+            exclude=(*(tuple(exclude) if exclude else self.exclude), *(extend_exclude or ())),
+            per_file_ignores=ignores,
+            respect_gitignore=(
+                self.respect_gitignore if respect_gitignore is None else respect_gitignore
+            ),
+        )
+
+    def ignored_codes(self, path: str) -> tuple[str, ...]:
+        """The codes ``per-file-ignores`` turns off for ``path``."""
+        codes: list[str] = []
+        for pattern, listed in self.per_file_ignores:
+            negated = pattern.startswith("!")
+            hit = path_matches(path, (pattern[1:] if negated else pattern,), self.root)
+            if hit != negated:
+                codes.extend(c for c in listed if c not in codes)
+        return tuple(codes)
 
 
-def _excluded(path: str, exclude: Sequence[str]) -> bool:
-    """A named path is excluded when it, or any folder above it, matches (ruff's rule)."""
-    current = os.path.normpath(path)
-    while current and current not in (".", os.sep):
-        if _matches(current, exclude):
-            return True
+@functools.lru_cache(maxsize=512)
+def _spec(patterns: tuple[str, ...]) -> Any:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _relative(path: str, root: str) -> str:
+    """``path`` relative to ``root`` with ``/`` separators; a path outside ``root`` as
+    given, less its leading ``../`` (so unanchored patterns still match its names)."""
+    absolute = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(absolute, os.path.abspath(root or os.curdir))
+    except ValueError:  # another drive (Windows)
+        rel = absolute
+    parts = [p for p in rel.replace(os.sep, "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts)
+
+
+def path_matches(
+    path: str, patterns: Sequence[str], root: str = "", *, folder: bool = False, own: bool = False
+) -> bool:
+    """Whether a gitignore-style pattern list matches ``path`` or a folder above it.
+
+    ``own``: only a match of the path itself counts, not one it inherits from a folder
+    above (a folder search prunes excluded folders as it goes, and never excludes the
+    folder it was given)."""
+    if not patterns:
+        return False
+    rel = _relative(path, root)
+    if not rel:
+        return False
+    spec = _spec(tuple(patterns))
+    if not spec.match_file(rel + "/" if folder else rel):
+        return False
+    return not (own and "/" in rel and spec.match_file(rel.rsplit("/", 1)[0] + "/"))
+
+
+def _git_root(folder: str) -> str | None:
+    current = os.path.abspath(folder)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
         parent = os.path.dirname(current)
         if parent == current:
-            break
+            return None
         current = parent
-    return False
+
+
+class GitIgnore:
+    """The ``.gitignore`` files that apply to a folder, as git reads them: the folder's
+    own and those above it up to the work tree's root (a deeper file wins). Outside a
+    git work tree nothing is ignored (ripgrep's and ruff's default)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, tuple[tuple[str, Any], ...]] = {}
+        self._roots: dict[str, str | None] = {}
+
+    def _chain(self, folder: str) -> tuple[tuple[str, Any], ...]:
+        found = self._specs.get(folder)
+        if found is not None:
+            return found
+        git_root = self._roots.get(folder, "?")
+        if git_root == "?":
+            git_root = _git_root(folder)
+            self._roots[folder] = git_root
+        if git_root is None:
+            chain: tuple[tuple[str, Any], ...] = ()
+        else:
+            parent = os.path.dirname(folder)
+            inherited = () if folder == git_root else self._chain(parent)
+            if parent != folder and folder != git_root:
+                self._roots.setdefault(parent, git_root)
+            chain = inherited
+            try:
+                with open(os.path.join(folder, ".gitignore"), encoding="utf-8") as handle:
+                    lines = handle.read().splitlines()
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            if lines:
+                chain = (*inherited, (folder, _spec(tuple(lines))))
+        self._specs[folder] = chain
+        return chain
+
+    def ignored(self, path: str, *, folder: bool = False, own: bool = False) -> bool:
+        """Whether git ignores ``path``; ``own`` as for :func:`path_matches`."""
+        absolute = os.path.abspath(path)
+        for base, spec in reversed(self._chain(os.path.dirname(absolute))):
+            rel = os.path.relpath(absolute, base).replace(os.sep, "/")
+            verdict = _verdict(spec, rel + "/" if folder else rel)
+            if verdict is None:
+                continue
+            if verdict and own and "/" in rel and _verdict(spec, rel.rsplit("/", 1)[0] + "/"):
+                return False
+            return verdict
+        return False
+
+
+def _verdict(spec: Any, rel: str) -> bool | None:
+    """The last pattern of a .gitignore that matches decides; None when none does."""
+    verdict = None
+    for pattern in spec.patterns:
+        if pattern.include is not None and pattern.match_file(rel) is not None:
+            verdict = bool(pattern.include)
+    return verdict
+
+
+def _excluded(path: str, settings: FileSettings, gitignore: GitIgnore) -> bool:
+    """A named path is excluded when it, or a folder above it, matches (ruff's rule)."""
+    folder = os.path.isdir(path)
+    if path_matches(path, settings.exclude, settings.root, folder=folder):
+        return True
+    if not settings.respect_gitignore:
+        return False
+    current = os.path.abspath(path)
+    is_folder = folder
+    while True:
+        if gitignore.ignored(current, folder=is_folder):
+            return True
+        parent = os.path.dirname(current)
+        if parent == current or _git_root(parent) is None:
+            return False
+        current, is_folder = parent, True
 
 
 class WalkError(NamedTuple):
@@ -278,29 +427,55 @@ def discover(
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     force_exclude: bool = False,
     skip: frozenset[str] = frozenset(),
+    selection: Callable[[str], FileSettings] | None = None,
 ) -> Iterator[str | WalkError]:
     """Expand folders recursively into their request files; files pass through as given.
 
     Under a folder, a file must match ``include`` and neither it nor a folder above
-    it may match ``exclude``. A file named on the command line is always checked,
-    unless ``force_exclude`` (for pre-commit, which names every file). ``skip``
-    holds real paths never to read (the report file). A folder that cannot be
-    listed yields a :class:`WalkError`.
+    it may match ``exclude`` or (``respect_gitignore``) a ``.gitignore``. Each folder
+    uses the selection of its own settings: ``selection(folder)`` (hierarchical config),
+    else the ``include`` / ``exclude`` given. A file named on the command line is
+    always checked, unless ``force_exclude`` (for pre-commit, which names every file).
+    ``skip`` holds real paths never to read (the report file). A folder that cannot
+    be listed yields a :class:`WalkError`.
     """
+    if selection is None:
+        fixed = FileSettings(tuple(include), tuple(exclude))
+
+        def selection(folder: str) -> FileSettings:
+            return fixed
+
+    gitignore = GitIgnore()
     seen: set[str] = set()
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            if force_exclude and _excluded(path, exclude):
+            if force_exclude and _excluded(
+                path, selection(os.path.dirname(os.path.abspath(path))), gitignore
+            ):
                 continue
             found: list[str | WalkError] = []
             errors: list[OSError] = []
             for root, dirs, files in os.walk(path, onerror=errors.append):
-                dirs[:] = sorted(d for d in dirs if not _matches(os.path.join(root, d), exclude))
-                found.extend(
-                    os.path.join(root, f)
-                    for f in files
-                    if _matches(f, include) and not _matches(os.path.join(root, f), exclude)
-                )
+                settings = selection(root)
+                use_git = settings.respect_gitignore
+                kept = []
+                for d in sorted(dirs):
+                    full = os.path.join(root, d)
+                    if path_matches(full, settings.exclude, settings.root, folder=True, own=True):
+                        continue
+                    if use_git and gitignore.ignored(full, folder=True, own=True):
+                        continue
+                    kept.append(d)
+                dirs[:] = kept
+                for f in files:
+                    full = os.path.join(root, f)
+                    if not path_matches(full, settings.include, settings.root):
+                        continue
+                    if path_matches(full, settings.exclude, settings.root, own=True):
+                        continue
+                    if use_git and gitignore.ignored(full, own=True):
+                        continue
+                    found.append(full)
             for error in errors:
                 where = error.filename if isinstance(error.filename, str) else path
                 found.append(WalkError(where, f"cannot read folder: {error.strerror or error}"))
@@ -308,7 +483,11 @@ def discover(
                 found, key=lambda c: c.path if isinstance(c, WalkError) else c
             )
         else:
-            if force_exclude and path != "-" and _excluded(path, exclude):
+            if (
+                force_exclude
+                and path != "-"
+                and _excluded(path, selection(os.path.dirname(os.path.abspath(path))), gitignore)
+            ):
                 continue
             candidates = [path]
         for candidate in candidates:
