@@ -37,6 +37,22 @@ FORMATS = ("text", "json", "github", "sarif")
 SEVERITIES = ("error", "warning", "info")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" on a value that is not one of the choices."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is not None and value not in choices:
+            from fwcompat._exceptions import did_you_mean
+
+            names = [str(c) for c in choices]
+            shown = ", ".join(repr(n) for n in names)
+            hint = did_you_mean(str(value), names)
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}{hint} (choose from {shown})"
+            )
+
+
 def _codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
@@ -354,7 +370,7 @@ A subcommand added later appends its own function here."""
 def build_parser() -> argparse.ArgumentParser:
     from fwcompat import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fwcompat",
         description="Check Anthropic Messages API requests for Fireworks AI's "
         "Anthropic-compatible endpoint. `fwcompat PATH...` is `fwcompat check PATH...`.",
@@ -481,7 +497,59 @@ def _resolver(args: argparse.Namespace) -> Any:
     def overlay(config: Any, files: Any) -> tuple[Any, Any]:
         return _overlay(config, files, flags, args)
 
-    return SettingsResolver(config_file=args.config, isolated=args.isolated, overlay=overlay)
+    def validate(config: Any, source: str | None) -> None:
+        """Load the pack now, so a bad code, pack or table names its flag or file."""
+        from fwcompat._check import _prepared
+        from fwcompat._exceptions import ConfigError
+
+        try:
+            _prepared(config)
+        except ConfigError as exc:
+            raise _named(exc, flags, source) from None
+
+    return SettingsResolver(
+        config_file=args.config, isolated=args.isolated, overlay=overlay, validate=validate
+    )
+
+
+_FLAG_OF_KEY = {**_FLAG_KEYS, "extend_select": "--extend-select", "tables": "--table"}
+
+
+def _named(exc: Exception, flags: dict[str, Any], source: str | None) -> Exception:
+    """A ConfigError about ``config.KEY`` that names where KEY came from: the flag that
+    set it, else the config file and line (``pyproject.toml:4 [tool.fwcompat].select``)."""
+    import re
+
+    from fwcompat._exceptions import ConfigError
+
+    message = str(exc)
+    match = re.match(r"config\.([a-z_]+)", message)
+    if match is None:
+        return exc
+    key, rest = match.group(1), message[match.end() :]
+    quoted = re.search(r"'([^']*)'", rest)
+    value = quoted.group(1) if quoted else None
+    given = flags.get(key)
+    if key not in flags and key in ("model_map", "effort_map"):
+        given = flags.get("tables", {}).get(key)
+    from_flag = given is not None and (
+        key in ("pack", "pack_dir") or not isinstance(given, (list, dict)) or value in given
+    )
+    if key in ("model_map", "effort_map") and given:
+        from_flag = True
+    if from_flag:
+        flag = _FLAG_OF_KEY.get(key, f"--{key.replace('_', '-')}")
+        return ConfigError(f"{flag}{rest}", key=key)
+    if source is None:
+        return exc
+    from ._pyproject import key_line
+
+    line = key_line(source, key)
+    place = f"{source}:{line}" if line else source
+    table = " [tool.fwcompat]" if os.path.basename(source) == "pyproject.toml" else ""
+    error = ConfigError(f"{place}{table}.{key.replace('_', '-')}{rest}")
+    error.file, error.key, error.line = source, key, line
+    return error
 
 
 def _load_settings(args: argparse.Namespace) -> tuple[Any, Any]:

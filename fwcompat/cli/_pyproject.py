@@ -132,7 +132,7 @@ def _check_keys(table: dict[str, Any], source: str) -> None:
         if key in known:
             continue
         match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {match[0].replace('_', '-')!r}?" if match else ""
+        hint = f" (did you mean {match[0].replace('_', '-')!r}?)" if match else ""
         names = ", ".join(k.replace("_", "-") for k in known)
         raise ConfigError(f"{source}: unknown key {raw_key!r}{hint} (known keys: {names})")
 
@@ -299,6 +299,7 @@ def load_settings(
 
 
 Overlay = Callable[[Config, FileSettings], tuple[Config, FileSettings]]
+Validate = Callable[[Config, "str | None"], None]
 
 
 class SettingsResolver:
@@ -311,9 +312,15 @@ class SettingsResolver:
     """
 
     def __init__(
-        self, *, config_file: str | None, isolated: bool, overlay: Overlay | None = None
+        self,
+        *,
+        config_file: str | None,
+        isolated: bool,
+        overlay: Overlay | None = None,
+        validate: Validate | None = None,
     ) -> None:
         self._overlay = overlay
+        self._validate = validate
         self._fixed: Resolved | None = None
         self._by_source: dict[str | None, Resolved] = {}
         self._source_of: dict[str, str | None] = {}
@@ -328,6 +335,8 @@ class SettingsResolver:
     def _apply(self, config: Config, files: FileSettings, source: str | None) -> Resolved:
         if self._overlay is not None:
             config, files = self._overlay(config, files)
+        if self._validate is not None:
+            self._validate(config, source)
         return Resolved(config, files, source)
 
     def _source(self, folder: str) -> str | None:
