@@ -43,6 +43,7 @@ from ._sources import (
     iter_jsonl,
     load_json,
     load_yaml,
+    load_yaml_documents,
     split_envelope,
 )
 
@@ -166,6 +167,18 @@ def _parse_document(text: str, fmt: Format) -> Unit:
     return load_yaml(text) if fmt == "yaml" else load_json(text)
 
 
+def _parse_units(text: str, fmt: Format) -> list[Unit]:
+    """The documents of a whole file: one for JSON, one per ``---`` document for YAML."""
+    if not text.strip("\ufeff \t\r\n"):
+        raise SourceError("empty file: expected one request")
+    if fmt != "yaml":
+        return [load_json(text)]
+    try:
+        return [load_yaml(text)]
+    except SeveralDocuments:
+        return load_yaml_documents(text)
+
+
 class Progress:
     """A stdlib progress bar on stderr, shown only after ``delay`` seconds of work.
 
@@ -286,7 +299,7 @@ class Checker:
     ) -> None:
         if result is None:
             d = cli_diagnostic(INTERNAL_ERROR, error)
-            self._emit(Finding(name, unit.line, 1, d, False, unit.line))
+            self._emit(Finding(name, unit.line, 1, d, False, unit.line, unit.number))
             return
         diagnostics = result.diagnostics
         if not diagnostics:
@@ -313,6 +326,7 @@ class Checker:
                 d,
                 can_fix and not self.blocked and fixable(d, allowed),
                 unit.line,
+                unit.number,
             )
             for (line, column), d in zip(places, diagnostics, strict=True)
         ]
@@ -330,7 +344,9 @@ class Checker:
         """Report duplicate and non-string keys; True when the document cannot be checked."""
         for problem in unit.problems:
             d = cli_diagnostic(problem.code, problem.message)
-            self._emit(Finding(name, problem.line, problem.column, d, False, unit.line))
+            self._emit(
+                Finding(name, problem.line, problem.column, d, False, unit.line, unit.number)
+            )
         return any(p.code == NON_STRING_KEY for p in unit.problems)
 
     def _skip(self, name: str, why: str = "not a request") -> None:
@@ -476,9 +492,18 @@ class Checker:
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
         if not edits:
             return text, 0, False
-        fixer = fix_yaml_text if fmt == "yaml" else fix_json_text
         try:
-            new, applied = fixer(text, edits, unit, splices_out=splices)
+            if fmt != "yaml":
+                new, applied = fix_json_text(text, edits, unit, splices_out=splices)
+            elif unit.number is None:
+                new, applied = fix_yaml_text(text, edits, unit, splices_out=splices)
+            else:
+                number = unit.number
+
+                def load(edited: str) -> Unit:
+                    return load_yaml_documents(edited)[number - 1]
+
+                new, applied = fix_yaml_text(text, edits, unit, splices_out=splices, load=load)
             return new, applied, False
         except FixRefused as exc:
             self.warn(f"{name}: not fixed: {exc}")
@@ -487,44 +512,49 @@ class Checker:
         return text, 0, True
 
     def _check_text(self, path: str | None, name: str, text: str, fmt: Format) -> None:
-        if path is not None and not text.strip("\ufeff \t\r\n"):
-            self._skip(name, "empty file")
-            return
         try:
-            unit = _parse_document(text, fmt)
-        except SeveralDocuments:
-            self._skip(name, "several YAML documents")
-            self._echo_stdin(path, text)
-            return
+            units = _parse_units(text, fmt)
         except SourceError as exc:
-            self._report_error(name, exc)
+            self._report_error(name, exc)  # an empty file too: an error, never skipped
             self._echo_stdin(path, text)
             return
-        if path is not None and classify(unit.document) is None:
-            self._skip(name)
-            return
-        self.summary.requests += 1
-        if self._report_problems(name, unit):
-            self._echo_stdin(path, text)
-            return
-        envelope, result, error = self._check_unit(unit.document)
+        checked: list[tuple[Unit, bool, Result | None, str]] = []
+        for unit in units:
+            if path is not None and classify(unit.document) is None:
+                self._skip(name if unit.number is None else f"{name} (document {unit.number})")
+                continue
+            self.summary.requests += 1
+            if self._report_problems(name, unit):
+                continue
+            checked.append((unit, *self._check_unit(unit.document)))
         fixing = self.options.fix or self.options.diff
-        if not (fixing and result is not None and result.changed):
+        pending = [c for c in checked if fixing and c[2] is not None and c[2].changed]
+        if not pending:
             self._echo_stdin(path, text)
-            self._report_unit(name, unit, envelope, result, error)
+            for unit, envelope, result, error in checked:
+                self._report_unit(name, unit, envelope, result, error)
             return
+        # Fix the last document first: the offsets of the ones before it stay true.
+        new_text, applied, refused = text, 0, set()
         splices: list[tuple[int, int, str]] = []
-        new_text, applied, refused = self._fix_text(
-            name, text, fmt, unit, envelope, result, splices
-        )
+        for unit, envelope, result, _ in reversed(pending):
+            assert result is not None
+            new_text, count, failed = self._fix_text(
+                name, new_text, fmt, unit, envelope, result, splices
+            )
+            applied += count
+            if failed:
+                refused.add(unit.number)
         if not applied or new_text == text:
             self._echo_stdin(path, text)
-            self._report_unit(name, unit, envelope, result, error, can_fix=not refused)
+            for unit, envelope, result, error in checked:
+                can_fix = unit.number not in refused
+                self._report_unit(name, unit, envelope, result, error, can_fix=can_fix)
             return
         if self.options.diff:
             from ._fix import splice_diff
 
-            self.diff_out.write(splice_diff(text, splices, name))
+            self.diff_out.write(splice_diff(text, sorted(splices), name))
         elif path is None:
             sys.stdout.write(new_text)
         else:
@@ -536,16 +566,19 @@ class Checker:
                 self._report_error(name, _unwritable(exc))
                 self.blocked = True
                 try:
-                    self._report_unit(name, unit, envelope, result, error)
+                    for unit, envelope, result, error in checked:
+                        self._report_unit(name, unit, envelope, result, error)
                 finally:
                     self.blocked = False
                 return
         self.summary.fixed += applied
         self.summary.files_fixed += 1
         # Report what remains, at its position in the fixed text.
-        unit = _parse_document(new_text, fmt)
-        envelope, result, error = self._check_unit(unit.document)
-        self._report_unit(name, unit, envelope, result, error)
+        fixed_units = _parse_units(new_text, fmt)
+        for unit, _, _, _ in checked:
+            fixed = fixed_units[(unit.number or 1) - 1]
+            envelope, result, error = self._check_unit(fixed.document)
+            self._report_unit(name, fixed, envelope, result, error)
 
     # ------------------------------------------------------------------ JSONL
 

@@ -43,6 +43,8 @@ class Finding(NamedTuple):
     """A fix applies under the current flags (``--fix``, ``--unsafe-fixes``)."""
     request_line: int = 1
     """Line where the request starts (its JSONL line; 1 for whole files)."""
+    document: int | None = None
+    """Number of the document (from 1) in a YAML file of several; None otherwise."""
 
     @property
     def pointer(self) -> str:
@@ -74,6 +76,7 @@ class Finding(NamedTuple):
             "doc": d.doc,
             "fix": fix,
             "fixable": self.fixable,
+            **({"document": self.document} if self.document is not None else {}),
         }
 
 
@@ -198,6 +201,8 @@ class TextReporter(Reporter):
         d = finding.diagnostic
         mark = " " + self.paint("[*]", "cyan") if finding.fixable else ""
         where = f"{finding.pointer}: " if d.doc or d.path else ""
+        if finding.document is not None:
+            where = f"document {finding.document}{' ' if where else ': '}{where}"
         place = f"{finding.file}:{finding.line}:{finding.column}:"
         severity = self.paint(f"[{d.severity.value}]", _SEVERITY_STYLE[d.severity])
         self.out.write(
@@ -262,7 +267,10 @@ class GithubReporter(Reporter):
                 ("title", f"{d.code} {d.rule}"),
             )
         )
-        message = f"{d.code} [{d.severity.value}] {finding.pointer}: {d.message}"
+        pointer = finding.pointer
+        if finding.document is not None:
+            pointer = f"document {finding.document} {pointer}"
+        message = f"{d.code} [{d.severity.value}] {pointer}: {d.message}"
         self.out.write(f"::{_GITHUB_LEVEL[d.severity]} {props}::{escape_github_data(message)}\n")
 
     def finish(self, summary: Summary, *, exit_code: int) -> None:

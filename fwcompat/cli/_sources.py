@@ -181,6 +181,8 @@ class Unit(NamedTuple):
     """Token lists of RFC 6901 pointers -> 1-based (line, column) each, in one pass."""
     problems: tuple[Problem, ...] = ()
     yaml: YamlInfo | None = None
+    number: int | None = None
+    """1-based number of the document in a YAML stream of several; None for one."""
 
     def locate(self, tokens: Tokens) -> tuple[int, int]:
         return self.locate_all([tokens])[0]
@@ -975,36 +977,47 @@ class SeveralDocuments(SourceError):
     """A YAML stream of several documents: never a request file."""
 
 
-@without_gc
-def load_yaml(text: str) -> Unit:
-    """Parse a YAML file holding one document, keeping node marks for positions."""
-    import yaml
-
+def _loader(text: str) -> Any:
     global _LOADER
     if _LOADER is None:
         _LOADER = _yaml_loader()
-    loader = _LOADER(text)
-    try:
-        node = loader.get_single_node()
-        graph = _yaml_graph(node) if node is not None else _Graph(frozenset(), (), False)
-        if graph.fatal:
-            document = None
-        else:
-            document = loader.construct_document(node) if node is not None else None
-    except yaml.composer.ComposerError as exc:
-        if exc.problem and "expected a single document" in exc.problem:
-            raise SeveralDocuments("several YAML documents") from None
-        raise _yaml_error(exc) from None
-    except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(exc) from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise SourceError("invalid YAML: nesting too deep") from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise SourceError(f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+    return _LOADER(text)
+
+
+def _yaml_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """PyYAML's exceptions (and deep nesting) as :class:`SourceError` with a position."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import yaml
+
+        try:
+            return function(*args, **kwargs)
+        except yaml.composer.ComposerError as exc:
+            said = f"{exc.context or ''} {exc.problem or ''}"
+            if "single document" in said or "another document" in said:
+                raise SeveralDocuments("several YAML documents") from None
+            raise _yaml_error(exc) from None
+        except yaml.MarkedYAMLError as exc:
+            raise _yaml_error(exc) from None
+        except yaml.YAMLError as exc:
+            raise SourceError(f"invalid YAML: {exc}") from None
+        except RecursionError:
+            raise SourceError("invalid YAML: nesting too deep") from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise SourceError(f"invalid YAML: {exc}") from None
+
+    return wrapper
+
+
+def _yaml_unit(text: str, loader: Any, node: Any, index: int | None) -> Unit:
+    """One document of a YAML stream as a unit; positions stay those of the whole file."""
+    graph = _yaml_graph(node) if node is not None else _Graph(frozenset(), (), False)
+    if graph.fatal:
+        # Not JSON data: classify the keys as written, so a workflow's `on:` is skipped.
+        document = _as_written(node)
+    else:
+        document = loader.construct_document(node) if node is not None else None
 
     @without_gc
     def locate_all(pointers: Sequence[Tokens]) -> list[tuple[int, int]]:
@@ -1013,11 +1026,39 @@ def load_yaml(text: str) -> Unit:
 
     bom = 1 if text.startswith("\ufeff") else 0
     info = YamlInfo(text, node, graph.shared, bom)
-    problems = graph.problems
-    if graph.fatal:
-        # Not JSON data: classify the keys as written, so a workflow's `on:` is skipped.
-        document = _as_written(node)
-    return Unit(document, 1, locate_all, problems, info)
+    line = node.start_mark.line + 1 if node is not None and index is not None else 1
+    return Unit(document, line, locate_all, graph.problems, info, index)
+
+
+@without_gc
+@_yaml_errors
+def load_yaml(text: str) -> Unit:
+    """Parse a YAML file holding one document, keeping node marks for positions.
+
+    Several documents raise :class:`SeveralDocuments` (see :func:`load_yaml_documents`)."""
+    loader = _loader(text)
+    try:
+        return _yaml_unit(text, loader, loader.get_single_node(), None)
+    finally:
+        loader.dispose()
+
+
+@without_gc
+@_yaml_errors
+def load_yaml_documents(text: str) -> list[Unit]:
+    """Every document of a YAML stream (``---`` separated), one unit each, numbered from
+    1; positions are those of the whole file. One document gives one unnumbered unit."""
+    loader = _loader(text)
+    units: list[Unit] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            units.append(_yaml_unit(text, loader, node, len(units) + 1))
+    finally:
+        loader.dispose()
+    if len(units) == 1:
+        units = [units[0]._replace(number=None, line=1)]
+    return units
 
 
 def _as_written(node: Any) -> Any:
