@@ -40,6 +40,8 @@ from ._sources import (
     detect_format,
     file_tokens,
     fixable,
+    inline_ignores,
+    is_ignored,
     iter_jsonl,
     load_json,
     load_yaml,
@@ -519,6 +521,7 @@ class Checker:
             self._echo_stdin(path, text)
             return
         checked: list[tuple[Unit, bool, Result | None, str]] = []
+        ignores = inline_ignores(text) if fmt == "yaml" else {}
         for unit in units:
             if path is not None and classify(unit.document) is None:
                 self._skip(name if unit.number is None else f"{name} (document {unit.number})")
@@ -526,7 +529,10 @@ class Checker:
             self.summary.requests += 1
             if self._report_problems(name, unit):
                 continue
-            checked.append((unit, *self._check_unit(unit.document)))
+            envelope, result, error = self._check_unit(unit.document)
+            if ignores and result is not None:
+                result = self._without_ignored(name, unit, envelope, result, ignores)
+            checked.append((unit, envelope, result, error))
         fixing = self.options.fix or self.options.diff
         pending = [c for c in checked if fixing and c[2] is not None and c[2].changed]
         if not pending:
@@ -575,10 +581,46 @@ class Checker:
         self.summary.files_fixed += 1
         # Report what remains, at its position in the fixed text.
         fixed_units = _parse_units(new_text, fmt)
+        ignores = inline_ignores(new_text) if fmt == "yaml" else {}
         for unit, _, _, _ in checked:
             fixed = fixed_units[(unit.number or 1) - 1]
             envelope, result, error = self._check_unit(fixed.document)
+            if ignores and result is not None:
+                result = self._without_ignored(name, fixed, envelope, result, ignores)
             self._report_unit(name, fixed, envelope, result, error)
+
+    def _without_ignored(
+        self,
+        name: str,
+        unit: Unit,
+        envelope: bool,
+        result: Result,
+        ignores: dict[int, frozenset[str]],
+    ) -> Result:
+        """The result less what a ``# fwcompat: ignore[CODE]`` comment turns off on the
+        finding's line: neither reported nor fixed (ruff's ``# noqa``)."""
+        import dataclasses
+
+        diagnostics = result.diagnostics
+        wanted: list[Sequence[str]] = []
+        slots: list[int] = []
+        for n, d in enumerate(diagnostics):
+            try:
+                tokens = file_tokens(d.scope, parse_pointer(d.path), envelope)
+            except ValueError:
+                tokens = None
+            if tokens is not None:
+                slots.append(n)
+                wanted.append(tokens)
+        dropped: set[int] = set()
+        for n, (line, _) in zip(slots, unit.locate_all(wanted) if wanted else (), strict=True):
+            if is_ignored(ignores.get(line), diagnostics[n].code):
+                dropped.add(n)
+                self.note(f"{name}:{line}: {diagnostics[n].code} ignored by a comment")
+        if not dropped:
+            return result
+        kept = tuple(d for n, d in enumerate(diagnostics) if n not in dropped)
+        return dataclasses.replace(result, diagnostics=kept)
 
     # ------------------------------------------------------------------ JSONL
 
