@@ -225,16 +225,16 @@ def _unknown_keys(data: Any, path: str) -> None:
 
 
 def _line_of_key(path: str, key: str) -> int | None:
-    """The first line of a YAML file that sets ``key:`` (block style), if any."""
+    """The first line of a YAML file that sets ``key:`` (block or flow style), if any."""
     import re
 
-    pattern = re.compile(r"^\s*(?:-\s+)?[\"']?" + re.escape(key) + r"[\"']?\s*:")
+    pattern = re.compile(r"(?:^\s*(?:-\s+)?|[{,]\s*)[\"']?" + re.escape(key) + r"[\"']?\s*:")
     try:
         text = _read_bytes(path).decode("utf-8", "replace")
     except RuleFileError:
         return None
     for number, line in enumerate(text.splitlines(), 1):
-        if pattern.match(line):
+        if pattern.search(line):
             return number
     return None
 

@@ -1116,6 +1116,7 @@ def _yaml_position(
 
 IGNORE_MARK = "fwcompat: ignore"
 _IGNORE = re.compile(r"(?:^|[ \t])#[ \t]*fwcompat:[ \t]*ignore(?:\[([^\]\n]*)\])?")
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\"")
 ALL_CODES: frozenset[str] = frozenset({"*"})
 """The codes of a bare ``# fwcompat: ignore``: every finding on its line."""
 
@@ -1125,7 +1126,9 @@ def inline_ignores(text: str) -> dict[int, frozenset[str]]:
 
     ``# fwcompat: ignore[FW401, FW402]`` at the end of a line applies to that line, as
     ruff's ``# noqa``; alone on its line it applies to the next line that is not blank
-    or a comment, as yamllint's ``# yamllint disable-line``. Codes are exact.
+    or a comment, as yamllint's ``# yamllint disable-line``. Codes are exact. A ``#``
+    inside a quoted string on the line is not a comment (a string quoted over several
+    lines is not followed).
     """
     if IGNORE_MARK not in text:
         return {}
@@ -1133,7 +1136,7 @@ def inline_ignores(text: str) -> dict[int, frozenset[str]]:
     waiting: set[str] | None = None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
-        match = _IGNORE.search(line)
+        match = _IGNORE.search(_QUOTED.sub("''", line) if "'" in line or '"' in line else line)
         codes: set[str] | None = None
         if match is not None:
             listed = match.group(1)
