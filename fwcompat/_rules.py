@@ -215,8 +215,8 @@ def _unknown_keys(data: Any, path: str) -> None:
                 code = value.get("code")
                 rule = f"{code} (rules[{index}])" if isinstance(code, str) else f"rules[{index}]"
             raise RuleFileError(
-                f"unknown key {key!r}{did_you_mean(str(key), known)}; known keys: "
-                f"{', '.join(known)}",
+                f"field {key!r} is not allowed here{did_you_mean(str(key), known)} "
+                f"(allowed: {', '.join(known)})",
                 file=str(path),
                 rule=rule,
                 field=where if where and not where.startswith("#") else "",

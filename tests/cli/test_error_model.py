@@ -90,12 +90,15 @@ MISTAKES = {
     "command": Mistake(("chek", "ok.json"), ("unknown command 'chek'", "(did you mean 'check'?)")),
     "rule file key": Mistake(
         ("check", "ok.json", "--rule-file", "mine.yaml"),
-        ("mine.yaml:8: rule XX101 (rules[0]): unknown key 'acton'", "(did you mean 'action'?)"),
+        (
+            "mine.yaml:8: rule XX101 (rules[0]): field 'acton' is not allowed here",
+            "(did you mean 'action'?)",
+        ),
         (("mine.yaml", TOP_K_RULE.replace("    action:", "    acton:")),),
     ),
     "pack file key": Mistake(
         ("check", "ok.json", "--pack-dir", "mypack"),
-        ("pack.yaml:1: pack: unknown key 'titel'", "(did you mean 'title'?)"),
+        ("pack.yaml:1: pack: field 'titel' is not allowed here", "(did you mean 'title'?)"),
         (("mypack/pack.yaml", "pack: {name: mypack, titel: Mine, files: []}\n"),),
     ),
 }
