@@ -539,6 +539,13 @@ def _named(exc: Exception, flags: dict[str, Any], source: str | None) -> Excepti
         from_flag = True
     if from_flag:
         flag = _FLAG_OF_KEY.get(key, f"--{key.replace('_', '-')}")
+        entry = re.match(r"\.([^:]+):", rest)
+        if entry is not None and isinstance(given, dict) and entry.group(1) in given:
+            # --model-map claude-x=ID: model_map.claude-x: value 'ID' is not accepted ...
+            shown = f"{entry.group(1)}={given[entry.group(1)]}"
+            if key not in flags:  # given as --table NAME:KEY=VALUE
+                flag, shown = "--table", f"{key}:{shown}"
+            return ConfigError(f"{flag} {shown}: {key}{rest}", key=key)
         return ConfigError(f"{flag}{rest}", key=key)
     if source is None:
         return exc

@@ -30,7 +30,7 @@ OK = json.dumps(
 class Mistake(NamedTuple):
     args: tuple[str, ...]
     needles: tuple[str, ...]
-    """Each must be in stderr (the last one is the "did you mean")."""
+    """Each must be in stderr (the last one is the "did you mean", where names are known)."""
     files: tuple[tuple[str, str], ...] = ()
 
 
@@ -74,6 +74,15 @@ MISTAKES = {
         ("check", "ok.json"),
         ("pyproject.toml:2 [tool.fwcompat].per-file-ignores", "(did you mean 'FW401'?)"),
         (("pyproject.toml", '[tool.fwcompat]\nper-file-ignores = {"*.json" = ["fw401"]}\n'),),
+    ),
+    "table value (flag)": Mistake(
+        ("check", "ok.json", "--model-map", "claude-x=nope"),
+        ("--model-map claude-x=nope: model_map.claude-x: value 'nope' is not accepted",),
+    ),
+    "table value (config)": Mistake(
+        ("check", "ok.json"),
+        ("pyproject.toml:2 [tool.fwcompat].model-map.claude-x: value 'nope' is not accepted",),
+        (("pyproject.toml", '[tool.fwcompat]\nmodel-map = {claude-x = "nope"}\n'),),
     ),
     "severity": Mistake(
         ("check", "ok.json", "--severity", "FW401=warn"),
