@@ -497,7 +497,7 @@ def _resolver(args: argparse.Namespace) -> Any:
     def overlay(config: Any, files: Any) -> tuple[Any, Any]:
         return _overlay(config, files, flags, args)
 
-    def validate(config: Any, source: str | None) -> None:
+    def validate(config: Any, files: Any, source: str | None) -> None:
         """Load the pack now, so a bad code, pack or table names its flag or file."""
         from fwcompat._check import _prepared
         from fwcompat._exceptions import ConfigError
@@ -506,6 +506,13 @@ def _resolver(args: argparse.Namespace) -> Any:
             _prepared(config)
         except ConfigError as exc:
             raise _named(exc, flags, source) from None
+        extra = [c for _, codes in files.per_file_ignores for c in codes if c not in config.ignore]
+        if extra:
+            try:
+                _prepared(config.merged(ignore=[*config.ignore, *extra]))
+            except ConfigError as exc:
+                message = str(exc).replace("config.ignore", "config.per_file_ignores", 1)
+                raise _named(ConfigError(message), flags, source) from None
 
     return SettingsResolver(
         config_file=args.config, isolated=args.isolated, overlay=overlay, validate=validate

@@ -299,7 +299,7 @@ def load_settings(
 
 
 Overlay = Callable[[Config, FileSettings], tuple[Config, FileSettings]]
-Validate = Callable[[Config, "str | None"], None]
+Validate = Callable[[Config, FileSettings, "str | None"], None]
 
 
 class SettingsResolver:
@@ -336,7 +336,7 @@ class SettingsResolver:
         if self._overlay is not None:
             config, files = self._overlay(config, files)
         if self._validate is not None:
-            self._validate(config, source)
+            self._validate(config, files, source)
         return Resolved(config, files, source)
 
     def _source(self, folder: str) -> str | None:

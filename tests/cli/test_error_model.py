@@ -84,6 +84,14 @@ MISTAKES = {
         ("pyproject.toml:2 [tool.fwcompat].model-map.claude-x: value 'nope' is not accepted",),
         (("pyproject.toml", '[tool.fwcompat]\nmodel-map = {claude-x = "nope"}\n'),),
     ),
+    "per-file-ignores unknown code": Mistake(
+        ("check", "ok.json"),
+        (
+            "pyproject.toml:3 [tool.fwcompat].per-file-ignores: 'FW4099' matches no rule",
+            "(did you mean 'FW409'?)",
+        ),
+        (("pyproject.toml", '[tool.fwcompat]\n\nper-file-ignores = {"x/*.json" = ["FW4099"]}\n'),),
+    ),
     "severity": Mistake(
         ("check", "ok.json", "--severity", "FW401=warn"),
         ("--severity FW401=warn: 'warn' is not a severity", "(did you mean 'warning'?)"),
