@@ -321,8 +321,12 @@ def path_matches(
     folder it was given)."""
     if not patterns:
         return False
-    rel = _relative(path, root)
-    if not rel:
+    return _rel_matches(_relative(path, root), patterns, folder=folder, own=own)
+
+
+def _rel_matches(rel: str, patterns: Sequence[str], *, folder: bool, own: bool) -> bool:
+    """:func:`path_matches` for a path already relative to the patterns' root."""
+    if not rel or not patterns:
         return False
     spec = _spec(tuple(patterns))
     if not spec.match_file(rel + "/" if folder else rel):
@@ -378,9 +382,12 @@ class GitIgnore:
 
     def ignored(self, path: str, *, folder: bool = False, own: bool = False) -> bool:
         """Whether git ignores ``path``; ``own`` as for :func:`path_matches`."""
-        absolute = os.path.abspath(path)
+        absolute = path if os.path.isabs(path) else os.path.abspath(path)
         for base, spec in reversed(self._chain(os.path.dirname(absolute))):
-            rel = os.path.relpath(absolute, base).replace(os.sep, "/")
+            if absolute.startswith(base + os.sep):
+                rel = absolute[len(base) + 1 :].replace(os.sep, "/")
+            else:
+                rel = os.path.relpath(absolute, base).replace(os.sep, "/")
             verdict = _verdict(spec, rel + "/" if folder else rel)
             if verdict is None:
                 continue
@@ -460,24 +467,30 @@ def discover(
             for root, dirs, files in os.walk(path, onerror=errors.append):
                 settings = selection(root)
                 use_git = settings.respect_gitignore
+                # Relative and absolute forms of the folder once; its entries are joins.
+                here = _relative(root, settings.root)
+                prefix = here + "/" if here else ""
+                absolute = os.path.abspath(root)
+                include, exclude = settings.include, settings.exclude
                 kept = []
                 for d in sorted(dirs):
-                    full = os.path.join(root, d)
-                    if path_matches(full, settings.exclude, settings.root, folder=True, own=True):
+                    if _rel_matches(prefix + d, exclude, folder=True, own=True):
                         continue
-                    if use_git and gitignore.ignored(full, folder=True, own=True):
+                    if use_git and gitignore.ignored(
+                        os.path.join(absolute, d), folder=True, own=True
+                    ):
                         continue
                     kept.append(d)
                 dirs[:] = kept
                 for f in files:
-                    full = os.path.join(root, f)
-                    if not path_matches(full, settings.include, settings.root):
+                    rel = prefix + f
+                    if not _rel_matches(rel, include, folder=False, own=False):
                         continue
-                    if path_matches(full, settings.exclude, settings.root, own=True):
+                    if _rel_matches(rel, exclude, folder=False, own=True):
                         continue
-                    if use_git and gitignore.ignored(full, own=True):
+                    if use_git and gitignore.ignored(os.path.join(absolute, f), own=True):
                         continue
-                    found.append(full)
+                    found.append(os.path.join(root, f))
             for error in errors:
                 where = error.filename if isinstance(error.filename, str) else path
                 found.append(WalkError(where, f"cannot read folder: {error.strerror or error}"))
