@@ -406,22 +406,13 @@ def _verdict(spec: Any, rel: str) -> bool | None:
     return verdict
 
 
-def _excluded(path: str, settings: FileSettings, gitignore: GitIgnore) -> bool:
-    """A named path is excluded when it, or a folder above it, matches (ruff's rule)."""
-    folder = os.path.isdir(path)
-    if path_matches(path, settings.exclude, settings.root, folder=folder):
-        return True
-    if not settings.respect_gitignore:
-        return False
-    current = os.path.abspath(path)
-    is_folder = folder
-    while True:
-        if gitignore.ignored(current, folder=is_folder):
-            return True
-        parent = os.path.dirname(current)
-        if parent == current or _git_root(parent) is None:
-            return False
-        current, is_folder = parent, True
+def _excluded(path: str, settings: FileSettings) -> bool:
+    """A named path is excluded when it, or a folder above it, matches ``exclude``.
+
+    As ruff's ``--force-exclude``: the exclude patterns only; ``.gitignore`` decides
+    what a folder search finds, never whether a file named on the command line is read.
+    """
+    return path_matches(path, settings.exclude, settings.root, folder=os.path.isdir(path))
 
 
 class WalkError(NamedTuple):
@@ -458,9 +449,7 @@ def discover(
     seen: set[str] = set()
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            if force_exclude and _excluded(
-                path, selection(os.path.dirname(os.path.abspath(path))), gitignore
-            ):
+            if force_exclude and _excluded(path, selection(os.path.dirname(os.path.abspath(path)))):
                 continue
             found: list[str | WalkError] = []
             errors: list[OSError] = []
@@ -501,7 +490,7 @@ def discover(
             if (
                 force_exclude
                 and path != "-"
-                and _excluded(path, selection(os.path.dirname(os.path.abspath(path))), gitignore)
+                and _excluded(path, selection(os.path.dirname(os.path.abspath(path))))
             ):
                 continue
             candidates = [path]

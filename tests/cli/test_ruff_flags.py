@@ -147,11 +147,14 @@ ROWS = {
     "a named file is checked even if ignored": Row(
         ("check", "ignored/tier.json"), 0, out=("ignored/tier.json:1:",)
     ),
-    "--force-exclude applies .gitignore": Row(
-        ("check", "ignored/tier.json", "--force-exclude"),
+    "--force-exclude applies exclude": Row(
+        ("check", "deep/a/b/tier.json", "--force-exclude", "--extend-exclude", "deep/"),
         0,
         absent=("FW401",),
         err=("no files to check",),
+    ),
+    "--force-exclude leaves .gitignore to folder searches (ruff)": Row(
+        ("check", "ignored/tier.json", "--force-exclude"), 0, out=("ignored/tier.json:1:",)
     ),
     "empty selection warns": Row(
         ("check", "empty-folder"),
