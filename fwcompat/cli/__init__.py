@@ -69,8 +69,9 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--config",
         metavar="FILE",
-        help="settings file: a pyproject.toml with [tool.fwcompat], or a TOML file of "
-        "settings (default: the nearest pyproject.toml with [tool.fwcompat])",
+        help="settings file for every file checked: a pyproject.toml with [tool.fwcompat], "
+        "or a TOML file of settings (default: each file's nearest .fwcompat.toml, "
+        "fwcompat.toml or pyproject.toml with [tool.fwcompat])",
     )
     group.add_argument("--isolated", action="store_true", help="ignore every configuration file")
     group.add_argument(
@@ -156,7 +157,8 @@ def _input_options(parser: argparse.ArgumentParser) -> None:
         "-v",
         "--verbose",
         action="store_true",
-        help="say which files were skipped as not requests, and why",
+        help="say which files were skipped as not requests, and which findings a "
+        "`# fwcompat: ignore[CODE]` comment turned off",
     )
     parser.add_argument(
         "-q",

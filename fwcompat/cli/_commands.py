@@ -163,12 +163,6 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _parse_document(text: str, fmt: Format) -> Unit:
-    if not text.strip("\ufeff \t\r\n"):
-        raise SourceError("empty file: expected one request")
-    return load_yaml(text) if fmt == "yaml" else load_json(text)
-
-
 def _parse_units(text: str, fmt: Format) -> list[Unit]:
     """The documents of a whole file: one for JSON, one per ``---`` document for YAML."""
     if not text.strip("\ufeff \t\r\n"):
