@@ -165,8 +165,11 @@ class Config:
         for raw_key, value in data.items():
             key = str(raw_key).replace("-", "_")
             if key not in _KEYS:
+                from ._exceptions import did_you_mean
+
                 hint = ", ".join(_KEYS)
-                raise ConfigError(f"{source}: unknown key {raw_key!r} (known keys: {hint})")
+                close = did_you_mean(key, _KEYS)
+                raise ConfigError(f"{source}: unknown key {raw_key!r}{close} (known keys: {hint})")
             if key in seen:
                 raise ConfigError(
                     f"{source}: {spelled[key]!r} and {raw_key!r} are the same key; keep one"
@@ -262,7 +265,10 @@ def _codes(value: Any, where: str) -> tuple[str, ...]:
     out = []
     for i, item in enumerate(value):
         if not isinstance(item, str) or not _CODE.match(item):
-            raise ConfigError(f"{where}[{i}]: {item!r} is not a rule code such as 'FW401'")
+            hint = ""
+            if isinstance(item, str) and _CODE.match(item.strip().upper()):
+                hint = f" (did you mean {item.strip().upper()!r}?)"
+            raise ConfigError(f"{where}[{i}]: {item!r} is not a rule code such as 'FW401'{hint}")
         out.append(item)
     return tuple(out)
 
@@ -297,8 +303,11 @@ def _severities(value: Any, where: str) -> tuple[tuple[str, Severity], ...]:
         try:
             out.append((code, Severity(sev)))
         except (ValueError, TypeError):
+            from ._exceptions import did_you_mean
+
+            hint = did_you_mean(str(sev), [s.value for s in Severity])
             raise ConfigError(
-                f"{where}.{code}: {sev!r} is not a severity (error, warning, info)"
+                f"{where}.{code}: {sev!r} is not a severity{hint} (error, warning, info)"
             ) from None
     return tuple(out)
 

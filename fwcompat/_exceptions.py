@@ -21,9 +21,30 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._diagnostics import Diagnostic
 
-__all__ = ["ConfigError", "FwcompatError", "IncompatibleRequestError", "RuleFileError"]
+__all__ = [
+    "ConfigError",
+    "FwcompatError",
+    "IncompatibleRequestError",
+    "RuleFileError",
+    "did_you_mean",
+]
 
 _SHOWN = 10  # errors spelled out in the message; all of them are on .errors
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'fireworks'?)`` for the closest known name (difflib), else ``""``.
+
+    One wording for every user mistake: config keys, pack names, rule codes, output
+    formats, rule-file fields and flags.
+    """
+    import difflib
+
+    names = [n for n in known if isinstance(n, str)]
+    match = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    if not match and word.upper() != word:  # codes are upper case: fw401 -> FW401
+        match = difflib.get_close_matches(word.upper(), names, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
 
 
 class FwcompatError(Exception):
@@ -50,18 +71,41 @@ class IncompatibleRequestError(FwcompatError, ValueError):
 
 
 class ConfigError(FwcompatError, ValueError):
-    """Configuration is invalid. The message names the offending key."""
+    """Configuration is invalid. The message names the offending key.
+
+    ``file``, ``key`` and ``line`` say where, when known (a config file, a flag);
+    the message then starts with ``file:line:``.
+    """
+
+    def __init__(
+        self, message: str, *, file: str = "", key: str = "", line: int | None = None
+    ) -> None:
+        self.file = file
+        self.key = key
+        self.line = line
+        where = f"{file}:{line}" if file and line else file
+        super().__init__(f"{where}: {message}" if where else message)
 
 
 class RuleFileError(FwcompatError, ValueError):
     """A rule file, pack or schema cannot be loaded.
 
-    ``file``, ``rule`` and ``field`` say where, when known.
+    ``file``, ``rule``, ``field`` and ``line`` say where, when known.
     """
 
-    def __init__(self, message: str, *, file: str = "", rule: str = "", field: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str = "",
+        rule: str = "",
+        field: str = "",
+        line: int | None = None,
+    ) -> None:
         self.file = file
         self.rule = rule
         self.field = field
-        where = ": ".join(p for p in (file, f"rule {rule}" if rule else "", field) if p)
+        self.line = line
+        place = f"{file}:{line}" if file and line else file
+        where = ": ".join(p for p in (place, f"rule {rule}" if rule else "", field) if p)
         super().__init__(f"{where}: {message}" if where else message)

@@ -18,7 +18,7 @@ from typing import Any
 
 from ._conditions import ConditionError, Context, Predicate, compile_condition, resolve
 from ._config import Config
-from ._exceptions import ConfigError, RuleFileError
+from ._exceptions import ConfigError, RuleFileError, did_you_mean
 from ._paths import MISSING, Segment
 from ._resources import rules_dir
 from ._rules import CompiledRule, Pack, _compile_rule, _load_validated, replacement_specs
@@ -68,9 +68,9 @@ def shipped_pack_dir(name: str) -> str:
     """A shipped pack's folder. Only names: a local folder never shadows a shipped pack."""
     known = shipped_pack_names()
     if name not in known:
-        raise RuleFileError(
-            f"unknown rule pack {name!r} (shipped packs: {', '.join(known) or 'none'}; "
-            "a folder of your own goes in pack_dir)"
+        raise ConfigError(
+            f"config.pack: unknown rule pack {name!r}{did_you_mean(name, known)} (shipped "
+            f"packs: {', '.join(known) or 'none'}; a folder of your own goes in pack_dir)"
         )
     return os.path.join(rules_dir(), name)
 
@@ -130,8 +130,9 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
     if "extends" in info:
         try:
             parent_dir = shipped_pack_dir(info["extends"])
-        except RuleFileError as exc:
-            raise RuleFileError(str(exc), file=meta_path, field="pack.extends") from None
+        except ConfigError as exc:
+            message = str(exc).removeprefix("config.pack: ")
+            raise RuleFileError(message, file=meta_path, field="pack.extends") from None
         parent = _layer(parent_dir, (*stack, folder))
     elif "extends_dir" in info:
         parent = _layer(os.path.join(folder, info["extends_dir"]), (*stack, folder))
@@ -424,7 +425,14 @@ def check_config_against(pack: Pack, config: Config) -> None:
         if code in pack.retired:
             continue  # retired here, as the pack documents: selecting it is a no-op
         if not any(r.rule.code.startswith(code) for r in pack.rules):
-            raise ConfigError(f"config: {code!r} matches no rule of the {pack.name!r} pack")
+            key = next(
+                (k for k in ("select", "extend_select", "ignore") if code in getattr(config, k)),
+                "severity",
+            )
+            hint = did_you_mean(code, (r.rule.code for r in pack.rules))
+            raise ConfigError(
+                f"config.{key}: {code!r} matches no rule of the {pack.name!r} pack{hint}"
+            )
 
 
 def computed_replacement(spec: Mapping[str, Any], value: Any, ctx: Context) -> Any:

@@ -19,7 +19,7 @@ from typing import Any, Literal
 from . import _cache
 from ._conditions import ConditionError, Predicate, compile_condition, referenced_fields
 from ._diagnostics import Severity
-from ._exceptions import RuleFileError
+from ._exceptions import RuleFileError, did_you_mean
 from ._paths import Selector
 from ._resources import schemas_dir
 from ._schema import CompiledSchema, SchemaCompileError
@@ -191,8 +191,59 @@ def _read_json(path: str) -> Any:
         raise RuleFileError(f"cannot load schema: {exc}", file=str(path)) from None
 
 
+def _unknown_keys(data: Any, path: str) -> None:
+    """A misspelt key (``acton:``) is named, with "did you mean", before the schema's
+    errors (which would only say that ``action`` is missing)."""
+    if not isinstance(data, dict):
+        return
+    schema = _rule_file_schema().schema
+    defs = schema.get("$defs", {})
+    places: list[tuple[Any, Any, str]] = [(data, schema, "")]
+    if isinstance(data.get("pack"), dict):
+        places.append((data["pack"], defs.get("pack", {}), "pack"))
+    rules = data.get("rules")
+    if isinstance(rules, list):
+        places.extend((entry, defs.get("rule", {}), f"#{i}") for i, entry in enumerate(rules))
+    for value, part, where in places:
+        known = part.get("properties")
+        if not isinstance(value, dict) or not isinstance(known, dict):
+            continue
+        for key in value:
+            if key in known or part.get("additionalProperties", True) is not False:
+                continue
+            rule = ""
+            if where.startswith("#"):
+                index = int(where[1:])
+                code = value.get("code")
+                rule = f"{code} (rules[{index}])" if isinstance(code, str) else f"rules[{index}]"
+            raise RuleFileError(
+                f"field {key!r} is not allowed here{did_you_mean(str(key), known)} "
+                f"(allowed: {', '.join(known)})",
+                file=str(path),
+                rule=rule,
+                field=where if where and not where.startswith("#") else "",
+                line=_line_of_key(path, str(key)),
+            )
+
+
+def _line_of_key(path: str, key: str) -> int | None:
+    """The first line of a YAML file that sets ``key:`` (block or flow style), if any."""
+    import re
+
+    pattern = re.compile(r"(?:^\s*(?:-\s+)?|[{,]\s*)[\"']?" + re.escape(key) + r"[\"']?\s*:")
+    try:
+        text = _read_bytes(path).decode("utf-8", "replace")
+    except RuleFileError:
+        return None
+    for number, line in enumerate(text.splitlines(), 1):
+        if pattern.search(line):
+            return number
+    return None
+
+
 def _check_shape(data: Any, path: str) -> None:
     """Validate a rule file against the rule-file schema; first error wins."""
+    _unknown_keys(data, path)
     for err in _rule_file_schema().iter_errors(data):
         rule = ""
         if len(err.path) >= 2 and err.path[0] == "rules" and isinstance(err.path[1], int):

@@ -175,9 +175,10 @@ def test_a_local_folder_never_shadows_a_shipped_pack(
 
 
 def test_unknown_pack_names_list_the_shipped_ones() -> None:
-    with pytest.raises(fwcompat.RuleFileError) as info:
+    with pytest.raises(fwcompat.ConfigError) as info:  # a config mistake (issue 18)
         fwcompat.check(OK, config={"pack": "fireworkz"})
     assert "fireworks-r4" in str(info.value) and "pack_dir" in str(info.value)
+    assert "(did you mean 'fireworks'?)" in str(info.value)
     with pytest.raises(fwcompat.ConfigError, match="not a pack name"):
         fwcompat.check(OK, config={"pack": "Fire Works"})
 

@@ -37,6 +37,22 @@ FORMATS = ("text", "json", "github", "sarif")
 SEVERITIES = ("error", "warning", "info")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" on a value that is not one of the choices."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is not None and value not in choices:
+            from fwcompat._exceptions import did_you_mean
+
+            names = [str(c) for c in choices]
+            shown = ", ".join(repr(n) for n in names)
+            hint = did_you_mean(str(value), names)
+            raise argparse.ArgumentError(
+                action, f"invalid choice: {value!r}{hint} (choose from {shown})"
+            )
+
+
 def _codes(value: str) -> list[str]:
     return [c.strip() for c in value.split(",") if c.strip()]
 
@@ -53,10 +69,16 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--config",
         metavar="FILE",
-        help="settings file: a pyproject.toml with [tool.fwcompat], or a TOML file of "
-        "settings (default: the nearest pyproject.toml with [tool.fwcompat])",
+        help="settings file for every file checked: a pyproject.toml with [tool.fwcompat], "
+        "or a TOML file of settings (default: each file's nearest .fwcompat.toml, "
+        "fwcompat.toml or pyproject.toml with [tool.fwcompat])",
     )
     group.add_argument("--isolated", action="store_true", help="ignore every configuration file")
+    group.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="read rule files afresh; neither read nor write the rule-file cache",
+    )
     group.add_argument(
         "--pack", metavar="NAME", help="a shipped rule pack (`fwcompat packs` lists them)"
     )
@@ -137,7 +159,14 @@ def _input_options(parser: argparse.ArgumentParser) -> None:
         "-v",
         "--verbose",
         action="store_true",
-        help="say which files were skipped as not requests, and why",
+        help="say which files were skipped as not requests, and which findings a "
+        "`# fwcompat: ignore[CODE]` comment turned off",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="print the findings and nothing else: no summary line, no warnings",
     )
     group = parser.add_argument_group("file selection (as ruff: flags override [tool.fwcompat])")
     group.add_argument(
@@ -164,6 +193,19 @@ def _input_options(parser: argparse.ArgumentParser) -> None:
         "--force-exclude",
         action="store_true",
         help="apply exclude to files named on the command line too (for pre-commit)",
+    )
+    group.add_argument(
+        "--respect-gitignore",
+        dest="respect_gitignore",
+        action="store_true",
+        default=None,
+        help="skip files that .gitignore ignores in a folder search (the default)",
+    )
+    group.add_argument(
+        "--no-respect-gitignore",
+        dest="respect_gitignore",
+        action="store_false",
+        help="search files that .gitignore ignores too",
     )
 
 
@@ -195,6 +237,26 @@ def _add_check(sub: Any) -> None:
         "--exit-non-zero-on-fix",
         action="store_true",
         help="exit 1 when --fix changed something, even if nothing remains",
+    )
+    p.add_argument(
+        "--exit-zero",
+        action="store_true",
+        help="exit 0 even when findings remain (2 still means a usage, config or file error)",
+    )
+    p.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print a count per rule code instead of each finding (text or json)",
+    )
+    p.add_argument(
+        "--show-settings",
+        action="store_true",
+        help="print the settings the first file would be checked with, and exit",
+    )
+    p.add_argument(
+        "--show-files",
+        action="store_true",
+        help="print the files that would be checked, and exit",
     )
     p.add_argument(
         "--format",
@@ -312,7 +374,7 @@ A subcommand added later appends its own function here."""
 def build_parser() -> argparse.ArgumentParser:
     from fwcompat import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fwcompat",
         description="Check Anthropic Messages API requests for Fireworks AI's "
         "Anthropic-compatible endpoint. `fwcompat PATH...` is `fwcompat check PATH...`.",
@@ -430,21 +492,99 @@ def _load_config(args: argparse.Namespace) -> Any:
     return _load_settings(args)[0]
 
 
-def _load_settings(args: argparse.Namespace) -> tuple[Any, Any]:
-    """(Config, FileSettings): the config file (if any) with the flags on top."""
-    from fwcompat._config import Config
+def _resolver(args: argparse.Namespace) -> Any:
+    """Settings per folder (nearest config file), the flags on top of each."""
+    from ._pyproject import SettingsResolver
 
-    from ._pyproject import FileSettings, load_settings
-
-    if args.isolated and args.config is None:
-        config, files = Config(), FileSettings()
-    else:
-        config, _, files = load_settings(args.config, search=not args.isolated)
     flags = _flag_values(args)
+
+    def overlay(config: Any, files: Any) -> tuple[Any, Any]:
+        return _overlay(config, files, flags, args)
+
+    def validate(config: Any, files: Any, source: str | None) -> None:
+        """Load the pack now, so a bad code, pack or table names its flag or file."""
+        from fwcompat._check import _prepared
+        from fwcompat._exceptions import ConfigError
+
+        try:
+            _prepared(config)
+        except ConfigError as exc:
+            raise _named(exc, flags, source) from None
+        extra = [c for _, codes in files.per_file_ignores for c in codes if c not in config.ignore]
+        if extra:
+            try:
+                _prepared(config.merged(ignore=[*config.ignore, *extra]))
+            except ConfigError as exc:
+                message = str(exc).replace("config.ignore", "config.per_file_ignores", 1)
+                raise _named(ConfigError(message), flags, source) from None
+
+    return SettingsResolver(
+        config_file=args.config, isolated=args.isolated, overlay=overlay, validate=validate
+    )
+
+
+_FLAG_OF_KEY = {**_FLAG_KEYS, "extend_select": "--extend-select", "tables": "--table"}
+
+
+def _named(exc: Exception, flags: dict[str, Any], source: str | None) -> Exception:
+    """A ConfigError about ``config.KEY`` that names where KEY came from: the flag that
+    set it, else the config file and line (``pyproject.toml:4 [tool.fwcompat].select``)."""
+    import re
+
+    from fwcompat._exceptions import ConfigError
+
+    message = str(exc)
+    match = re.match(r"config\.([a-z_]+)", message)
+    if match is None:
+        return exc
+    key, rest = match.group(1), message[match.end() :]
+    quoted = re.search(r"'([^']*)'", rest)
+    value = quoted.group(1) if quoted else None
+    given = flags.get(key)
+    if key not in flags and key in ("model_map", "effort_map"):
+        given = flags.get("tables", {}).get(key)
+    from_flag = given is not None and (
+        key in ("pack", "pack_dir") or not isinstance(given, (list, dict)) or value in given
+    )
+    if key in ("model_map", "effort_map") and given:
+        from_flag = True
+    if from_flag:
+        flag = _FLAG_OF_KEY.get(key, f"--{key.replace('_', '-')}")
+        entry = re.match(r"\.([^:]+):", rest)
+        if entry is not None and isinstance(given, dict) and entry.group(1) in given:
+            # --model-map claude-x=ID: model_map.claude-x: value 'ID' is not accepted ...
+            shown = f"{entry.group(1)}={given[entry.group(1)]}"
+            if key not in flags:  # given as --table NAME:KEY=VALUE
+                flag, shown = "--table", f"{key}:{shown}"
+            return ConfigError(f"{flag} {shown}: {key}{rest}", key=key)
+        return ConfigError(f"{flag}{rest}", key=key)
+    if source is None:
+        return exc
+    from ._pyproject import key_line
+
+    line = key_line(source, key)
+    place = f"{source}:{line}" if line else source
+    table = " [tool.fwcompat]" if os.path.basename(source) == "pyproject.toml" else ""
+    error = ConfigError(f"{place}{table}.{key.replace('_', '-')}{rest}")
+    error.file, error.key, error.line = source, key, line
+    return error
+
+
+def _load_settings(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(Config, FileSettings) of the current folder: its config file with the flags on top."""
+    resolved = _resolver(args).for_folder(os.getcwd())
+    return resolved.config, resolved.files
+
+
+def _overlay(
+    config: Any, files: Any, flags: dict[str, Any], args: argparse.Namespace
+) -> tuple[Any, Any]:
+    """A folder's (Config, FileSettings) with the command line's flags on top."""
     files = files.with_flags(
         include=getattr(args, "include", None),
         exclude=getattr(args, "exclude", None),
         extend_exclude=getattr(args, "extend_exclude", None),
+        respect_gitignore=getattr(args, "respect_gitignore", None),
     )
     if not flags:
         return config, files
@@ -467,10 +607,13 @@ def _run(args: argparse.Namespace) -> int:
     from fwcompat._exceptions import ConfigError, RuleFileError
 
     try:
+        if getattr(args, "no_cache", False):
+            os.environ["FWCOMPAT_NO_CACHE"] = "1"
         if getattr(args, "config_free", False):
             return int(args.handler(args, None))
-        config, files = _load_settings(args)
-        args.files = files
+        resolver = _resolver(args)
+        resolved = resolver.for_folder(os.getcwd())
+        config, args.files, args.resolver = resolved.config, resolved.files, resolver
         if getattr(args, "format", "") == "markdown":
             from ._packs import rules_markdown
 
@@ -544,6 +687,15 @@ def _check(args: argparse.Namespace, config: Any) -> int:
             return 2
         skip = frozenset({target})
     files = args.files
+    resolver = args.resolver
+    if getattr(args, "show_files", False):
+        return _show_files(paths, resolver, args.force_exclude, skip, quiet=args.quiet)
+    if getattr(args, "show_settings", False):
+        return _show_settings(paths, resolver, args.force_exclude, skip)
+    statistics = bool(getattr(args, "statistics", False))
+    if statistics and args.format not in ("text", "json"):
+        sys.stderr.write(f"fwcompat: error: --statistics prints text or json, not {args.format}\n")
+        return 2
     options = CheckOptions(
         config=config,
         fix=fix,
@@ -559,6 +711,10 @@ def _check(args: argparse.Namespace, config: Any) -> int:
         exclude=files.exclude,
         force_exclude=args.force_exclude,
         skip=skip,
+        config_for=resolver.config_for,
+        selection=lambda folder: resolver.for_folder(folder).files,
+        exit_zero=bool(getattr(args, "exit_zero", False)),
+        quiet=args.quiet,
     )
 
     def rule_info(code: str) -> dict[str, Any]:
@@ -591,7 +747,14 @@ def _check(args: argparse.Namespace, config: Any) -> int:
     color = use_color(args.color, out) if fmt in ("text", "github") else False
     ok = False
     try:
-        reporter = REPORTER_BY_NAME[fmt](out, rule_info=rule_info, color=color and fmt == "text")
+        if statistics:
+            from ._reporters import StatisticsReporter
+
+            reporter: Any = StatisticsReporter(out, fmt=fmt, rule_info=rule_info, quiet=args.quiet)
+        else:
+            reporter = REPORTER_BY_NAME[fmt](
+                out, rule_info=rule_info, color=color and fmt == "text", quiet=args.quiet
+            )
         if normalize:
             code = run_normalize(options, paths, reporter)
         else:
@@ -604,6 +767,77 @@ def _check(args: argparse.Namespace, config: Any) -> int:
                 report.close(keep=ok)
             except OSError as exc:
                 sys.stderr.write(f"fwcompat: error: cannot write {output_file}: {exc.strerror}\n")
+
+
+def _selected(paths: list[str], resolver: Any, force_exclude: bool, skip: frozenset[str]) -> Any:
+    from ._sources import discover
+
+    return discover(
+        paths,
+        force_exclude=force_exclude,
+        skip=skip,
+        selection=lambda folder: resolver.for_folder(folder).files,
+    )
+
+
+def _show_files(
+    paths: list[str], resolver: Any, force_exclude: bool, skip: frozenset[str], *, quiet: bool
+) -> int:
+    """``--show-files``: every file a check would read, one per line (ruff's flag)."""
+    from ._commands import display_name
+    from ._sources import WalkError
+
+    found = 0
+    for path in _selected(paths, resolver, force_exclude, skip):
+        found += 1
+        if isinstance(path, WalkError):
+            sys.stderr.write(f"fwcompat: error: {path.path}: {path.message}\n")
+            continue
+        sys.stdout.write(("-" if path == "-" else display_name(path)) + "\n")
+    if not found and not quiet:
+        sys.stderr.write(f"fwcompat: warning: no files to check under {', '.join(paths)}\n")
+    return 0
+
+
+def _show_settings(
+    paths: list[str], resolver: Any, force_exclude: bool, skip: frozenset[str]
+) -> int:
+    """``--show-settings``: the settings the first file is checked with (ruff's flag)."""
+    import json
+
+    from ._commands import display_name
+    from ._sources import WalkError
+
+    first = next(
+        (
+            p
+            for p in _selected(paths, resolver, force_exclude, skip)
+            if not isinstance(p, WalkError)
+        ),
+        None,
+    )
+    target = os.path.abspath(first) if first not in (None, "-") else os.path.join(os.getcwd(), "-")
+    resolved = resolver.for_folder(os.path.dirname(target))
+    files = resolved.files
+    config = resolver.config_for(target)
+    out = sys.stdout
+    out.write(f"Resolved settings for: {display_name(first) if first else '(no file)'}\n")
+    out.write(f"Settings path: {resolved.source or '(none: defaults)'}\n\n")
+    out.write("# check\n")
+    for key, value in config.to_dict().items():
+        out.write(f"{key} = {json.dumps(value)}\n")
+    out.write("\n# files\n")
+    rows: list[tuple[str, Any]] = [
+        ("root", os.path.abspath(files.root or os.curdir)),
+        ("include", list(files.include)),
+        ("exclude", list(files.exclude)),
+        ("per_file_ignores", {p: list(c) for p, c in files.per_file_ignores}),
+        ("respect_gitignore", files.respect_gitignore),
+        ("ignored_here", list(files.ignored_codes(target))),
+    ]
+    for key, value in rows:
+        out.write(f"{key} = {json.dumps(value)}\n")
+    return 0
 
 
 class _ReportFile:

@@ -30,6 +30,7 @@ from ._reporters import Finding, Reporter, Summary
 from ._sources import (
     DEFAULT_EXCLUDE,
     DEFAULT_INCLUDE,
+    FileSettings,
     Format,
     SeveralDocuments,
     SourceError,
@@ -39,9 +40,12 @@ from ._sources import (
     detect_format,
     file_tokens,
     fixable,
+    inline_ignores,
+    is_ignored,
     iter_jsonl,
     load_json,
     load_yaml,
+    load_yaml_documents,
     split_envelope,
 )
 
@@ -120,6 +124,12 @@ class CheckOptions(NamedTuple):
     force_exclude: bool = False
     skip: frozenset[str] = frozenset()
     """Real paths never read (the report file of ``-o``)."""
+    config_for: Callable[[str], Config] | None = None
+    """The Config of one file (nearest config file, per-file-ignores); else ``config``."""
+    selection: Callable[[str], FileSettings] | None = None
+    """A folder's file selection (nearest config file); else ``include`` / ``exclude``."""
+    exit_zero: bool = False
+    quiet: bool = False
 
 
 def display_name(path: str) -> str:
@@ -153,10 +163,16 @@ def _decode(data: bytes) -> str:
         ) from None
 
 
-def _parse_document(text: str, fmt: Format) -> Unit:
+def _parse_units(text: str, fmt: Format) -> list[Unit]:
+    """The documents of a whole file: one for JSON, one per ``---`` document for YAML."""
     if not text.strip("\ufeff \t\r\n"):
         raise SourceError("empty file: expected one request")
-    return load_yaml(text) if fmt == "yaml" else load_json(text)
+    if fmt != "yaml":
+        return [load_json(text)]
+    try:
+        return [load_yaml(text)]
+    except SeveralDocuments:
+        return load_yaml_documents(text)
 
 
 class Progress:
@@ -226,10 +242,14 @@ class Checker:
         self.stdin_request = False
         self.blocked = False
         """The current file cannot be written: nothing in it counts as fixable."""
+        self.config = options.config
+        """The Config of the file being checked (see ``CheckOptions.config_for``)."""
 
     # ------------------------------------------------------------------ messages
 
     def warn(self, message: str) -> None:
+        if self.options.quiet:
+            return
         self._clear_progress()
         sys.stderr.write(f"fwcompat: warning: {message}\n")
 
@@ -247,7 +267,7 @@ class Checker:
     def _check_unit(self, document: Any) -> tuple[bool, Result | None, str]:
         envelope, kwargs = split_envelope(document)
         try:
-            return envelope, check(**kwargs, config=self.options.config), ""
+            return envelope, check(**kwargs, config=self.config), ""
         except (ConfigError, RuleFileError):
             raise
         except Exception as exc:
@@ -275,7 +295,7 @@ class Checker:
     ) -> None:
         if result is None:
             d = cli_diagnostic(INTERNAL_ERROR, error)
-            self._emit(Finding(name, unit.line, 1, d, False, unit.line))
+            self._emit(Finding(name, unit.line, 1, d, False, unit.line, unit.number))
             return
         diagnostics = result.diagnostics
         if not diagnostics:
@@ -302,6 +322,7 @@ class Checker:
                 d,
                 can_fix and not self.blocked and fixable(d, allowed),
                 unit.line,
+                unit.number,
             )
             for (line, column), d in zip(places, diagnostics, strict=True)
         ]
@@ -319,7 +340,9 @@ class Checker:
         """Report duplicate and non-string keys; True when the document cannot be checked."""
         for problem in unit.problems:
             d = cli_diagnostic(problem.code, problem.message)
-            self._emit(Finding(name, problem.line, problem.column, d, False, unit.line))
+            self._emit(
+                Finding(name, problem.line, problem.column, d, False, unit.line, unit.number)
+            )
         return any(p.code == NON_STRING_KEY for p in unit.problems)
 
     def _skip(self, name: str, why: str = "not a request") -> None:
@@ -333,24 +356,35 @@ class Checker:
 
         self.reporter.start()
         o = self.options
+        found = 0
         for path in discover(
             paths,
             include=o.include,
             exclude=o.exclude,
             force_exclude=o.force_exclude,
             skip=o.skip,
+            selection=o.selection,
         ):
+            found += 1
             if isinstance(path, WalkError):
                 self.summary.files += 1
                 self._report_error(display_name(path.path), SourceError(path.message, io=True))
                 continue
             self.check_path(path)
+        if not found:
+            shown = ", ".join(paths)
+            self.warn(
+                f"no files to check under {shown} (include, exclude and .gitignore decide; "
+                "--show-settings shows them)"
+            )
         return self.finish()
 
     def exit_code(self) -> int:
         s = self.summary
         if self.failed_io:
             return 2
+        if self.options.exit_zero:
+            return 0
         if s.at_or_above(self.options.fail_on):
             return 1
         if self.options.diff and s.fixed:
@@ -364,11 +398,19 @@ class Checker:
         self.reporter.finish(self.summary, exit_code=code)
         return code
 
+    def _config_of(self, path: str | None) -> Config:
+        config_for = self.options.config_for
+        if config_for is None:
+            return self.options.config
+        return config_for(path or os.path.join(os.getcwd(), "-"))
+
     def check_path(self, path: str) -> None:
         self.summary.files += 1
         if path == "-":
+            self.config = self._config_of(self.options.stdin_filename)
             self._check_stdin()
             return
+        self.config = self._config_of(path)
         name = display_name(path)
         try:
             if os.path.isdir(path):
@@ -446,9 +488,18 @@ class Checker:
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
         if not edits:
             return text, 0, False
-        fixer = fix_yaml_text if fmt == "yaml" else fix_json_text
         try:
-            new, applied = fixer(text, edits, unit, splices_out=splices)
+            if fmt != "yaml":
+                new, applied = fix_json_text(text, edits, unit, splices_out=splices)
+            elif unit.number is None:
+                new, applied = fix_yaml_text(text, edits, unit, splices_out=splices)
+            else:
+                number = unit.number
+
+                def load(edited: str) -> Unit:
+                    return load_yaml_documents(edited)[number - 1]
+
+                new, applied = fix_yaml_text(text, edits, unit, splices_out=splices, load=load)
             return new, applied, False
         except FixRefused as exc:
             self.warn(f"{name}: not fixed: {exc}")
@@ -457,44 +508,53 @@ class Checker:
         return text, 0, True
 
     def _check_text(self, path: str | None, name: str, text: str, fmt: Format) -> None:
-        if path is not None and not text.strip("\ufeff \t\r\n"):
-            self._skip(name, "empty file")
-            return
         try:
-            unit = _parse_document(text, fmt)
-        except SeveralDocuments:
-            self._skip(name, "several YAML documents")
-            self._echo_stdin(path, text)
-            return
+            units = _parse_units(text, fmt)
         except SourceError as exc:
-            self._report_error(name, exc)
+            self._report_error(name, exc)  # an empty file too: an error, never skipped
             self._echo_stdin(path, text)
             return
-        if path is not None and classify(unit.document) is None:
-            self._skip(name)
-            return
-        self.summary.requests += 1
-        if self._report_problems(name, unit):
-            self._echo_stdin(path, text)
-            return
-        envelope, result, error = self._check_unit(unit.document)
+        checked: list[tuple[Unit, bool, Result | None, str]] = []
+        ignores = inline_ignores(text) if fmt == "yaml" else {}
+        for unit in units:
+            if path is not None and classify(unit.document) is None:
+                self._skip(name if unit.number is None else f"{name} (document {unit.number})")
+                continue
+            self.summary.requests += 1
+            if self._report_problems(name, unit):
+                continue
+            envelope, result, error = self._check_unit(unit.document)
+            if ignores and result is not None:
+                result = self._without_ignored(name, unit, envelope, result, ignores)
+            checked.append((unit, envelope, result, error))
         fixing = self.options.fix or self.options.diff
-        if not (fixing and result is not None and result.changed):
+        pending = [c for c in checked if fixing and c[2] is not None and c[2].changed]
+        if not pending:
             self._echo_stdin(path, text)
-            self._report_unit(name, unit, envelope, result, error)
+            for unit, envelope, result, error in checked:
+                self._report_unit(name, unit, envelope, result, error)
             return
+        # Fix the last document first: the offsets of the ones before it stay true.
+        new_text, applied, refused = text, 0, set()
         splices: list[tuple[int, int, str]] = []
-        new_text, applied, refused = self._fix_text(
-            name, text, fmt, unit, envelope, result, splices
-        )
+        for unit, envelope, result, _ in reversed(pending):
+            assert result is not None
+            new_text, count, failed = self._fix_text(
+                name, new_text, fmt, unit, envelope, result, splices
+            )
+            applied += count
+            if failed:
+                refused.add(unit.number)
         if not applied or new_text == text:
             self._echo_stdin(path, text)
-            self._report_unit(name, unit, envelope, result, error, can_fix=not refused)
+            for unit, envelope, result, error in checked:
+                can_fix = unit.number not in refused
+                self._report_unit(name, unit, envelope, result, error, can_fix=can_fix)
             return
         if self.options.diff:
             from ._fix import splice_diff
 
-            self.diff_out.write(splice_diff(text, splices, name))
+            self.diff_out.write(splice_diff(text, sorted(splices), name))
         elif path is None:
             sys.stdout.write(new_text)
         else:
@@ -506,16 +566,55 @@ class Checker:
                 self._report_error(name, _unwritable(exc))
                 self.blocked = True
                 try:
-                    self._report_unit(name, unit, envelope, result, error)
+                    for unit, envelope, result, error in checked:
+                        self._report_unit(name, unit, envelope, result, error)
                 finally:
                     self.blocked = False
                 return
         self.summary.fixed += applied
         self.summary.files_fixed += 1
         # Report what remains, at its position in the fixed text.
-        unit = _parse_document(new_text, fmt)
-        envelope, result, error = self._check_unit(unit.document)
-        self._report_unit(name, unit, envelope, result, error)
+        fixed_units = _parse_units(new_text, fmt)
+        ignores = inline_ignores(new_text) if fmt == "yaml" else {}
+        for unit, _, _, _ in checked:
+            fixed = fixed_units[(unit.number or 1) - 1]
+            envelope, result, error = self._check_unit(fixed.document)
+            if ignores and result is not None:
+                result = self._without_ignored(name, fixed, envelope, result, ignores)
+            self._report_unit(name, fixed, envelope, result, error)
+
+    def _without_ignored(
+        self,
+        name: str,
+        unit: Unit,
+        envelope: bool,
+        result: Result,
+        ignores: dict[int, frozenset[str]],
+    ) -> Result:
+        """The result less what a ``# fwcompat: ignore[CODE]`` comment turns off on the
+        finding's line: neither reported nor fixed (ruff's ``# noqa``)."""
+        import dataclasses
+
+        diagnostics = result.diagnostics
+        wanted: list[Sequence[str]] = []
+        slots: list[int] = []
+        for n, d in enumerate(diagnostics):
+            try:
+                tokens = file_tokens(d.scope, parse_pointer(d.path), envelope)
+            except ValueError:
+                tokens = None
+            if tokens is not None:
+                slots.append(n)
+                wanted.append(tokens)
+        dropped: set[int] = set()
+        for n, (line, _) in zip(slots, unit.locate_all(wanted) if wanted else (), strict=True):
+            if is_ignored(ignores.get(line), diagnostics[n].code):
+                dropped.add(n)
+                self.note(f"{name}:{line}: {diagnostics[n].code} ignored by a comment")
+        if not dropped:
+            return result
+        kept = tuple(d for n, d in enumerate(diagnostics) if n not in dropped)
+        return dataclasses.replace(result, diagnostics=kept)
 
     # ------------------------------------------------------------------ JSONL
 

@@ -352,8 +352,11 @@ def fix_yaml_text(
     unit: Unit | None = None,
     *,
     splices_out: list[tuple[int, int, str]] | None = None,
+    load: Callable[[str], Unit] = load_yaml,
 ) -> tuple[str, int]:
     """Apply edits to YAML text by splicing node spans (comments and layout stay).
+
+    ``load`` reads the edited text back as the document (one of a stream of several).
 
     Raises :class:`FixRefused` (file untouched) when an edit goes through an alias
     or merge key (the same data appears elsewhere), for duplicate keys, and when
@@ -455,7 +458,7 @@ def fix_yaml_text(
                 splices.append((member_start, members[last + 1][0], ""))
             else:
                 raise FixRefused("cannot remove this member in place")
-    return _verified(text, splices, load_yaml, expected, splices_out), len(effective)
+    return _verified(text, splices, load, expected, splices_out), len(effective)
 
 
 def _bare_colon(text: str, key_end: int, value_start: int) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -119,13 +120,53 @@ def add_pack_commands(sub: Any, config_options: Callable[[argparse.ArgumentParse
         "paths", nargs="+", metavar="PATH", help="rule files (.yaml) or pack folders (pack.yaml)"
     )
     p.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
+    p.add_argument(
+        "--rule-files-only",
+        action="store_true",
+        help="skip files that are not fwcompat rule files (for pre-commit): a rule file "
+        "has a pack.yaml beside it, sits under a fwcompat-rules/ folder, or names the "
+        "rule-file schema in a `# yaml-language-server: $schema=...` comment",
+    )
     config_options(p)
 
 
 def run_pack_command(args: argparse.Namespace, config: Any) -> int:
     if args.command == "packs":
         return _list_packs(args.format)
-    return _test_rules(args.paths, config, quiet=args.quiet)
+    paths = args.paths
+    if args.rule_files_only:
+        paths = [p for p in paths if is_rule_file(p)]
+        if not paths:
+            if not args.quiet:
+                sys.stdout.write("No fwcompat rule files among the files given.\n")
+            return 0
+    return _test_rules(paths, config, quiet=args.quiet)
+
+
+SCHEMA_MARKER = re.compile(r"yaml-language-server:\s*\$schema=\S*rule-file\.schema\.json")
+"""The comment that marks a YAML file as an fwcompat rule file for editors and hooks."""
+
+
+def is_rule_file(path: str) -> bool:
+    """Whether ``path`` is an fwcompat rule file or pack, not another tool's YAML (a
+    semgrep ``rules/`` folder, a CI workflow): a ``pack.yaml`` with a ``pack:`` table, a
+    file beside one, a file under a ``fwcompat-rules/`` folder, or one that names the
+    rule-file schema in a ``# yaml-language-server: $schema=`` comment."""
+    if os.path.isdir(path):
+        return os.path.isfile(os.path.join(path, "pack.yaml"))
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return True  # let test-rules say why it cannot be read
+    if SCHEMA_MARKER.search(head):
+        return True
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.basename(path) == "pack.yaml":
+        return re.search(r"^pack:", head, re.MULTILINE) is not None
+    if os.path.isfile(os.path.join(folder, "pack.yaml")):
+        return True
+    return "fwcompat-rules" in folder.replace(os.sep, "/").split("/")
 
 
 def _list_packs(fmt: str) -> int:

@@ -1,10 +1,16 @@
-"""Finding and reading ``[tool.fwcompat]`` settings.
+"""Finding and reading fwcompat's settings: ``[tool.fwcompat]`` or a ``fwcompat.toml``.
 
-Lookup, like ruff: ``--config FILE`` if given; otherwise walk up from the current
-folder and take the first ``pyproject.toml`` that has a ``[tool.fwcompat]`` table.
+Lookup, like ruff: ``--config FILE`` if given (its settings apply to every file,
+and its patterns are relative to the current folder); ``--isolated`` reads no file;
+otherwise each file uses the settings of the **nearest** config file at or above its
+folder: in each folder ``.fwcompat.toml``, then ``fwcompat.toml``, then a
+``pyproject.toml`` that has a ``[tool.fwcompat]`` table. Files are not merged: the
+nearest one wins whole, and flags apply on top of it.
+
 A ``--config`` file may be a ``pyproject.toml`` (its ``[tool.fwcompat]`` table is
 read) or a dedicated TOML file whose top level is the settings table.
-Relative ``rule-files`` and ``pack-dir`` are resolved against the config file's folder.
+Relative ``rule-files`` and ``pack-dir`` are resolved against the config file's folder;
+``include``, ``exclude`` and ``per-file-ignores`` patterns are anchored there too.
 """
 
 from __future__ import annotations
@@ -12,36 +18,40 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from fwcompat._config import Config, looks_like_path
 from fwcompat._exceptions import ConfigError
 
-from ._sources import DEFAULT_EXCLUDE, DEFAULT_INCLUDE
+from ._sources import FileSettings
 
-__all__ = ["FileSettings", "find_pyproject", "load_config", "load_settings"]
+__all__ = [
+    "CONFIG_NAMES",
+    "FileSettings",
+    "Resolved",
+    "SettingsResolver",
+    "find_config",
+    "find_pyproject",
+    "load_config",
+    "load_settings",
+]
 
-_FILE_KEYS = ("include", "exclude", "extend_exclude")
+CONFIG_NAMES = (".fwcompat.toml", "fwcompat.toml", "pyproject.toml")
+"""Config files looked for in each folder, first found wins (ruff: .ruff.toml, ruff.toml,
+pyproject.toml)."""
+_FILE_KEYS = (
+    "include", "exclude", "extend_exclude", "per_file_ignores", "extend_per_file_ignores",
+    "respect_gitignore",
+)  # fmt: skip
 
 
-class FileSettings(NamedTuple):
-    """Which files a folder search takes: ruff's ``include``, ``exclude``, ``extend-exclude``."""
+class Resolved(NamedTuple):
+    """The settings of one folder: its Config, its file selection, the file they came from."""
 
-    include: tuple[str, ...] = DEFAULT_INCLUDE
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
-
-    def with_flags(
-        self,
-        *,
-        include: Sequence[str] | None = None,
-        exclude: Sequence[str] | None = None,
-        extend_exclude: Sequence[str] | None = None,
-    ) -> FileSettings:
-        return FileSettings(
-            tuple(include) if include else self.include,
-            (*(tuple(exclude) if exclude else self.exclude), *(extend_exclude or ())),
-        )
+    config: Config
+    files: FileSettings
+    source: str | None
 
 
 def _globs(value: Any, where: str) -> tuple[str, ...]:
@@ -53,18 +63,61 @@ def _globs(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _file_settings(table: dict[str, Any], source: str) -> FileSettings:
+def per_file_ignores(value: Any, where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``{"pattern" = ["FW401", ...]}``: ruff's per-file-ignores table."""
+    from fwcompat._config import _codes
+
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: expected a table of "pattern" = ["CODE", ...], got {value!r}')
+    out = []
+    for pattern, codes in value.items():
+        if not isinstance(pattern, str) or not pattern.lstrip("!"):
+            raise ConfigError(f"{where}: {pattern!r} is not a file pattern")
+        out.append((pattern, _codes(codes, f"{where}.{pattern!r}")))
+    return tuple(out)
+
+
+def _file_settings(table: dict[str, Any], source: str, root: str) -> FileSettings:
     """Take the file-selection keys out of ``table`` (they are the CLI's, not Config's)."""
-    found: dict[str, tuple[str, ...]] = {}
+    found: dict[str, Any] = {}
     for raw_key in list(table):
         key = str(raw_key).replace("-", "_")
-        if key in _FILE_KEYS:
-            found[key] = _globs(table.pop(raw_key), f"{source}.{raw_key}")
-    return FileSettings().with_flags(
+        if key not in _FILE_KEYS:
+            continue
+        value = table.pop(raw_key)
+        where = f"{source}.{raw_key}"
+        if key == "respect_gitignore":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: expected true or false, got {value!r}")
+            found[key] = value
+        elif key.endswith("per_file_ignores"):
+            found[key] = per_file_ignores(value, where)
+        else:
+            found[key] = _globs(value, where)
+    return FileSettings(root=root).with_flags(
         include=found.get("include"),
         exclude=found.get("exclude"),
         extend_exclude=found.get("extend_exclude"),
+        per_file_ignores=found.get("per_file_ignores"),
+        extend_per_file_ignores=found.get("extend_per_file_ignores"),
+        respect_gitignore=found.get("respect_gitignore"),
     )
+
+
+def key_line(path: str, key: str) -> int | None:
+    """The 1-based line where ``key`` (or its other spelling) is set in a TOML file."""
+    spellings = {key, key.replace("_", "-"), key.replace("-", "_")}
+    pattern = re.compile(
+        r"^\s*[\"']?(" + "|".join(re.escape(k) for k in spellings) + r")[\"']?\s*[=.]"
+    )
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle, 1):
+                if pattern.match(line):
+                    return number
+    except OSError:
+        return None
+    return None
 
 
 def _check_keys(table: dict[str, Any], source: str) -> None:
@@ -79,9 +132,19 @@ def _check_keys(table: dict[str, Any], source: str) -> None:
         if key in known:
             continue
         match = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {match[0].replace('_', '-')!r}?" if match else ""
+        hint = f" (did you mean {match[0].replace('_', '-')!r}?)" if match else ""
         names = ", ".join(k.replace("_", "-") for k in known)
         raise ConfigError(f"{source}: unknown key {raw_key!r}{hint} (known keys: {names})")
+
+
+def _with_line(source: str, path: str, message: str, table: dict[str, Any]) -> str:
+    """``FILE [tool.fwcompat]: KEY ...`` -> ``FILE:LINE [tool.fwcompat]: KEY ...``."""
+    for raw_key in table:
+        if f"{source}.{raw_key}" in message or f"key {str(raw_key)!r}" in message:
+            line = key_line(path, str(raw_key))
+            if line is not None:
+                return message.replace(path, f"{path}:{line}", 1)
+    return message
 
 
 def _toml_load(path: str) -> dict[str, Any]:
@@ -126,6 +189,34 @@ def _has_table(path: str) -> bool:
     return re.search(r"^\s*\[\s*tool\s*\]", text, re.MULTILINE) is not None
 
 
+def _config_in(folder: str) -> str | None:
+    """The config file of one folder, if it has one (see :data:`CONFIG_NAMES`)."""
+    for name in CONFIG_NAMES:
+        candidate = os.path.join(folder, name)
+        if not os.path.isfile(candidate):
+            continue
+        if name != "pyproject.toml":
+            return candidate
+        if _has_table(candidate):
+            tool = _toml_load(candidate).get("tool")
+            if isinstance(tool, dict) and "fwcompat" in tool:
+                return candidate
+    return None
+
+
+def find_config(start: str | None = None) -> str | None:
+    """The nearest config file at or above ``start`` (see :data:`CONFIG_NAMES`)."""
+    folder = os.path.abspath(start or os.getcwd())
+    while True:
+        found = _config_in(folder)
+        if found is not None:
+            return found
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
 def find_pyproject(start: str | None = None) -> str | None:
     """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.fwcompat]`` table."""
     folder = os.path.abspath(start or os.getcwd())
@@ -150,11 +241,18 @@ def load_config(path: str | None = None, *, search: bool = True) -> tuple[Config
 def load_settings(
     path: str | None = None, *, search: bool = True
 ) -> tuple[Config, str | None, FileSettings]:
-    """(Config, file it came from, file selection). Defaults when no file is found."""
+    """(Config, file it came from, file selection). Defaults when no file is found.
+
+    Without ``path``, the nearest config file above the current folder is read (when
+    ``search``); its patterns are anchored at its folder. A ``path`` given (``--config``)
+    anchors them at the current folder, as ruff does.
+    """
+    root = ""
     if path is None:
-        path = find_pyproject() if search else None
+        path = find_config() if search else None
         if path is None:
             return Config(), None, FileSettings()
+        root = os.path.dirname(os.path.abspath(path))
     data = _toml_load(path)
     tool = data.get("tool")
     if isinstance(tool, dict) and "fwcompat" in tool:
@@ -169,8 +267,13 @@ def load_settings(
         raise ConfigError(f"{source}: expected a table")
     table = dict(table)
     table.pop("serve", None)  # [tool.fwcompat.serve]: fwcompat serve's own flags (serve/_settings)
-    _check_keys(table, source)
-    selection = _file_settings(table, source)
+    try:
+        _check_keys(table, source)
+        selection = _file_settings(dict(table), source, root)
+    except ConfigError as exc:
+        raise ConfigError(_with_line(source, path, str(exc), table)) from None
+    original = table
+    table = {k: v for k, v in table.items() if str(k).replace("-", "_") not in _FILE_KEYS}
     base = os.path.dirname(os.path.abspath(path))
     for key in ("rule_files", "rule-files"):
         files = table.get(key)
@@ -192,5 +295,87 @@ def load_settings(
             key = str(raw_key).replace("-", "_")
             if key != raw_key:
                 message = message.replace(f"{source}.{key}", f"{source}.{raw_key}")
-        raise ConfigError(message) from None
+        raise ConfigError(_with_line(source, path, message, original)) from None
     return config, path, selection
+
+
+Overlay = Callable[[Config, FileSettings], tuple[Config, FileSettings]]
+Validate = Callable[[Config, FileSettings, "str | None"], None]
+
+
+class SettingsResolver:
+    """Settings per folder and per file, as ruff resolves them (hierarchical config).
+
+    ``config_file`` (``--config``) or ``isolated`` give one set of settings for every
+    file; otherwise each folder takes its nearest config file. ``overlay`` puts the
+    command line's flags on top of each. Every lookup is cached: a folder's config
+    file is found once, each file is read once.
+    """
+
+    def __init__(
+        self,
+        *,
+        config_file: str | None,
+        isolated: bool,
+        overlay: Overlay | None = None,
+        validate: Validate | None = None,
+    ) -> None:
+        self._overlay = overlay
+        self._validate = validate
+        self._fixed: Resolved | None = None
+        self._by_source: dict[str | None, Resolved] = {}
+        self._source_of: dict[str, str | None] = {}
+        self._per_file: dict[tuple[Config, tuple[str, ...]], Config] = {}
+        if config_file is not None or isolated:
+            if isolated and config_file is None:
+                config, files = Config(), FileSettings()
+            else:
+                config, _, files = load_settings(config_file, search=False)
+            self._fixed = self._apply(config, files, config_file)
+
+    def _apply(self, config: Config, files: FileSettings, source: str | None) -> Resolved:
+        if self._overlay is not None:
+            config, files = self._overlay(config, files)
+        if self._validate is not None:
+            self._validate(config, files, source)
+        return Resolved(config, files, source)
+
+    def _source(self, folder: str) -> str | None:
+        found = self._source_of.get(folder, "")
+        if found != "":
+            return found
+        own = _config_in(folder)
+        if own is None:
+            parent = os.path.dirname(folder)
+            own = None if parent == folder else self._source(parent)
+        self._source_of[folder] = own
+        return own
+
+    def for_folder(self, folder: str) -> Resolved:
+        """The settings that apply to the files of ``folder``."""
+        if self._fixed is not None:
+            return self._fixed
+        source = self._source(os.path.abspath(folder))
+        resolved = self._by_source.get(source)
+        if resolved is None:
+            if source is None:
+                config, files = Config(), FileSettings()
+            else:
+                config, _, files = load_settings(source, search=False)
+                files = files._replace(root=os.path.dirname(source))
+            resolved = self._by_source[source] = self._apply(config, files, source)
+        return resolved
+
+    def config_for(self, path: str) -> Config:
+        """The Config of one file: its folder's, less what ``per-file-ignores`` turns off."""
+        resolved = self.for_folder(os.path.dirname(os.path.abspath(path)))
+        codes = resolved.files.ignored_codes(path)
+        if not codes:
+            return resolved.config
+        key = (resolved.config, codes)
+        config = self._per_file.get(key)
+        if config is None:
+            base = resolved.config
+            extra = [c for c in codes if c not in base.ignore]
+            config = self._per_file[key] = base.merged(ignore=[*base.ignore, *extra])
+        return config

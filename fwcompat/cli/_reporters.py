@@ -43,6 +43,8 @@ class Finding(NamedTuple):
     """A fix applies under the current flags (``--fix``, ``--unsafe-fixes``)."""
     request_line: int = 1
     """Line where the request starts (its JSONL line; 1 for whole files)."""
+    document: int | None = None
+    """Number of the document (from 1) in a YAML file of several; None otherwise."""
 
     @property
     def pointer(self) -> str:
@@ -74,6 +76,7 @@ class Finding(NamedTuple):
             "doc": d.doc,
             "fix": fix,
             "fixable": self.fixable,
+            **({"document": self.document} if self.document is not None else {}),
         }
 
 
@@ -160,11 +163,18 @@ class Reporter:
     name: ClassVar[str] = ""
 
     def __init__(
-        self, out: TextIO, *, rule_info: RuleInfo | None = None, color: bool = False
+        self,
+        out: TextIO,
+        *,
+        rule_info: RuleInfo | None = None,
+        color: bool = False,
+        quiet: bool = False,
     ) -> None:
         self.out = out
         self.rule_info = rule_info
         self.color = color
+        self.quiet = quiet
+        """``-q``: the findings and nothing else (no summary line)."""
 
     def paint(self, text: str, style: str) -> str:
         """Wrap ``text`` in an ANSI style when colour is on (text and github output)."""
@@ -191,6 +201,8 @@ class TextReporter(Reporter):
         d = finding.diagnostic
         mark = " " + self.paint("[*]", "cyan") if finding.fixable else ""
         where = f"{finding.pointer}: " if d.doc or d.path else ""
+        if finding.document is not None:
+            where = f"document {finding.document}{' ' if where else ': '}{where}"
         place = f"{finding.file}:{finding.line}:{finding.column}:"
         severity = self.paint(f"[{d.severity.value}]", _SEVERITY_STYLE[d.severity])
         self.out.write(
@@ -199,6 +211,8 @@ class TextReporter(Reporter):
         )
 
     def finish(self, summary: Summary, *, exit_code: int) -> None:
+        if self.quiet:
+            return
         text = summary.text()
         if self.color:
             style = "green" if text.startswith("All checks passed") else "bold"
@@ -253,11 +267,54 @@ class GithubReporter(Reporter):
                 ("title", f"{d.code} {d.rule}"),
             )
         )
-        message = f"{d.code} [{d.severity.value}] {finding.pointer}: {d.message}"
+        pointer = finding.pointer
+        if finding.document is not None:
+            pointer = f"document {finding.document} {pointer}"
+        message = f"{d.code} [{d.severity.value}] {pointer}: {d.message}"
         self.out.write(f"::{_GITHUB_LEVEL[d.severity]} {props}::{escape_github_data(message)}\n")
 
     def finish(self, summary: Summary, *, exit_code: int) -> None:
-        self.out.write(summary.text() + "\n")
+        if not self.quiet:
+            self.out.write(summary.text() + "\n")
+
+
+class StatisticsReporter(Reporter):
+    """``--statistics``: one row per rule code, most frequent first (ruff's table), or a
+    JSON array of ``{code, name, count, fixable}`` with ``json``."""
+
+    name = "statistics"
+
+    def __init__(self, out: TextIO, *, fmt: str = "text", **kwargs: Any) -> None:
+        super().__init__(out, **kwargs)
+        self.fmt = fmt
+        self.counts: dict[str, list[Any]] = {}
+
+    def finding(self, finding: Finding) -> None:
+        d = finding.diagnostic
+        row = self.counts.setdefault(d.code, [d.rule, 0, 0])
+        row[1] += 1
+        row[2] += int(finding.fixable)
+
+    def rows(self) -> list[dict[str, Any]]:
+        ordered = sorted(self.counts.items(), key=lambda item: (-item[1][1], item[0]))
+        return [
+            {"code": code, "name": name, "count": count, "fixable": fixable}
+            for code, (name, count, fixable) in ordered
+        ]
+
+    def finish(self, summary: Summary, *, exit_code: int) -> None:
+        rows = self.rows()
+        if self.fmt == "json":
+            self.out.write(json.dumps(rows, indent=2) + "\n")
+            return
+        width = max((len(str(r["count"])) for r in rows), default=1)
+        code_width = max((len(r["code"]) for r in rows), default=1)
+        any_fixable = any(r["fixable"] for r in rows)
+        for r in rows:
+            mark = ("[*] " if r["fixable"] else "[ ] ") if any_fixable else ""
+            self.out.write(f"{r['count']:>{width}}\t{r['code']:<{code_width}}\t{mark}{r['name']}\n")
+        if not self.quiet:
+            self.out.write(summary.text() + "\n")
 
 
 _SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}

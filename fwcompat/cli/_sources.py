@@ -17,7 +17,6 @@ JSONL files are streamed line by line: memory stays constant whatever the size.
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import functools
 import gc
 import json
@@ -34,7 +33,9 @@ __all__ = [
     "DEFAULT_INCLUDE",
     "ENVELOPE_KEYS",
     "REQUEST_KEYS",
+    "FileSettings",
     "Format",
+    "GitIgnore",
     "Problem",
     "SourceError",
     "Unit",
@@ -49,6 +50,7 @@ __all__ = [
     "load_json",
     "load_yaml",
     "offset_to_position",
+    "path_matches",
     "positions",
     "scanstring",
     "split_envelope",
@@ -179,6 +181,8 @@ class Unit(NamedTuple):
     """Token lists of RFC 6901 pointers -> 1-based (line, column) each, in one pass."""
     problems: tuple[Problem, ...] = ()
     yaml: YamlInfo | None = None
+    number: int | None = None
+    """1-based number of the document in a YAML stream of several; None for one."""
 
     def locate(self, tokens: Tokens) -> tuple[int, int]:
         return self.locate_all([tokens])[0]
@@ -236,34 +240,179 @@ def split_envelope(document: Any) -> tuple[bool, dict[str, Any]]:
 # --------------------------------------------------------------------------- discovery
 
 
-def _matches(path: str, patterns: Sequence[str]) -> bool:
-    """ruff-style: a pattern matches the base name or the whole (normalized) path."""
-    name = os.path.basename(path)
-    norm = os.path.normpath(path).replace(os.sep, "/")
-    absolute = os.path.abspath(path).replace(os.sep, "/")
-    for pattern in patterns:
-        if fnmatch.fnmatchcase(name, pattern):
-            return True
-        if "/" in pattern:
-            pat = pattern.rstrip("/")
-            if fnmatch.fnmatchcase(norm, pat) or fnmatch.fnmatchcase(absolute, pat):
-                return True
-            if not pat.startswith(("/", "*")) and fnmatch.fnmatchcase(absolute, "*/" + pat):
-                return True
-    return False
+class FileSettings(NamedTuple):
+    """Which files a folder search takes, and which rules each file skips (ruff's keys).
+
+    Patterns are gitignore-style (``**``, ``!``, a trailing ``/`` for folders, matched
+    through pathspec): a pattern without ``/`` matches a name at any depth, one with
+    ``/`` is anchored at ``root`` (the folder of the config file that set it; the
+    current folder for ``--config`` and the defaults).
+    """
+
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(pattern, codes) pairs; a pattern starting with ``!`` applies to files it does not match."""
+    respect_gitignore: bool = True
+    root: str = ""
+    """Folder that anchored patterns are relative to ("" = the current folder)."""
+
+    def with_flags(
+        self,
+        *,
+        include: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
+        extend_exclude: Sequence[str] | None = None,
+        per_file_ignores: Sequence[tuple[str, Sequence[str]]] | None = None,
+        extend_per_file_ignores: Sequence[tuple[str, Sequence[str]]] | None = None,
+        respect_gitignore: bool | None = None,
+    ) -> FileSettings:
+        ignores = self.per_file_ignores
+        if per_file_ignores is not None:
+            ignores = tuple((p, tuple(c)) for p, c in per_file_ignores)
+        if extend_per_file_ignores:
+            ignores = (*ignores, *((p, tuple(c)) for p, c in extend_per_file_ignores))
+        return self._replace(
+            include=tuple(include) if include else self.include,
+            exclude=(*(tuple(exclude) if exclude else self.exclude), *(extend_exclude or ())),
+            per_file_ignores=ignores,
+            respect_gitignore=(
+                self.respect_gitignore if respect_gitignore is None else respect_gitignore
+            ),
+        )
+
+    def ignored_codes(self, path: str) -> tuple[str, ...]:
+        """The codes ``per-file-ignores`` turns off for ``path``."""
+        codes: list[str] = []
+        for pattern, listed in self.per_file_ignores:
+            negated = pattern.startswith("!")
+            hit = path_matches(path, (pattern[1:] if negated else pattern,), self.root)
+            if hit != negated:
+                codes.extend(c for c in listed if c not in codes)
+        return tuple(codes)
 
 
-def _excluded(path: str, exclude: Sequence[str]) -> bool:
-    """A named path is excluded when it, or any folder above it, matches (ruff's rule)."""
-    current = os.path.normpath(path)
-    while current and current not in (".", os.sep):
-        if _matches(current, exclude):
-            return True
+@functools.lru_cache(maxsize=512)
+def _spec(patterns: tuple[str, ...]) -> Any:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _relative(path: str, root: str) -> str:
+    """``path`` relative to ``root`` with ``/`` separators; a path outside ``root`` as
+    given, less its leading ``../`` (so unanchored patterns still match its names)."""
+    absolute = os.path.abspath(path)
+    try:
+        rel = os.path.relpath(absolute, os.path.abspath(root or os.curdir))
+    except ValueError:  # another drive (Windows)
+        rel = absolute
+    parts = [p for p in rel.replace(os.sep, "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts)
+
+
+def path_matches(
+    path: str, patterns: Sequence[str], root: str = "", *, folder: bool = False, own: bool = False
+) -> bool:
+    """Whether a gitignore-style pattern list matches ``path`` or a folder above it.
+
+    ``own``: only a match of the path itself counts, not one it inherits from a folder
+    above (a folder search prunes excluded folders as it goes, and never excludes the
+    folder it was given)."""
+    if not patterns:
+        return False
+    return _rel_matches(_relative(path, root), patterns, folder=folder, own=own)
+
+
+def _rel_matches(rel: str, patterns: Sequence[str], *, folder: bool, own: bool) -> bool:
+    """:func:`path_matches` for a path already relative to the patterns' root."""
+    if not rel or not patterns:
+        return False
+    spec = _spec(tuple(patterns))
+    if not spec.match_file(rel + "/" if folder else rel):
+        return False
+    return not (own and "/" in rel and spec.match_file(rel.rsplit("/", 1)[0] + "/"))
+
+
+def _git_root(folder: str) -> str | None:
+    current = os.path.abspath(folder)
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
         parent = os.path.dirname(current)
         if parent == current:
-            break
+            return None
         current = parent
-    return False
+
+
+class GitIgnore:
+    """The ``.gitignore`` files that apply to a folder, as git reads them: the folder's
+    own and those above it up to the work tree's root (a deeper file wins). Outside a
+    git work tree nothing is ignored (ripgrep's and ruff's default)."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, tuple[tuple[str, Any], ...]] = {}
+        self._roots: dict[str, str | None] = {}
+
+    def _chain(self, folder: str) -> tuple[tuple[str, Any], ...]:
+        found = self._specs.get(folder)
+        if found is not None:
+            return found
+        git_root = self._roots.get(folder, "?")
+        if git_root == "?":
+            git_root = _git_root(folder)
+            self._roots[folder] = git_root
+        if git_root is None:
+            chain: tuple[tuple[str, Any], ...] = ()
+        else:
+            parent = os.path.dirname(folder)
+            inherited = () if folder == git_root else self._chain(parent)
+            if parent != folder and folder != git_root:
+                self._roots.setdefault(parent, git_root)
+            chain = inherited
+            try:
+                with open(os.path.join(folder, ".gitignore"), encoding="utf-8") as handle:
+                    lines = handle.read().splitlines()
+            except (OSError, UnicodeDecodeError):
+                lines = []
+            if lines:
+                chain = (*inherited, (folder, _spec(tuple(lines))))
+        self._specs[folder] = chain
+        return chain
+
+    def ignored(self, path: str, *, folder: bool = False, own: bool = False) -> bool:
+        """Whether git ignores ``path``; ``own`` as for :func:`path_matches`."""
+        absolute = path if os.path.isabs(path) else os.path.abspath(path)
+        for base, spec in reversed(self._chain(os.path.dirname(absolute))):
+            if absolute.startswith(base + os.sep):
+                rel = absolute[len(base) + 1 :].replace(os.sep, "/")
+            else:
+                rel = os.path.relpath(absolute, base).replace(os.sep, "/")
+            verdict = _verdict(spec, rel + "/" if folder else rel)
+            if verdict is None:
+                continue
+            if verdict and own and "/" in rel and _verdict(spec, rel.rsplit("/", 1)[0] + "/"):
+                return False
+            return verdict
+        return False
+
+
+def _verdict(spec: Any, rel: str) -> bool | None:
+    """The last pattern of a .gitignore that matches decides; None when none does."""
+    verdict = None
+    for pattern in spec.patterns:
+        if pattern.include is not None and pattern.match_file(rel) is not None:
+            verdict = bool(pattern.include)
+    return verdict
+
+
+def _excluded(path: str, settings: FileSettings) -> bool:
+    """A named path is excluded when it, or a folder above it, matches ``exclude``.
+
+    As ruff's ``--force-exclude``: the exclude patterns only; ``.gitignore`` decides
+    what a folder search finds, never whether a file named on the command line is read.
+    """
+    return path_matches(path, settings.exclude, settings.root, folder=os.path.isdir(path))
 
 
 class WalkError(NamedTuple):
@@ -278,29 +427,59 @@ def discover(
     exclude: Sequence[str] = DEFAULT_EXCLUDE,
     force_exclude: bool = False,
     skip: frozenset[str] = frozenset(),
+    selection: Callable[[str], FileSettings] | None = None,
 ) -> Iterator[str | WalkError]:
     """Expand folders recursively into their request files; files pass through as given.
 
     Under a folder, a file must match ``include`` and neither it nor a folder above
-    it may match ``exclude``. A file named on the command line is always checked,
-    unless ``force_exclude`` (for pre-commit, which names every file). ``skip``
-    holds real paths never to read (the report file). A folder that cannot be
-    listed yields a :class:`WalkError`.
+    it may match ``exclude`` or (``respect_gitignore``) a ``.gitignore``. Each folder
+    uses the selection of its own settings: ``selection(folder)`` (hierarchical config),
+    else the ``include`` / ``exclude`` given. A file named on the command line is
+    always checked, unless ``force_exclude`` (for pre-commit, which names every file).
+    ``skip`` holds real paths never to read (the report file). A folder that cannot
+    be listed yields a :class:`WalkError`.
     """
+    if selection is None:
+        fixed = FileSettings(tuple(include), tuple(exclude))
+
+        def selection(folder: str) -> FileSettings:
+            return fixed
+
+    gitignore = GitIgnore()
     seen: set[str] = set()
     for path in paths:
         if path != "-" and os.path.isdir(path):
-            if force_exclude and _excluded(path, exclude):
+            if force_exclude and _excluded(path, selection(os.path.dirname(os.path.abspath(path)))):
                 continue
             found: list[str | WalkError] = []
             errors: list[OSError] = []
             for root, dirs, files in os.walk(path, onerror=errors.append):
-                dirs[:] = sorted(d for d in dirs if not _matches(os.path.join(root, d), exclude))
-                found.extend(
-                    os.path.join(root, f)
-                    for f in files
-                    if _matches(f, include) and not _matches(os.path.join(root, f), exclude)
-                )
+                settings = selection(root)
+                use_git = settings.respect_gitignore
+                # Relative and absolute forms of the folder once; its entries are joins.
+                here = _relative(root, settings.root)
+                prefix = here + "/" if here else ""
+                absolute = os.path.abspath(root)
+                include, exclude = settings.include, settings.exclude
+                kept = []
+                for d in sorted(dirs):
+                    if _rel_matches(prefix + d, exclude, folder=True, own=True):
+                        continue
+                    if use_git and gitignore.ignored(
+                        os.path.join(absolute, d), folder=True, own=True
+                    ):
+                        continue
+                    kept.append(d)
+                dirs[:] = kept
+                for f in files:
+                    rel = prefix + f
+                    if not _rel_matches(rel, include, folder=False, own=False):
+                        continue
+                    if _rel_matches(rel, exclude, folder=False, own=True):
+                        continue
+                    if use_git and gitignore.ignored(os.path.join(absolute, f), own=True):
+                        continue
+                    found.append(os.path.join(root, f))
             for error in errors:
                 where = error.filename if isinstance(error.filename, str) else path
                 found.append(WalkError(where, f"cannot read folder: {error.strerror or error}"))
@@ -308,7 +487,11 @@ def discover(
                 found, key=lambda c: c.path if isinstance(c, WalkError) else c
             )
         else:
-            if force_exclude and path != "-" and _excluded(path, exclude):
+            if (
+                force_exclude
+                and path != "-"
+                and _excluded(path, selection(os.path.dirname(os.path.abspath(path))))
+            ):
                 continue
             candidates = [path]
         for candidate in candidates:
@@ -796,36 +979,47 @@ class SeveralDocuments(SourceError):
     """A YAML stream of several documents: never a request file."""
 
 
-@without_gc
-def load_yaml(text: str) -> Unit:
-    """Parse a YAML file holding one document, keeping node marks for positions."""
-    import yaml
-
+def _loader(text: str) -> Any:
     global _LOADER
     if _LOADER is None:
         _LOADER = _yaml_loader()
-    loader = _LOADER(text)
-    try:
-        node = loader.get_single_node()
-        graph = _yaml_graph(node) if node is not None else _Graph(frozenset(), (), False)
-        if graph.fatal:
-            document = None
-        else:
-            document = loader.construct_document(node) if node is not None else None
-    except yaml.composer.ComposerError as exc:
-        if exc.problem and "expected a single document" in exc.problem:
-            raise SeveralDocuments("several YAML documents") from None
-        raise _yaml_error(exc) from None
-    except yaml.MarkedYAMLError as exc:
-        raise _yaml_error(exc) from None
-    except yaml.YAMLError as exc:
-        raise SourceError(f"invalid YAML: {exc}") from None
-    except RecursionError:
-        raise SourceError("invalid YAML: nesting too deep") from None
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise SourceError(f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+    return _LOADER(text)
+
+
+def _yaml_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """PyYAML's exceptions (and deep nesting) as :class:`SourceError` with a position."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        import yaml
+
+        try:
+            return function(*args, **kwargs)
+        except yaml.composer.ComposerError as exc:
+            said = f"{exc.context or ''} {exc.problem or ''}"
+            if "single document" in said or "another document" in said:
+                raise SeveralDocuments("several YAML documents") from None
+            raise _yaml_error(exc) from None
+        except yaml.MarkedYAMLError as exc:
+            raise _yaml_error(exc) from None
+        except yaml.YAMLError as exc:
+            raise SourceError(f"invalid YAML: {exc}") from None
+        except RecursionError:
+            raise SourceError("invalid YAML: nesting too deep") from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise SourceError(f"invalid YAML: {exc}") from None
+
+    return wrapper
+
+
+def _yaml_unit(text: str, loader: Any, node: Any, index: int | None) -> Unit:
+    """One document of a YAML stream as a unit; positions stay those of the whole file."""
+    graph = _yaml_graph(node) if node is not None else _Graph(frozenset(), (), False)
+    if graph.fatal:
+        # Not JSON data: classify the keys as written, so a workflow's `on:` is skipped.
+        document = _as_written(node)
+    else:
+        document = loader.construct_document(node) if node is not None else None
 
     @without_gc
     def locate_all(pointers: Sequence[Tokens]) -> list[tuple[int, int]]:
@@ -834,11 +1028,39 @@ def load_yaml(text: str) -> Unit:
 
     bom = 1 if text.startswith("\ufeff") else 0
     info = YamlInfo(text, node, graph.shared, bom)
-    problems = graph.problems
-    if graph.fatal:
-        # Not JSON data: classify the keys as written, so a workflow's `on:` is skipped.
-        document = _as_written(node)
-    return Unit(document, 1, locate_all, problems, info)
+    line = node.start_mark.line + 1 if node is not None and index is not None else 1
+    return Unit(document, line, locate_all, graph.problems, info, index)
+
+
+@without_gc
+@_yaml_errors
+def load_yaml(text: str) -> Unit:
+    """Parse a YAML file holding one document, keeping node marks for positions.
+
+    Several documents raise :class:`SeveralDocuments` (see :func:`load_yaml_documents`)."""
+    loader = _loader(text)
+    try:
+        return _yaml_unit(text, loader, loader.get_single_node(), None)
+    finally:
+        loader.dispose()
+
+
+@without_gc
+@_yaml_errors
+def load_yaml_documents(text: str) -> list[Unit]:
+    """Every document of a YAML stream (``---`` separated), one unit each, numbered from
+    1; positions are those of the whole file. One document gives one unnumbered unit."""
+    loader = _loader(text)
+    units: list[Unit] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            units.append(_yaml_unit(text, loader, node, len(units) + 1))
+    finally:
+        loader.dispose()
+    if len(units) == 1:
+        units = [units[0]._replace(number=None, line=1)]
+    return units
 
 
 def _as_written(node: Any) -> Any:
@@ -890,6 +1112,53 @@ def _yaml_position(
             break
         node = child
     return mark.line + 1, mark.column + 1
+
+
+# --------------------------------------------------------------------------- suppression
+
+IGNORE_MARK = "fwcompat: ignore"
+_IGNORE = re.compile(r"(?:^|[ \t])#[ \t]*fwcompat:[ \t]*ignore(?:\[([^\]\n]*)\])?")
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"\\]|\\.)*\"")
+ALL_CODES: frozenset[str] = frozenset({"*"})
+"""The codes of a bare ``# fwcompat: ignore``: every finding on its line."""
+
+
+def inline_ignores(text: str) -> dict[int, frozenset[str]]:
+    """1-based line -> codes a YAML comment turns off there (:data:`ALL_CODES` for all).
+
+    ``# fwcompat: ignore[FW401, FW402]`` at the end of a line applies to that line, as
+    ruff's ``# noqa``; alone on its line it applies to the next line that is not blank
+    or a comment, as yamllint's ``# yamllint disable-line``. Codes are exact. A ``#``
+    inside a quoted string on the line is not a comment (a string quoted over several
+    lines is not followed).
+    """
+    if IGNORE_MARK not in text:
+        return {}
+    out: dict[int, frozenset[str]] = {}
+    waiting: set[str] | None = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        match = _IGNORE.search(_QUOTED.sub("''", line) if "'" in line or '"' in line else line)
+        codes: set[str] | None = None
+        if match is not None:
+            listed = match.group(1)
+            if listed is None:
+                codes = set(ALL_CODES)
+            else:
+                codes = {c.strip() for c in listed.split(",") if c.strip()}
+        if not stripped or stripped.startswith("#"):
+            if codes is not None and stripped.startswith("#"):
+                waiting = (waiting or set()) | codes
+            continue
+        mine = (waiting or set()) | (codes or set())
+        waiting = None
+        if mine:
+            out[number] = frozenset(mine)
+    return out
+
+
+def is_ignored(codes: frozenset[str] | None, code: str) -> bool:
+    return codes is not None and ("*" in codes or code in codes)
 
 
 # --------------------------------------------------------------------------- envelopes

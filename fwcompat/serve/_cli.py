@@ -261,6 +261,9 @@ def run(args: argparse.Namespace) -> int:
             "local key (e.g. --require-key-env FWCOMPAT_PROXY_KEY --upstream-key-env "
             "FIREWORKS_API_KEY) or bind 127.0.0.1"
         )
+    problem = _listen_problem(args.host, args.port)
+    if problem:
+        return _fail(problem)
     log_format = args.log_format
     if log_format == "auto":
         log_format = "text" if sys.stderr.isatty() else "json"
@@ -311,12 +314,43 @@ def run(args: argparse.Namespace) -> int:
             date_header=False,
             timeout_graceful_shutdown=args.graceful_timeout,
         )
+    except SystemExit as exc:
+        if exc.code in (0, None):
+            raise
+        # uvicorn exits 3 when it cannot start (it logged why): a set-up error, exit 2.
+        return _fail(f"cannot serve on {_display_host(args.host)}:{args.port} (see above)")
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
     if signal.SIGINT in received:
         return 130
     return 0
+
+
+def _listen_problem(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (checked before starting), else None.
+
+    A port another program holds is the usual one: a clear line and exit 2, instead
+    of uvicorn's raw errno message and its exit 3.
+    """
+    import errno
+    import socket
+
+    where = f"{_display_host(host)}:{port}"
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"cannot listen on {where}: {getattr(exc, 'strerror', None) or exc}"
+    family, kind, proto, _, address = infos[0]
+    try:
+        with socket.socket(family, kind, proto) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            sock.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return f"cannot listen on {where}: the port is already in use (choose another --port)"
+        return f"cannot listen on {where}: {exc.strerror or exc}"
+    return None
 
 
 def _fail(message: str) -> int:
