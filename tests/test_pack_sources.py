@@ -148,3 +148,26 @@ def test_packs_report_their_basis_counts_and_source_date() -> None:
     for info in fwcompat.packs():
         assert sum(info.basis.values()) == info.rules
         assert info.source_date
+
+
+def test_cli_explain_rules_and_packs_show_basis_and_revision(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fwcompat.cli import main
+
+    assert main(["explain", "FW704", "--isolated"]) == 0
+    out = capsys.readouterr().out
+    assert "Inferred: no sentence of the provider's documentation" in out
+    assert "basis: inferred" in out and "revision R2" in out
+    assert main(["explain", "FW605", "--isolated"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the text is wrapped
+    assert "Documented by the provider (verbatim" in out
+    assert "Safe and unsafe fixes:" in out and "Config(unsafe_fixes=True)" in out
+    assert "the finding is an error and the request is left unchanged" in out
+    assert main(["rules", "--isolated"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:5] == ["CODE", "SEVERITY", "ACTION", "FIX", "BASIS"]
+    assert "revision R2" in out
+    assert main(["packs"]) == 0
+    out = capsys.readouterr().out
+    assert "(source text: R2)" in out and "documented," in out and "inferred)" in out
