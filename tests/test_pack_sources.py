@@ -19,14 +19,6 @@ from fwcompat._packs import shipped_pack_names, source_sentences
 from fwcompat._rules import CompiledRule, load_pack
 
 PACKS = shipped_pack_names()
-# Packs whose rules are all marked and quoted (grows per commit).
-CONVERTED: set[str] = {"fireworks", "fireworks-r4", "deepseek", "minimax"}
-
-
-def _converted(pack: str) -> object:
-    if pack in CONVERTED:
-        return pack
-    return pytest.param(pack, marks=pytest.mark.xfail(strict=True, reason="not yet converted"))
 
 
 def _defining_source(compiled: CompiledRule) -> str:
@@ -53,7 +45,7 @@ def test_every_pack_ships_its_source_text_with_url_and_date(pack: str) -> None:
     assert source_sentences(loaded.source_text), "the source text holds no provider text"
 
 
-@pytest.mark.parametrize("pack", [_converted(p) for p in PACKS])
+@pytest.mark.parametrize("pack", PACKS)
 def test_every_documented_doc_is_verbatim_in_its_own_revision(pack: str) -> None:
     missing = []
     for compiled in load_pack(pack).rules:
