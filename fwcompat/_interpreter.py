@@ -507,6 +507,8 @@ def _run_scope(
         if rule.action in ("remove", "replace"):
             edits.extend((segments, rule.action == "remove") for segments, _ in matches)
             if rule.action == "remove":
+                if any(seg and isinstance(seg[-1], int) for seg, _ in matches):
+                    removed.clear()  # indexes shifted: the recorded places are stale
                 removed.update(seg for seg, _ in matches if seg and isinstance(seg[-1], str))
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
         # A fix whose rule the configuration raised to an error still applies to the

@@ -425,3 +425,42 @@ def test_a_fix_raised_to_error_does_not_read_as_done() -> None:
     assert "removed (" not in d.message and "an error by configuration (FW401)" in d.message
     with pytest.raises(fwcompat.IncompatibleRequestError):
         fwcompat.normalize(body, config={"severity": {"FW401": "error"}})
+
+
+def test_a_member_removed_earlier_is_not_reported_again_by_a_later_rule(tmp_path: Any) -> None:
+    """FW602 removes eager_input_streaming; a later note on every tool member must not
+    report the member that is gone (its match was found before the removal)."""
+    rule_file = tmp_path / "notes.yaml"
+    rule_file.write_text(
+        """
+rules:
+  - code: XX601
+    name: tool-member-noted
+    title: Every tool member is noted
+    doc: "Our gateway notes tool members."
+    basis: inferred
+    path: /tools/*/*
+    when: {key_not_in: [name, input_schema]}
+    severity: info
+    action: note
+    message: "{key} noted."
+    examples:
+      - name: a description
+        body:
+          model: accounts/fireworks/models/kimi-k2p5
+          messages: []
+          tools: [{name: f, input_schema: {type: object}, description: d}]
+        expect: [{code: XX601, path: /tools/0/description}]
+      - name: a bare tool
+        body:
+          model: accounts/fireworks/models/kimi-k2p5
+          messages: []
+          tools: [{name: f, input_schema: {type: object}}]
+        expect: []
+"""
+    )
+    tool = {"name": "f", "input_schema": {"type": "object"}, "eager_input_streaming": True}
+    result = fwcompat.check(body(tools=[tool]), config={"rule_files": [str(rule_file)]})
+    assert [(d.code, d.path) for d in result.diagnostics] == [
+        ("FW602", "/tools/0/eager_input_streaming")
+    ]
