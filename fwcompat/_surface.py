@@ -11,7 +11,9 @@ runs a pack over every entry and names one outcome per entry:
 - ``unsafe``: a documented fix that changes what the request asks for, refused
   because the caller did not opt in to unsafe fixes (an error);
 - ``undocumented``: passed on with a warning that the provider's documentation does
-  not mention it (an inferred rule), so it may be rejected or ignored.
+  not mention it ("not in the provider's documentation; it may be rejected or ignored");
+- ``warned``: passed on with another warning (what the provider does with it, as its
+  notes restate: "DeepSeek ignores top_k").
 
 Pure: it reads the data file and the pack, and checks requests.
 """
@@ -30,9 +32,16 @@ from ._config import Config, coerce_config
 from ._diagnostics import Diagnostic, Severity
 from ._resources import schemas_dir
 
-__all__ = ["OUTCOMES", "SurfaceEntry", "SurfaceOutcome", "surface", "surface_entries"]
+__all__ = [
+    "OUTCOMES",
+    "UNDOCUMENTED",
+    "SurfaceEntry",
+    "SurfaceOutcome",
+    "surface",
+    "surface_entries",
+]
 
-Outcome = Literal["kept", "removed", "replaced", "rejected", "unsafe", "undocumented"]
+Outcome = Literal["kept", "removed", "replaced", "rejected", "unsafe", "undocumented", "warned"]
 OUTCOMES: tuple[Outcome, ...] = (
     "kept",
     "removed",
@@ -40,7 +49,10 @@ OUTCOMES: tuple[Outcome, ...] = (
     "rejected",
     "unsafe",
     "undocumented",
+    "warned",
 )
+UNDOCUMENTED = "not in the provider's documentation; it may be rejected or ignored"
+"""The words of every warning about a feature the provider's documentation does not mention."""
 Kind = Literal["field", "block", "tool", "header", "endpoint"]
 
 
@@ -147,9 +159,7 @@ def pack_model(config: Config) -> str:
     return counts.most_common(1)[0][0]
 
 
-def _decide(
-    diagnostics: Sequence[Diagnostic], basis: Mapping[str, str], unsafe: frozenset[str]
-) -> tuple[Outcome, str]:
+def _decide(diagnostics: Sequence[Diagnostic], unsafe: frozenset[str]) -> tuple[Outcome, str]:
     def first(test: Any) -> str | None:
         return next((d.code for d in diagnostics if test(d)), None)
 
@@ -161,15 +171,15 @@ def _decide(
         ("unsafe", refused),
         ("replaced", lambda d: d.action == "replaced"),
         ("removed", lambda d: d.action == "removed"),
-        (
-            "undocumented",
-            lambda d: d.severity is Severity.WARNING and basis.get(d.code) == "inferred",
-        ),
     ]
     for outcome, test in checks:
         code = first(test)
         if code is not None:
             return outcome, code
+    # Warnings only: the first one (in document order) decides, and names which kind it is.
+    warning = next((d for d in diagnostics if d.severity is Severity.WARNING), None)
+    if warning is not None:
+        return ("undocumented" if UNDOCUMENTED in warning.message else "warned"), warning.code
     return "kept", diagnostics[0].code if diagnostics else ""
 
 
@@ -187,7 +197,6 @@ def surface(
     cfg = coerce_config(config)
     chosen = model if model is not None else pack_model(cfg)
     rules = list_rules(cfg)
-    basis = {r.code: r.basis for r in rules}
     unsafe = frozenset(r.code for r in rules if r.fix == "unsafe")
     baseline = {
         (d.code, d.path)
@@ -203,7 +212,7 @@ def surface(
             body, headers=entry.headers, path=entry.path, base_url=entry.base_url, config=cfg
         )
         found = tuple(d for d in result.diagnostics if (d.code, d.path) not in baseline)
-        outcome, code = _decide(found, basis, unsafe)
+        outcome, code = _decide(found, unsafe)
         out.append(
             SurfaceOutcome(
                 entry=entry.id,
