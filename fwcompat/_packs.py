@@ -26,12 +26,14 @@ from ._tables import GlobTable
 
 __all__ = [
     "PackInfo",
+    "basis_counts",
     "build_pack",
     "pack_tables",
     "packs",
     "passed_through",
     "shipped_pack_dir",
     "shipped_pack_names",
+    "source_sentences",
 ]
 
 _NO_CONTEXT = Context({})
@@ -49,6 +51,10 @@ class PackInfo:
     revision: str
     extends: str | None
     rules: int
+    source_date: str = ""
+    """When the pack's source text was retrieved (YYYY-MM-DD), or its revision label."""
+    basis: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """How many rules are ``documented``, ``code`` or ``inferred``."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -86,10 +92,27 @@ def packs() -> tuple[PackInfo, ...]:
             PackInfo(
                 name=pack.name, title=pack.title, provider=pack.provider,
                 endpoint=pack.endpoint, source=pack.source, revision=pack.revision,
-                extends=pack.extends, rules=len(pack.rules),
+                extends=pack.extends, rules=len(pack.rules), source_date=pack.source_date,
+                basis=basis_counts(pack),
             )
         )  # fmt: skip
     return tuple(out)
+
+
+def basis_counts(pack: Pack) -> dict[str, int]:
+    """How many of a pack's rules are documented, code or inferred."""
+    counts = dict.fromkeys(("documented", "code", "inferred"), 0)
+    for compiled in pack.rules:
+        counts[compiled.rule.basis] += 1
+    return counts
+
+
+def source_sentences(path: str) -> str:
+    """A pack's source text, header lines (``# ...``) left out, whitespace runs collapsed:
+    what a ``doc:`` is looked up in."""
+    with open(path, encoding="utf-8") as handle:
+        lines = [line for line in handle.read().splitlines() if not line.startswith("# ")]
+    return " ".join(" ".join(lines).split())
 
 
 @dataclasses.dataclass
@@ -103,6 +126,8 @@ class _Layer:
     table_files: dict[str, str]
     retired: dict[str, str]
     usage: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    dates: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Each layer's folder and the date (or revision label) of its source text."""
 
 
 def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
@@ -194,7 +219,17 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
         tables[tname] = spec
         table_files[tname] = meta_path
     usage = info.get("usage") or (parent.usage if parent else {})
-    return _Layer(info, folder, files, tables, table_files, retired, usage)
+    dates = dict(parent.dates) if parent else {}
+    dates[folder] = str(info.get("source_date", ""))
+    if "source_text" in info:
+        text_path = os.path.join(folder, info["source_text"])
+        if not os.path.isfile(text_path):
+            raise RuleFileError(
+                f"source_text {info['source_text']!r} is not a file in the pack folder",
+                file=meta_path,
+                field="pack.source_text",
+            )
+    return _Layer(info, folder, files, tables, table_files, retired, usage, dates)
 
 
 def _table_checks(layer: _Layer) -> dict[str, tuple[Predicate, Predicate]]:
@@ -343,10 +378,17 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
     revision = info.get("revision", "")
     rules = [
         dataclasses.replace(
-            r, rule=dataclasses.replace(r.rule, pack=info["name"], revision=revision)
+            r,
+            rule=dataclasses.replace(
+                r.rule,
+                pack=info["name"],
+                revision=revision,
+                source_date=layer.dates.get(os.path.dirname(os.path.abspath(r.rule.source)), ""),
+            ),
         )
         for r in _structural(rules)
     ]
+    source_text = info.get("source_text")
     return Pack(
         name=info["name"],
         title=info["title"],
@@ -362,6 +404,8 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
         table_defaults={n: dict(s.get("entries") or {}) for n, s in layer.tables.items()},
         folder=layer.folder,
         usage=dict(layer.usage),
+        source_text=os.path.join(layer.folder, source_text) if source_text else "",
+        source_date=str(info.get("source_date", "")),
     )
 
 
@@ -439,22 +483,43 @@ def computed_replacement(spec: Mapping[str, Any], value: Any, ctx: Context) -> A
     """The new value of a ``replace`` rule: a constant (``value``, an object of which
     ``members`` are computed), or a table entry keyed by the value itself or by another
     field (``key: /pointer``), else by ``default``."""
+    if "from_tokens" in spec:
+        return resolve(ctx.root, spec["from_tokens"])  # MISSING: the member is left out
     if "value" in spec:
         constant = spec["value"]
         members = spec.get("members")
         if not members:
-            return constant
+            return _below(spec, constant, ctx)
         out = dict(constant)
         for name, sub in members.items():
-            out[name] = computed_replacement(sub, value, ctx)
+            member = computed_replacement(sub, value, ctx)
+            if member is not MISSING:
+                out[name] = member
         return out
     table = ctx.tables.get(spec["table"], {})
     if "key_tokens" not in spec:
-        return table[value]
+        return _below(spec, table[value], ctx)
     key = resolve(ctx.root, spec["key_tokens"])
     if not isinstance(key, str) or key not in table:
         key = spec["default"]
-    return table[key]
+    return _below(spec, table[key], ctx)
+
+
+def _below(spec: Mapping[str, Any], result: Any, ctx: Context) -> Any:
+    """``below: /pointer`` caps a number under the number at that field (when there is
+    one): a thinking budget stays under max_tokens."""
+    if "below_tokens" not in spec:
+        return result
+    limit = resolve(ctx.root, spec["below_tokens"])
+    numeric = (int, float)
+    if (
+        isinstance(result, numeric)
+        and isinstance(limit, numeric)
+        and not isinstance(limit, bool)
+        and not isinstance(result, bool)
+    ):
+        return min(result, limit - 1)
+    return result
 
 
 def _lookups(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:

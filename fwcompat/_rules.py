@@ -24,10 +24,11 @@ from ._paths import Selector
 from ._resources import schemas_dir
 from ._schema import CompiledSchema, SchemaCompileError
 
-__all__ = ["CompiledRule", "Pack", "Rule", "load_pack"]
+__all__ = ["Basis", "CompiledRule", "Pack", "Rule", "load_pack"]
 
 
 RuleAction = Literal["remove", "replace", "reject", "note"]
+Basis = Literal["documented", "code", "inferred"]
 _PAST: dict[str, str] = {
     "remove": "removed",
     "replace": "replaced",
@@ -68,6 +69,12 @@ class Rule:
     pack: str = ""
     """The pack this rule ran in (set when the pack is loaded)."""
     revision: str = ""
+    basis: Basis = "documented"
+    """What ``doc`` is: a sentence of the pack's source text (``documented``), a line of
+    the server code the source text holds (``code``), or the pack author's reading
+    (``inferred``: such a rule only notes, it never rejects, removes or replaces)."""
+    source_date: str = ""
+    """When the pack's source text was retrieved (or its revision label)."""
 
     @property
     def past_action(self) -> str:
@@ -113,6 +120,10 @@ class Pack:
     folder: str = ""
     usage: Mapping[str, Any] = field(default_factory=dict)
     """The pack's ``usage:`` block: how its provider reports token usage (inherited)."""
+    source_text: str = ""
+    """The path of the provider documentation text the pack encodes ("" if none)."""
+    source_date: str = ""
+    """When that text was retrieved (YYYY-MM-DD), or its revision label."""
 
 
 def _read_bytes(path: str) -> bytes:
@@ -312,6 +323,23 @@ def _check_template(message: str, fail: Any) -> None:
         raise fail("message", f"bad template: {exc}") from None
 
 
+def _warns_only(entry: Mapping[str, Any]) -> bool:
+    """What an inferred rule may do: note at warning or info. Or replace a value by the
+    caller's own table entry (``replace: {table: model_map}`` with ``in_table``): that
+    is the caller's instruction, not a claim about the provider."""
+    if entry["severity"] == "error":
+        return False
+    if entry["action"] == "note":
+        return True
+    replace = entry.get("replace") or {}
+    when = entry.get("when") or {}
+    return (
+        entry["action"] == "replace"
+        and set(replace) == {"table"}
+        and when.get("in_table") == replace["table"]
+    )
+
+
 def _compile_rule(
     entry: Mapping[str, Any], path: str, index: int, *, checked: bool = False
 ) -> CompiledRule:
@@ -324,6 +352,14 @@ def _compile_rule(
     action: RuleAction = entry["action"]
     scope = entry.get("scope", "body")
     fix: Literal["safe", "unsafe"] | None = entry.get("fix")
+    basis: Basis = entry.get("basis", "documented")
+    if basis == "inferred" and not _warns_only(entry):
+        raise fail(
+            "basis",
+            f"an inferred rule (no sentence of the provider's documentation says it) may only "
+            f"warn: action note at severity warning or info (or a replacement from a table "
+            f"the caller fills, such as model_map), not {action} at {entry['severity']}",
+        )
     if action in ("remove", "replace"):
         fix = fix or "safe"
         if scope == "url":
@@ -381,6 +417,7 @@ def _compile_rule(
         source=str(path),
         opt_in=bool(entry.get("opt_in", False)),
         catch_all=bool(entry.get("catch_all", False)),
+        basis=basis,
     )
     depends = referenced_fields(entry.get("when"))
     return CompiledRule(rule, selector, predicate, absent, schema, depends=depends)
@@ -391,8 +428,21 @@ def _compile_replacement(spec: Mapping[str, Any], where: str, fail: Any) -> dict
     from ._conditions import compile_pointer
 
     out = dict(spec)
+    if "from" in spec:
+        if where == "replace" or set(spec) != {"from"}:
+            raise fail(where, "from: copies another field into a member: alone, inside members:")
+        try:
+            out["from_tokens"] = compile_pointer(spec["from"], f"{where}.from")
+        except ConditionError as exc:
+            raise fail(exc.field, str(exc)) from None
+        return out
     if ("value" in spec) == ("table" in spec):
         raise fail(where, "give either value: or table:")
+    if "below" in spec:
+        try:
+            out["below_tokens"] = compile_pointer(spec["below"], f"{where}.below")
+        except ConditionError as exc:
+            raise fail(exc.field, str(exc)) from None
     if "value" in spec and ({"key", "default"} & set(spec)):
         raise fail(where, "key: and default: go with table:, not value:")
     if "key" in spec:

@@ -54,7 +54,7 @@ def test_diagnostic_shape() -> None:
     assert diag.path == "/tools/0/cache_control"
     assert diag.action == "removed"
     assert "cache_control" in diag.message
-    assert "eager_input_streaming, cache_control" in diag.doc
+    assert "eager_input_streaming,cache_control" in diag.doc  # verbatim, as the page has it
     assert diag.fix == fwcompat.Fix("safe")
     json.dumps(diag.to_dict())  # JSON-ready
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -67,7 +67,7 @@ def test_only_changed_containers_are_copied() -> None:
     messages = [{"role": "user", "content": "Hi"}]
     tools = [
         {"name": "a", "input_schema": {"type": "object"}},
-        {"name": "b", "input_schema": {"type": "object"}, "defer_loading": True},
+        {"name": "b", "input_schema": {"type": "object"}, "eager_input_streaming": True},
     ]
     request = body(messages=messages, tools=tools, service_tier="auto")
     result = fwcompat.check(request)
@@ -75,7 +75,7 @@ def test_only_changed_containers_are_copied() -> None:
     assert result.request["messages"] is messages  # untouched subtree shared, not copied
     assert result.request["tools"] is not tools
     assert result.request["tools"][0] is tools[0]
-    assert "defer_loading" in tools[1] and "service_tier" in request  # input intact
+    assert "eager_input_streaming" in tools[1] and "service_tier" in request  # input intact
 
 
 def test_diagnostics_come_in_document_order() -> None:
@@ -116,8 +116,8 @@ def test_diagnostics_come_in_document_order() -> None:
         ("medium", "medium", None),
         ("high", "high", None),
         ("max", "high", "FW502"),
-        ("xhigh", "xhigh", "FW503"),
-        ("turbo", "turbo", "FW503"),
+        ("xhigh", "xhigh", "FW503"),  # not in R2's mapping: passed on with a warning
+        ("turbo", "turbo", "FW001"),  # not an Anthropic effort at all
         (None, None, None),
     ],
 )
@@ -128,6 +128,8 @@ def test_effort_table(effort: Any, expected: Any, code: str | None) -> None:
     if code == "FW502":
         assert result.ok and result.diagnostics[0].action == "replaced"
     if code == "FW503":
+        assert result.ok and result.diagnostics[0].severity == "warning"
+    if code == "FW001":
         assert not result.ok
 
 
@@ -252,7 +254,7 @@ def test_schema_errors_are_one_per_problem_and_readable() -> None:
             messages=[
                 {
                     "role": "user",
-                    "content": [{"type": "text"}, {"type": "hologram"}, {"text": "no type"}],
+                    "content": [{"type": "text"}, {"type": "image"}, {"text": "no type"}],
                 }
             ],
             temperature=3,
@@ -260,13 +262,13 @@ def test_schema_errors_are_one_per_problem_and_readable() -> None:
     )
     assert codes(result) == [
         ("FW001", "/messages/0/content/0/text"),
-        ("FW001", "/messages/0/content/1/type"),
+        ("FW001", "/messages/0/content/1/source"),
         ("FW001", "/messages/0/content/2/type"),
         ("FW001", "/temperature"),
     ]
     messages = [d.message for d in result.diagnostics]
     assert messages[0] == "messages[0].content[0]: missing required field 'text'"
-    assert '"hologram" is not a known content block type' in messages[1]
+    assert "missing required field 'source'" in messages[1]
     assert "must be at most 1" in messages[3]
 
 
@@ -423,3 +425,42 @@ def test_a_fix_raised_to_error_does_not_read_as_done() -> None:
     assert "removed (" not in d.message and "an error by configuration (FW401)" in d.message
     with pytest.raises(fwcompat.IncompatibleRequestError):
         fwcompat.normalize(body, config={"severity": {"FW401": "error"}})
+
+
+def test_a_member_removed_earlier_is_not_reported_again_by_a_later_rule(tmp_path: Any) -> None:
+    """FW602 removes eager_input_streaming; a later note on every tool member must not
+    report the member that is gone (its match was found before the removal)."""
+    rule_file = tmp_path / "notes.yaml"
+    rule_file.write_text(
+        """
+rules:
+  - code: XX601
+    name: tool-member-noted
+    title: Every tool member is noted
+    doc: "Our gateway notes tool members."
+    basis: inferred
+    path: /tools/*/*
+    when: {key_not_in: [name, input_schema]}
+    severity: info
+    action: note
+    message: "{key} noted."
+    examples:
+      - name: a description
+        body:
+          model: accounts/fireworks/models/kimi-k2p5
+          messages: []
+          tools: [{name: f, input_schema: {type: object}, description: d}]
+        expect: [{code: XX601, path: /tools/0/description}]
+      - name: a bare tool
+        body:
+          model: accounts/fireworks/models/kimi-k2p5
+          messages: []
+          tools: [{name: f, input_schema: {type: object}}]
+        expect: []
+"""
+    )
+    tool = {"name": "f", "input_schema": {"type": "object"}, "eager_input_streaming": True}
+    result = fwcompat.check(body(tools=[tool]), config={"rule_files": [str(rule_file)]})
+    assert [(d.code, d.path) for d in result.diagnostics] == [
+        ("FW602", "/tools/0/eager_input_streaming")
+    ]

@@ -228,3 +228,19 @@ def test_a_table_lookup_by_another_field_needs_a_default(tmp_path: Path) -> None
     path = write(tmp_path, text)
     with pytest.raises(fwcompat.RuleFileError, match="needs a default"):
         fwcompat.check({}, config={"rule_files": [str(path)]})
+
+
+@pytest.mark.parametrize(
+    "replace",
+    [
+        "{from: /thinking/display}",  # from: only inside members
+        "{value: {type: enabled}, members: {display: {from: /thinking/display, value: x}}}",
+        "{value: {type: enabled}, members: {display: {from: thinking}}}",  # not a pointer
+        "{value: 3, below: max_tokens}",
+    ],
+)
+def test_replacement_from_and_below_mistakes_are_clear_errors(tmp_path: Path, replace: str) -> None:
+    text = GOOD_RULE.replace("    action: remove", f"    action: replace\n    replace: {replace}")
+    path = write(tmp_path, text)
+    with pytest.raises(fwcompat.RuleFileError, match="replace"):
+        fwcompat.check({}, config={"rule_files": [str(path)]})

@@ -474,6 +474,8 @@ def _flag_values(args: argparse.Namespace) -> dict[str, Any]:
                     raise _flag_error(_FLAG_KEYS[key], f"{k}={v}", exc) from None
     if getattr(args, "rule_file", None):
         flags["rule_files"] = args.rule_file
+    if getattr(args, "unsafe_fixes", False):
+        flags["unsafe_fixes"] = True  # the library applies them too, in every folder's config
     for key in ("pack", "select", "ignore", "rule_files"):
         if key in flags:
             try:

@@ -22,6 +22,29 @@ _WHAT = {
 }
 
 
+_FIXES = (
+    "A safe fix changes nothing the caller asked for: it drops a field the provider ignores "
+    "or does not support anyway (service_tier, speed, tool cache_control, "
+    "eager_input_streaming...), or writes down what the provider runs (effort max as high). "
+    "It applies by default (`--fix` writes it into files).",
+    "An unsafe fix changes the answer: dropping or rewriting structured output "
+    "(output_format, output_config.format), compaction, deferred tool loading (defer_loading), "
+    "allowed_callers, thread, thinking, effort or the model. It applies only when the caller "
+    "opts in: `--unsafe-fixes`, `Config(unsafe_fixes=True)`, an opt-in rule the config "
+    "selects, or a model_map / effort_map entry the config fills. Otherwise the finding is an "
+    "error and the request is not changed.",
+)
+
+_BASIS = {
+    "documented": "Documented by the provider (verbatim in the pack's source text):",
+    "code": "Shown by the provider's server code (verbatim in the pack's source text):",
+    "inferred": (
+        "Inferred: no sentence of the provider's documentation says this, so the rule only "
+        "warns. Its reading:"
+    ),
+}
+
+
 def _severity(rule: Rule, config: Config) -> str:
     return str(config.severity.get(rule.code, rule.severity))
 
@@ -42,6 +65,10 @@ def _rule_dict(rule: Rule, config: Config) -> dict[str, Any]:
         "enabled": config.enabled(rule.code),
         "examples": [dict(e) for e in rule.examples],
         "source": rule.source,
+        "basis": rule.basis,
+        "pack": rule.pack,
+        "revision": rule.revision,
+        "source_date": rule.source_date,
     }
 
 
@@ -51,17 +78,20 @@ def rules_table(config: Config, fmt: str) -> int:
         data = [_rule_dict(r, config) for r in rules]
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return 0
-    rows = [("CODE", "SEVERITY", "ACTION", "FIX", "TITLE")]
+    rows = [("CODE", "SEVERITY", "ACTION", "FIX", "BASIS", "TITLE")]
     for r in rules:
         code = r.code if config.enabled(r.code) else f"{r.code}-"
-        rows.append((code, _severity(r, config), r.action, r.fix or "", r.title))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows.append((code, _severity(r, config), r.action, r.fix or "", r.basis, r.title))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:4])]
-        sys.stdout.write("  ".join([*cells, row[4]]).rstrip() + "\n")
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:5])]
+        sys.stdout.write("  ".join([*cells, row[5]]).rstrip() + "\n")
     disabled = sum(1 for r in rules if not config.enabled(r.code))
     tail = f" ({disabled} disabled by select/ignore, marked -)" if disabled else ""
-    sys.stdout.write(f"\n{len(rules)} rules{tail}. `fwcompat explain CODE` shows one in full.\n")
+    revision = f" Pack {rules[0].pack}, revision {rules[0].revision}." if rules else ""
+    sys.stdout.write(
+        f"\n{len(rules)} rules{tail}.{revision} `fwcompat explain CODE` shows one in full.\n"
+    )
     return 0
 
 
@@ -138,6 +168,8 @@ def explain(config: Config, code: str, fmt: str) -> int:
         "unsafe": "an unsafe fix (`fwcompat check --fix --unsafe-fixes`)",
         None: "no automatic fix",
     }[rule.fix]
+    if rule.fix == "unsafe" and not rule.opt_in:
+        fix += "; without that opt-in the finding is an error and the request is left unchanged"
     where = rule.path or "/"
     if rule.scope != "body":
         where = f"{rule.scope}:{where}"
@@ -145,8 +177,12 @@ def explain(config: Config, code: str, fmt: str) -> int:
     parts = [
         f"{rule.code} {rule.name}: {rule.title}",
         "",
-        "Documented by the provider:",
+        _BASIS[rule.basis],
         wrap.fill(rule.doc),
+        wrap.fill(
+            f"(pack {rule.pack}, revision {rule.revision}; source text {rule.source_date}; "
+            f"basis: {rule.basis})"
+        ),
         "",
         "What it does:",
         wrap.fill(
@@ -157,6 +193,8 @@ def explain(config: Config, code: str, fmt: str) -> int:
         "Message:",
         wrap.fill(rule.message),
     ]
+    if rule.fix is not None:
+        parts += ["", "Safe and unsafe fixes:", wrap.fill(_FIXES[0]), "", wrap.fill(_FIXES[1])]
     if rule.examples:
         parts += ["", "Examples:", *(_example_text(e) for e in rule.examples)]
     parts += ["", f"Defined in {rule.source}"]

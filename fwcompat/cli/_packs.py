@@ -183,13 +183,14 @@ def _list_packs(fmt: str) -> int:
     for info in infos:
         tables = ", ".join(sorted(build_pack(info.name).tables)) or "none"
         extends = f" (extends {info.extends})" if info.extends else ""
+        basis = ", ".join(f"{n} {kind}" for kind, n in info.basis.items())
         sys.stdout.write(
             f"{info.name}{extends}: {info.title}\n"
             f"  provider  {info.provider}\n"
             f"  endpoint  {info.endpoint}\n"
             f"  source    {info.source}\n"
-            f"  revision  {info.revision}\n"
-            f"  rules     {info.rules}; tables: {tables}\n\n"
+            f"  revision  {info.revision} (source text: {info.source_date})\n"
+            f"  rules     {info.rules} ({basis}); tables: {tables}\n\n"
         )
     sys.stdout.write("Choose one with --pack NAME (default: fireworks).\n")
     return 0
@@ -262,8 +263,8 @@ def rules_markdown(config: Any) -> str:
 
     pack = load_pack(config.pack, config.rule_files, config.pack_dir)
     lines = [
-        "| code | rule | scope | path | severity | action | fix | title |",
-        "|---|---|---|---|---|---|---|---|",
+        "| code | rule | scope | path | severity | action | fix | basis | title |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for compiled in pack.rules:
         r = compiled.rule
@@ -271,7 +272,7 @@ def rules_markdown(config: Any) -> str:
         path = f"`{r.path}`" if r.path else "(whole)"
         lines.append(
             f"| {r.code} | `{r.name}` | {r.scope} | {path} | {r.severity} | {r.action} "
-            f"| {fix.strip()} | {r.title} |"
+            f"| {fix.strip()} | {r.basis} | {r.title} |"
         )
     if pack.retired:
         retired = ", ".join(f"{code} ({why})" for code, why in sorted(pack.retired.items()))

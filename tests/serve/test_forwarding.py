@@ -134,6 +134,9 @@ CLAUDE_CODE_TOOLS: Any = [
         "defer_loading": True,
     },
 ]
+# Dropping defer_loading changes what the request asks for: an unsafe fix, refused unless the
+# caller opts in (issue 15). These replays leave it out; test_a_deferred_tool_is_refused has it.
+NOT_DEFERRED = [{k: v for k, v in t.items() if k != "defer_loading"} for t in CLAUDE_CODE_TOOLS]
 CLAUDE_CODE_HEADERS = {
     "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,"
     "context-management-2025-06-27",
@@ -181,7 +184,9 @@ def claude_code_body(**extra: Any) -> dict[str, Any]:
 def test_claude_code_replay_is_fixed_forwarded_with_its_headers(
     proxy: Proxy, upstream: Upstream
 ) -> None:
-    body = claude_code_body(context_management={"edits": [{"type": "clear_thinking_20251015"}]})
+    body = claude_code_body(
+        context_management={"edits": [{"type": "clear_thinking_20251015"}]}, tools=NOT_DEFERRED
+    )
     with httpx.Client(timeout=30) as client:
         response = client.post(
             proxy.url + "/v1/messages?beta=true",
@@ -199,7 +204,7 @@ def test_claude_code_replay_is_fixed_forwarded_with_its_headers(
     assert response.status_code == 200, response.text
     assert "event: message_stop" in response.text
     applied = response.headers["x-fwcompat-applied"].split(",")
-    assert {"FW303", "FW409", "FW602", "FW603", "FW605"} <= set(applied)
+    assert {"FW303", "FW602", "FW603"} <= set(applied)
     sent = last(upstream)
     assert sent.query == "beta=true"
     for name, value in CLAUDE_CODE_HEADERS.items():
@@ -207,7 +212,8 @@ def test_claude_code_replay_is_fixed_forwarded_with_its_headers(
     assert sent.headers["authorization"] == "Bearer fw-key"
     assert not {"x-hop", "keep-alive", "expect"} & set(sent.headers)
     assert sent.headers["content-length"] == str(len(sent.raw))
-    assert "context_management" not in sent.body
+    # Not in the page: passed on with a warning (FW409), never dropped on a guess.
+    assert sent.body["context_management"] == body["context_management"]
     for tool in sent.body["tools"]:
         assert not {"cache_control", "eager_input_streaming", "defer_loading"} & set(tool)
     assert sent.body["system"] == body["system"]  # cache_control on text blocks is allowed
@@ -248,19 +254,28 @@ def test_upstream_cookies_reach_the_client_and_never_another_request(
 def test_claude_code_tool_reference_gets_the_packs_verdict(
     proxy: Proxy, upstream: Upstream
 ) -> None:
-    body = claude_code_body()
+    body = claude_code_body(tools=NOT_DEFERRED)
     reference = [{"type": "tool_reference", "tool_name": "WebFetch"}]
     body["messages"][2]["content"][0]["content"] = reference
     response = httpx.post(
         proxy.url + "/v1/messages?beta=true", json=body, headers=CLAUDE_CODE_HEADERS, timeout=30
     )
-    # The default pack (the page's revision) does not know tool_reference blocks: the
-    # proxy says so exactly as `fwcompat check` would, and sends nothing.
+    # The default pack (the page's revision) does not mention tool_reference blocks: they
+    # pass on with a warning (FW712), not a generic schema error (issue 15).
+    assert response.status_code == 200, response.text
+    assert last(upstream).body["messages"] == body["messages"]
+
+
+def test_a_deferred_tool_is_refused_without_unsafe_fixes(proxy: Proxy, upstream: Upstream) -> None:
+    response = httpx.post(
+        proxy.url + "/v1/messages?beta=true",
+        json=claude_code_body(),
+        headers=CLAUDE_CODE_HEADERS,
+        timeout=30,
+    )
     assert response.status_code == 400
-    error = response.json()["error"]
-    assert "/messages/2/content/0/content/0/type" in error["message"]
-    assert response.headers["x-fwcompat-rejected"] == "FW001"
-    assert upstream.received == []
+    assert "FW605" in response.headers["x-fwcompat-rejected"]
+    assert "unsafe" in response.json()["error"]["message"]
 
 
 def test_claude_code_adaptive_thinking_is_translated_by_default(

@@ -146,7 +146,7 @@ def test_pyproject_settings_and_translations_apply(upstream: Upstream, tmp_path:
     try:
         body = {
             "model": "claude-sonnet-4-6",
-            "max_tokens": 8,
+            "max_tokens": 4096,  # FW505 keeps the budget below max_tokens (issue 15)
             "messages": HI,
             "service_tier": "auto",
             "output_config": {"effort": "xhigh"},
