@@ -184,7 +184,8 @@ def test_claude_code_tool_loop_through_serve(
         changes = [str(d) for d in again.diagnostics if d.action in ("removed", "replaced")]
         assert changes == [], changes
         if pack == "fireworks":
-            assert "context_management" not in body  # not on the R2 page: removed (FW409)
+            # Not on the R2 page: passed on as it is, with a warning (FW409), never guessed away.
+            assert body["context_management"]["edits"][0]["type"] == "clear_thinking_20251015"
             # R2 has no adaptive thinking: translated (FW505)
             assert body["thinking"]["type"] in ("enabled", "disabled"), body["thinking"]
         else:  # R4 documents both clear_thinking edits and adaptive thinking: kept
@@ -199,3 +200,4 @@ def test_claude_code_tool_loop_through_serve(
         assert ("FW303" in line["codes"]) == (setup == "glob-map"), line
         if pack == "fireworks":
             assert "FW505" in line["codes"], line
+            assert "FW409" in line["codes"], line  # the undocumented context_management

@@ -266,9 +266,23 @@ def test_claude_code_tool_reference_gets_the_packs_verdict(
     assert last(upstream).body["messages"] == body["messages"]
 
 
-def test_a_deferred_tool_is_refused_without_unsafe_fixes(proxy: Proxy, upstream: Upstream) -> None:
+def test_a_deferred_tool_is_dropped_by_default_and_refused_with_strict(
+    proxy: Proxy, serve: ServeFactory, upstream: Upstream
+) -> None:
+    """Removing defer_loading is an unsafe fix (FW605): serve applies it by default, so
+    the client works, and says so; --strict refuses it instead."""
     response = httpx.post(
         proxy.url + "/v1/messages?beta=true",
+        json=claude_code_body(),
+        headers=CLAUDE_CODE_HEADERS,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert "FW605" in response.headers["x-fwcompat-applied"].split(",")
+    assert all("defer_loading" not in tool for tool in last(upstream).body["tools"])
+    strict = serve("--strict", "--model-map", f"claude-sonnet-4-6={MODEL}")
+    response = httpx.post(
+        strict.url + "/v1/messages?beta=true",
         json=claude_code_body(),
         headers=CLAUDE_CODE_HEADERS,
         timeout=30,
