@@ -25,12 +25,14 @@ from ._rules import CompiledRule, Pack, _compile_rule, _load_validated, replacem
 
 __all__ = [
     "PackInfo",
+    "basis_counts",
     "build_pack",
     "pack_tables",
     "packs",
     "passed_through",
     "shipped_pack_dir",
     "shipped_pack_names",
+    "source_sentences",
 ]
 
 _NO_CONTEXT = Context({})
@@ -48,6 +50,10 @@ class PackInfo:
     revision: str
     extends: str | None
     rules: int
+    source_date: str = ""
+    """When the pack's source text was retrieved (YYYY-MM-DD), or its revision label."""
+    basis: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    """How many rules are ``documented``, ``code`` or ``inferred``."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -85,10 +91,27 @@ def packs() -> tuple[PackInfo, ...]:
             PackInfo(
                 name=pack.name, title=pack.title, provider=pack.provider,
                 endpoint=pack.endpoint, source=pack.source, revision=pack.revision,
-                extends=pack.extends, rules=len(pack.rules),
+                extends=pack.extends, rules=len(pack.rules), source_date=pack.source_date,
+                basis=basis_counts(pack),
             )
         )  # fmt: skip
     return tuple(out)
+
+
+def basis_counts(pack: Pack) -> dict[str, int]:
+    """How many of a pack's rules are documented, code or inferred."""
+    counts = dict.fromkeys(("documented", "code", "inferred"), 0)
+    for compiled in pack.rules:
+        counts[compiled.rule.basis] += 1
+    return counts
+
+
+def source_sentences(path: str) -> str:
+    """A pack's source text, header lines (``# ...``) left out, whitespace runs collapsed:
+    what a ``doc:`` is looked up in."""
+    with open(path, encoding="utf-8") as handle:
+        lines = [line for line in handle.read().splitlines() if not line.startswith("# ")]
+    return " ".join(" ".join(lines).split())
 
 
 @dataclasses.dataclass
@@ -101,6 +124,8 @@ class _Layer:
     tables: dict[str, Mapping[str, Any]]
     table_files: dict[str, str]
     retired: dict[str, str]
+    dates: dict[str, str] = dataclasses.field(default_factory=dict)
+    """Each layer's folder and the date (or revision label) of its source text."""
 
 
 def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
@@ -190,7 +215,17 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
     for tname, spec in (info.get("tables") or {}).items():
         tables[tname] = spec
         table_files[tname] = meta_path
-    return _Layer(info, folder, files, tables, table_files, retired)
+    dates = dict(parent.dates) if parent else {}
+    dates[folder] = str(info.get("source_date", ""))
+    if "source_text" in info:
+        text_path = os.path.join(folder, info["source_text"])
+        if not os.path.isfile(text_path):
+            raise RuleFileError(
+                f"source_text {info['source_text']!r} is not a file in the pack folder",
+                file=meta_path,
+                field="pack.source_text",
+            )
+    return _Layer(info, folder, files, tables, table_files, retired, dates)
 
 
 def _table_checks(layer: _Layer) -> dict[str, tuple[Predicate, Predicate]]:
@@ -339,10 +374,17 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
     revision = info.get("revision", "")
     rules = [
         dataclasses.replace(
-            r, rule=dataclasses.replace(r.rule, pack=info["name"], revision=revision)
+            r,
+            rule=dataclasses.replace(
+                r.rule,
+                pack=info["name"],
+                revision=revision,
+                source_date=layer.dates.get(os.path.dirname(os.path.abspath(r.rule.source)), ""),
+            ),
         )
         for r in _structural(rules)
     ]
+    source_text = info.get("source_text")
     return Pack(
         name=info["name"],
         title=info["title"],
@@ -357,6 +399,8 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
         retired=dict(layer.retired),
         table_defaults={n: dict(s.get("entries") or {}) for n, s in layer.tables.items()},
         folder=layer.folder,
+        source_text=os.path.join(layer.folder, source_text) if source_text else "",
+        source_date=str(info.get("source_date", "")),
     )
 
 

@@ -24,10 +24,11 @@ from ._paths import Selector
 from ._resources import schemas_dir
 from ._schema import CompiledSchema, SchemaCompileError
 
-__all__ = ["CompiledRule", "Pack", "Rule", "load_pack"]
+__all__ = ["Basis", "CompiledRule", "Pack", "Rule", "load_pack"]
 
 
 RuleAction = Literal["remove", "replace", "reject", "note"]
+Basis = Literal["documented", "code", "inferred"]
 _PAST: dict[str, str] = {
     "remove": "removed",
     "replace": "replaced",
@@ -68,6 +69,12 @@ class Rule:
     pack: str = ""
     """The pack this rule ran in (set when the pack is loaded)."""
     revision: str = ""
+    basis: Basis = "documented"
+    """What ``doc`` is: a sentence of the pack's source text (``documented``), a line of
+    the server code the source text holds (``code``), or the pack author's reading
+    (``inferred``: such a rule only notes, it never rejects, removes or replaces)."""
+    source_date: str = ""
+    """When the pack's source text was retrieved (or its revision label)."""
 
     @property
     def past_action(self) -> str:
@@ -111,6 +118,10 @@ class Pack:
     """Codes this pack (or a pack it extends) retired, with why: never reused."""
     table_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     folder: str = ""
+    source_text: str = ""
+    """The path of the provider documentation text the pack encodes ("" if none)."""
+    source_date: str = ""
+    """When that text was retrieved (YYYY-MM-DD), or its revision label."""
 
 
 def _read_bytes(path: str) -> bytes:
@@ -271,6 +282,14 @@ def _compile_rule(
     action: RuleAction = entry["action"]
     scope = entry.get("scope", "body")
     fix: Literal["safe", "unsafe"] | None = entry.get("fix")
+    basis: Basis = entry.get("basis", "documented")
+    if basis == "inferred" and (action != "note" or entry["severity"] == "error"):
+        raise fail(
+            "basis",
+            f"an inferred rule (no sentence of the provider's documentation says it) may only "
+            f"warn: action note at severity warning or info, not {action} at "
+            f"{entry['severity']}",
+        )
     if action in ("remove", "replace"):
         fix = fix or "safe"
         if scope == "url":
@@ -328,6 +347,7 @@ def _compile_rule(
         source=str(path),
         opt_in=bool(entry.get("opt_in", False)),
         catch_all=bool(entry.get("catch_all", False)),
+        basis=basis,
     )
     depends = referenced_fields(entry.get("when"))
     return CompiledRule(rule, selector, predicate, absent, schema, depends=depends)

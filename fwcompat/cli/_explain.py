@@ -22,6 +22,16 @@ _WHAT = {
 }
 
 
+_BASIS = {
+    "documented": "Documented by the provider (verbatim in the pack's source text):",
+    "code": "Shown by the provider's server code (verbatim in the pack's source text):",
+    "inferred": (
+        "Inferred: no sentence of the provider's documentation says this, so the rule only "
+        "warns. Its reading:"
+    ),
+}
+
+
 def _severity(rule: Rule, config: Config) -> str:
     return str(config.severity.get(rule.code, rule.severity))
 
@@ -42,6 +52,10 @@ def _rule_dict(rule: Rule, config: Config) -> dict[str, Any]:
         "enabled": config.enabled(rule.code),
         "examples": [dict(e) for e in rule.examples],
         "source": rule.source,
+        "basis": rule.basis,
+        "pack": rule.pack,
+        "revision": rule.revision,
+        "source_date": rule.source_date,
     }
 
 
@@ -51,17 +65,20 @@ def rules_table(config: Config, fmt: str) -> int:
         data = [_rule_dict(r, config) for r in rules]
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return 0
-    rows = [("CODE", "SEVERITY", "ACTION", "FIX", "TITLE")]
+    rows = [("CODE", "SEVERITY", "ACTION", "FIX", "BASIS", "TITLE")]
     for r in rules:
         code = r.code if config.enabled(r.code) else f"{r.code}-"
-        rows.append((code, _severity(r, config), r.action, r.fix or "", r.title))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        rows.append((code, _severity(r, config), r.action, r.fix or "", r.basis, r.title))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
     for row in rows:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:4])]
-        sys.stdout.write("  ".join([*cells, row[4]]).rstrip() + "\n")
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:5])]
+        sys.stdout.write("  ".join([*cells, row[5]]).rstrip() + "\n")
     disabled = sum(1 for r in rules if not config.enabled(r.code))
     tail = f" ({disabled} disabled by select/ignore, marked -)" if disabled else ""
-    sys.stdout.write(f"\n{len(rules)} rules{tail}. `fwcompat explain CODE` shows one in full.\n")
+    revision = f" Pack {rules[0].pack}, revision {rules[0].revision}." if rules else ""
+    sys.stdout.write(
+        f"\n{len(rules)} rules{tail}.{revision} `fwcompat explain CODE` shows one in full.\n"
+    )
     return 0
 
 
@@ -145,8 +162,12 @@ def explain(config: Config, code: str, fmt: str) -> int:
     parts = [
         f"{rule.code} {rule.name}: {rule.title}",
         "",
-        "Documented by the provider:",
+        _BASIS[rule.basis],
         wrap.fill(rule.doc),
+        wrap.fill(
+            f"(pack {rule.pack}, revision {rule.revision}; source text {rule.source_date}; "
+            f"basis: {rule.basis})"
+        ),
         "",
         "What it does:",
         wrap.fill(

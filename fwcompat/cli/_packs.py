@@ -142,13 +142,14 @@ def _list_packs(fmt: str) -> int:
     for info in infos:
         tables = ", ".join(sorted(build_pack(info.name).tables)) or "none"
         extends = f" (extends {info.extends})" if info.extends else ""
+        basis = ", ".join(f"{n} {kind}" for kind, n in info.basis.items())
         sys.stdout.write(
             f"{info.name}{extends}: {info.title}\n"
             f"  provider  {info.provider}\n"
             f"  endpoint  {info.endpoint}\n"
             f"  source    {info.source}\n"
-            f"  revision  {info.revision}\n"
-            f"  rules     {info.rules}; tables: {tables}\n\n"
+            f"  revision  {info.revision} (source text: {info.source_date})\n"
+            f"  rules     {info.rules} ({basis}); tables: {tables}\n\n"
         )
     sys.stdout.write("Choose one with --pack NAME (default: fireworks).\n")
     return 0
