@@ -24,7 +24,7 @@ _PACK_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _TABLE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _KEYS = (
     "pack", "pack_dir", "select", "extend_select", "ignore", "severity", "tables",
-    "model_map", "effort_map", "rule_files",
+    "model_map", "effort_map", "rule_files", "unsafe_fixes",
 )  # fmt: skip
 _NAMED_TABLES = ("model_map", "effort_map")  # tables with a key of their own, kept as names
 
@@ -52,6 +52,11 @@ class Config:
     - ``tables``: config tables the pack declares, ``{"name": {"key": value}}``.
       ``model_map`` and ``effort_map`` may also be given as keys of their own.
     - ``rule_files``: extra rule files, applied after the pack's own rules.
+    - ``unsafe_fixes``: apply fixes that change what the request asks for (dropping
+      structured output, deferred tool loading, a thinking or effort setting...). Off,
+      such a fix is not applied and its diagnostic is an error. A replacement from a
+      table the config fills (``model_map``, ``effort_map``) or an opt-in rule the
+      config selects is already the caller's choice, and applies either way.
     """
 
     pack: str = "fireworks"
@@ -64,6 +69,7 @@ class Config:
     pack_dir: str | None = None
     extend_select: tuple[str, ...] = ()
     table_items: tuple[tuple[str, Table], ...] = ()
+    unsafe_fixes: bool = False
 
     def __post_init__(self) -> None:
         pack = _string(self.pack, "config.pack")
@@ -93,6 +99,10 @@ class Config:
             "rule_files": _paths(self.rule_files, "config.rule_files"),
             "table_items": _tables(self.table_items, "config.tables"),
         }  # fmt: skip
+        if not isinstance(self.unsafe_fixes, bool):
+            raise ConfigError(
+                f"config.unsafe_fixes: expected true or false, got {self.unsafe_fixes!r}"
+            )
         for name, value in values.items():
             object.__setattr__(self, name, value)
         for name, _ in self.table_items:
@@ -192,6 +202,8 @@ class Config:
             kwargs["table_items"] = _tables(tables, f"{source}.tables")
         if "rule_files" in seen:
             kwargs["rule_files"] = _paths(seen["rule_files"], f"{source}.rule_files")
+        if "unsafe_fixes" in seen:
+            kwargs["unsafe_fixes"] = seen["unsafe_fixes"]
         try:
             return cls(**kwargs)
         except ConfigError as exc:  # name the source the user wrote, not "config"
@@ -219,6 +231,8 @@ class Config:
         }
         if self.pack_dir is not None:
             out["pack_dir"] = self.pack_dir
+        if self.unsafe_fixes:
+            out["unsafe_fixes"] = True
         return out
 
 

@@ -54,6 +54,7 @@ class _Step:
     trie: PathTrie  # this rule's path alone, for matching it again after an edit
     plain: tuple[str, ...] | None  # the path, when it names members only (no * or index)
     fix: Fix | None  # a removal's fix (the same for every match)
+    refuse: bool = False  # an unsafe fix the caller did not opt in to: reported, not applied
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,24 @@ def _body_checks(
     return gate, Locator(translated), fallback
 
 
+def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
+    """Whether the caller opted in to a rule's unsafe fix: ``unsafe_fixes``, an opt-in
+    rule the config selects, or a replacement looked up (by the matched value) in a
+    table only the config fills, such as ``model_map``."""
+    if config.unsafe_fixes or rule.opt_in:
+        return True
+    from ._rules import replacement_specs
+
+    tables = [
+        s["table"]
+        for s in replacement_specs(rule.replace or {})
+        if "table" in s and "key_tokens" not in s
+    ]
+    return bool(tables) and all(
+        t in config.tables and not pack.table_defaults.get(t) for t in tables
+    )
+
+
 def make_plan(pack: Pack, config: Config) -> Plan:
     severities = config.severity
     tables = pack_tables(pack, config)
@@ -131,7 +150,10 @@ def make_plan(pack: Pack, config: Config) -> Plan:
         if rule.scope == "headers":
             plain = None  # header names are compared case-insensitively
         fix = Fix(rule.fix or "safe") if rule.action == "remove" else None
-        steps[rule.scope].append(_Step(compiled, severity, local, alone, plain, fix))
+        refuse = rule.fix == "unsafe" and not _consented(rule, config, pack)
+        if refuse and rule.code not in severities:
+            severity = Severity.ERROR
+        steps[rule.scope].append(_Step(compiled, severity, local, alone, plain, fix, refuse))
     scopes: dict[str, _Scope] = {}
     for name, scope_steps in steps.items():
         trie = PathTrie()
@@ -226,7 +248,12 @@ class _Fields(dict[str, str]):
 
 
 def _diagnostic(
-    rule: Rule, severity: Severity, pointer: str, message: str, fix: Fix | None
+    rule: Rule,
+    severity: Severity,
+    pointer: str,
+    message: str,
+    fix: Fix | None,
+    action: str | None = None,
 ) -> Diagnostic:
     return Diagnostic(
         code=rule.code,
@@ -234,7 +261,7 @@ def _diagnostic(
         severity=severity,
         scope=rule.scope,
         path=pointer,
-        action=rule.past_action,  # type: ignore[arg-type]
+        action=action or rule.past_action,  # type: ignore[arg-type]
         message=message,
         doc=rule.doc,
         fix=fix,
@@ -471,6 +498,9 @@ def _run_scope(
         if not matches:
             continue
         rule = compiled.rule
+        if step.refuse:
+            _refused(step, matches, doc.root, tables, rejected, found)
+            continue
         if rule.action in ("remove", "replace"):
             edits.extend((segments, rule.action == "remove") for segments, _ in matches)
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
@@ -506,6 +536,36 @@ def _run_scope(
                 message = rule.message.format_map(fields)
             found.append((segments, _diagnostic(rule, step.severity, pointer, message, fix)))
     return doc.root, found
+
+
+def _refused(
+    step: _Step,
+    matches: list[Place],
+    root: Any,
+    tables: Tables,
+    rejected: set[tuple[Segment, ...]],
+    found: Found,
+) -> None:
+    """An unsafe fix the caller did not opt in to: an error at each match, and no edit
+    (the request is not changed behind the caller's back)."""
+    rule = step.compiled.rule
+    for segments, value in matches:
+        replacement: Any = None
+        if rule.action == "replace":
+            assert rule.replace is not None
+            replacement = computed_replacement(rule.replace, value, Context(tables, root))
+        rejected.add(segments)
+        pointer = format_pointer(segments)
+        fields = _Fields(segments, pointer, value, replacement)
+        verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
+        message = (
+            f"{rule.title} ({fields['where']}: {fields['value']}); not changed: the fix would "
+            f"{verb}, which changes what the request asks for (an unsafe fix, {rule.code}). "
+            "Change the request, or opt in with --unsafe-fixes / Config(unsafe_fixes=True)."
+        )
+        found.append(
+            (segments, _diagnostic(rule, step.severity, pointer, message, None, "rejected"))
+        )
 
 
 def _touched(step: _Step, edited_first: set[str]) -> bool:

@@ -559,6 +559,10 @@ def _check(args: argparse.Namespace, config: Any) -> int:
             return 2
         skip = frozenset({target})
     files = args.files
+    if getattr(args, "unsafe_fixes", False) and not config.unsafe_fixes:
+        import dataclasses
+
+        config = dataclasses.replace(config, unsafe_fixes=True)  # the library applies them too
     options = CheckOptions(
         config=config,
         fix=fix,
