@@ -165,7 +165,12 @@ def add_sources_command(sub: Any) -> argparse.ArgumentParser:
         "the rules whose quoted sentence is no longer in FILE (a newer copy of the provider's "
         "page) and the sentences of FILE that no rule quotes. Exit 1 when anything changed.",
     )
-    actions = parser.add_subparsers(dest="sources_command", metavar="ACTION", required=True)
+    actions = parser.add_subparsers(
+        dest="sources_command",
+        metavar="ACTION",
+        required=True,
+        help="check: compare a pack with a newer copy of its provider's page",
+    )
     check = actions.add_parser(
         "check",
         help="list rules whose quoted sentence is gone, and new sentences no rule quotes",
@@ -174,7 +179,9 @@ def add_sources_command(sub: Any) -> argparse.ArgumentParser:
     )
     check.add_argument("pack", metavar="PACK", help="a shipped pack name or a pack folder")
     check.add_argument("file", metavar="FILE", help="the newer copy of the provider's page")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
     check.add_argument(
         "--all",
         dest="show_all",
