@@ -109,3 +109,9 @@ def test_a_binary_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFi
     blob.write_bytes(b"\xff\xfe\x00bad")
     assert main(["sources", "check", "ollama", str(blob)]) == 2
     assert str(blob) in capsys.readouterr().err
+
+
+def test_a_pack_folder_is_read_like_the_shipped_pack(capsys: pytest.CaptureFixture[str]) -> None:
+    code, report = _json(capsys, str(REPO / "rules" / "ollama"), str(OLLAMA))
+    assert code == 0
+    assert report["pack"] == "ollama" and report["checked"] == 19

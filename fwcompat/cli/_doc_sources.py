@@ -105,7 +105,8 @@ def compare(pack: str, new_text: str, *, file: str = "") -> SourcesReport:
     from fwcompat._examples import own_rules
     from fwcompat._rules import load_pack
 
-    folder = os.path.abspath(pack) if os.sep in pack or os.path.isdir(pack) else None
+    is_folder = os.sep in pack or os.path.isfile(os.path.join(pack, "pack.yaml"))
+    folder = os.path.abspath(pack) if is_folder else None
     loaded = load_pack(pack if folder is None else "fireworks", (), folder)
     report = SourcesReport(pack=loaded.name, file=file)
     old_text = ""
