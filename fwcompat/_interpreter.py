@@ -480,6 +480,7 @@ def _run_scope(
     edited_first: set[str] = set()  # first members of edited paths: most rules skip quickly
     found: Found = []
     rejected: set[tuple[Segment, ...]] = set()
+    removed: set[tuple[Segment, ...]] = set()  # member removals (no array elements)
     for index, step in enumerate(scope.steps):
         compiled = step.compiled
         if compiled.schema is not None:
@@ -495,6 +496,8 @@ def _run_scope(
                 matches = _rematch(step, doc.root, ctx, fold)
             elif places:
                 matches = _rematch_at(step, matches or [], places, doc.root, ctx)
+        if matches and removed:  # a match at or under a removed member is gone with it
+            matches = [m for m in matches if not _under(m[0], removed)]
         if not matches:
             continue
         rule = compiled.rule
@@ -503,6 +506,8 @@ def _run_scope(
             continue
         if rule.action in ("remove", "replace"):
             edits.extend((segments, rule.action == "remove") for segments, _ in matches)
+            if rule.action == "remove":
+                removed.update(seg for seg, _ in matches if seg and isinstance(seg[-1], str))
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
         # A fix whose rule the configuration raised to an error still applies to the
         # normalized request, but the request is not ok: its message must not read as if

@@ -358,8 +358,21 @@ def _compile_replacement(spec: Mapping[str, Any], where: str, fail: Any) -> dict
     from ._conditions import compile_pointer
 
     out = dict(spec)
+    if "from" in spec:
+        if where == "replace" or set(spec) != {"from"}:
+            raise fail(where, "from: copies another field into a member: alone, inside members:")
+        try:
+            out["from_tokens"] = compile_pointer(spec["from"], f"{where}.from")
+        except ConditionError as exc:
+            raise fail(exc.field, str(exc)) from None
+        return out
     if ("value" in spec) == ("table" in spec):
         raise fail(where, "give either value: or table:")
+    if "below" in spec:
+        try:
+            out["below_tokens"] = compile_pointer(spec["below"], f"{where}.below")
+        except ConditionError as exc:
+            raise fail(exc.field, str(exc)) from None
     if "value" in spec and ({"key", "default"} & set(spec)):
         raise fail(where, "key: and default: go with table:, not value:")
     if "key" in spec:

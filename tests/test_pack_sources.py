@@ -19,7 +19,8 @@ from fwcompat._packs import shipped_pack_names, source_sentences
 from fwcompat._rules import CompiledRule, load_pack
 
 PACKS = shipped_pack_names()
-CONVERTED: set[str] = {"ollama", "sglang", "vllm"}  # all marked and quoted (grows per commit)
+# Packs whose rules are all marked and quoted (grows per commit).
+CONVERTED: set[str] = {"fireworks", "fireworks-r4", "ollama", "sglang", "vllm"}
 
 
 def _converted(pack: str) -> object:

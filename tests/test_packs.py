@@ -94,8 +94,10 @@ def test_a_pack_extends_another_adds_overrides_and_retires(tmp_path: Path) -> No
     result = fwcompat.check(body, config={"pack_dir": str(folder)})
     got = {d.code: d.severity for d in result.diagnostics}
     assert got["FW401"] == "error" and got["XX101"] == "warning"
-    # speed: FW403 is retired, so the catch-all FW409 removes it instead.
-    assert [d.code for d in result.diagnostics if d.path == "/speed"] == ["FW409"]
+    # speed: FW403 is retired (the gateway accepts it), and FW409 notes only fields the
+    # provider's documentation does not name, so speed passes on unchanged.
+    assert [d.code for d in result.diagnostics if d.path == "/speed"] == []
+    assert result.request["speed"] == "fast"
     assert result.pack == "gateway" and result.revision == "2026-11"
     assert {d.pack for d in result.diagnostics} == {"gateway"}
 
@@ -205,9 +207,11 @@ def test_switching_pack_is_one_word() -> None:
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"thinking": {"type": "enabled"}}, ["FW510"]),
+        # R4's constraints are restated, not quoted: they warn (FW510, FW511); the
+        # Anthropic request schema itself rejects the budget (FW001).
+        ({"thinking": {"type": "enabled"}}, ["FW510", "FW001"]),
         ({"thinking": {"type": "enabled", "budget_tokens": 100},
-          "output_config": {"effort": "low"}}, ["FW511"]),
+          "output_config": {"effort": "low"}}, ["FW511", "FW001"]),
         ({"max_tokens": 1500, "thinking": {"type": "enabled", "budget_tokens": 2000},
           "output_config": {"effort": "low"}}, ["FW512"]),
         ({"thinking": {"type": "disabled"}, "max_tokens": 10}, []),
@@ -220,7 +224,13 @@ def test_r4_thinking_constraints(extra: dict[str, Any], expected: list[str]) -> 
 
 # -- opt-in rules -------------------------------------------------------------------------
 
-ADAPTIVE = {**OK, "thinking": {"type": "adaptive"}, "output_config": {"effort": "low"}}
+# max_tokens above every budget: FW505 keeps the budget below max_tokens (issue 15).
+ADAPTIVE = {
+    **OK,
+    "max_tokens": 16000,
+    "thinking": {"type": "adaptive"},
+    "output_config": {"effort": "low"},
+}
 
 
 def test_an_opt_in_rule_runs_only_when_named_by_its_full_code() -> None:
@@ -241,9 +251,15 @@ def test_an_opt_in_rule_runs_only_when_named_by_its_full_code() -> None:
 def test_xhigh_translates_to_the_revisions_highest_effort() -> None:
     body = {**OK, "output_config": {"effort": "xhigh"}}
     fw = fwcompat.check(body, config={"extend_select": ["FW506"]})
-    r4 = fwcompat.check(body, config={"pack": "fireworks-r4", "extend_select": ["FW506"]})
     assert fw.request["output_config"] == {"effort": "high"}
-    assert r4.request["output_config"] == {"effort": "max"}
+    # R4 runs xhigh as max itself: FW506 is retired there, xhigh passes with a note.
+    r4 = fwcompat.check(body, config={"pack": "fireworks-r4", "extend_select": ["FW506"]})
+    assert r4.request is body and codes(r4) == ["FW515"] and r4.ok
+    mapped = fwcompat.check(
+        {**OK, "output_config": {"effort": "turbo"}},
+        config={"pack": "fireworks-r4", "effort_map": {"turbo": "max"}},
+    )  # R4's effort_map may map to max
+    assert mapped.request["output_config"] == {"effort": "max"}
 
 
 # -- config tables ------------------------------------------------------------------------

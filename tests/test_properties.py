@@ -75,6 +75,16 @@ def test_normalizing_twice_changes_nothing(body: Any) -> None:
     ]
 
 
+def _refused() -> frozenset[str]:
+    from fwcompat._check import _prepared
+
+    plan = _prepared(fwcompat.Config.from_dict(CONFIG))
+    return frozenset(s.compiled.rule.code for s in plan.scopes["body"].steps if s.refuse)
+
+
+REFUSED = _refused()
+
+
 @SETTINGS
 @given(body=requests())
 def test_no_unsupported_field_survives(body: Any) -> None:
@@ -82,6 +92,8 @@ def test_no_unsupported_field_survives(body: Any) -> None:
     result = fwcompat.check(body, config=CONFIG)
     for rule in RULES:
         if rule.action not in ("remove", "replace") or rule.scope != "body":
+            continue
+        if rule.code in REFUSED:  # an unsafe fix not opted in to leaves the request alone
             continue
         selector = Selector(rule.path)
         for segments, value in selector.select(result.request, absent=False):
@@ -92,10 +104,15 @@ def test_no_unsupported_field_survives(body: Any) -> None:
             ctx = Context(tables, result.request)
             assert not predicate(value, segments[-1], ctx), (rule.code, format_pointer(segments))
     if isinstance(result.request, dict):
-        assert set(result.request) <= ACCEPTED
-        for tool in result.request.get("tools") or []:
+        # A field the documentation does not name is passed on, but never silently:
+        # it carries a warning (FW409); an unsafe removal not opted in to is an error.
+        reported = {d.path for d in result.diagnostics}
+        for name in set(result.request) - ACCEPTED:
+            assert format_pointer((name,)) in reported, name
+        for i, tool in enumerate(result.request.get("tools") or []):
             if isinstance(tool, dict):
-                assert not set(TOOL_EXTRAS) & set(tool)
+                for extra in set(TOOL_EXTRAS) & set(tool):
+                    assert format_pointer(("tools", i, extra)) in reported, extra
 
 
 def differences(a: Any, b: Any, pointer: str = "") -> list[str]:
@@ -193,6 +210,10 @@ def run_every_rule(body: Any, config: Any) -> tuple[Any, list[tuple[str, str, st
             parent = doc
             for seg in segments[:-1]:
                 parent = parent[seg]
+            if step.refuse:  # an unsafe fix not opted in to: an error, no edit
+                rejected.append(segments)
+                found.append((segments, (rule.code, format_pointer(segments), "rejected")))
+                continue
             if rule.action == "remove":
                 del parent[segments[-1]]
             elif rule.action == "replace":

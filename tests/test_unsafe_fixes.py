@@ -28,11 +28,15 @@ rules:
         config: {unsafe_fixes: true}
         body:
           {model: %(m)s, messages: [], output_config: {format: &f {type: json_schema, schema: {}}}}
-        expect: [{code: XX601, path: /output_config/format, action: removed}]
+        expect:
+          - {code: FW413, path: /output_config/format}
+          - {code: XX601, path: /output_config/format, action: removed}
         normalized: {model: %(m)s, messages: [], output_config: {}}
       - name: with a format, not opted in
         body: {model: %(m)s, messages: [], output_config: {format: *f}}
-        expect: [{code: XX601, path: /output_config/format, severity: error, action: rejected}]
+        expect:
+          - {code: FW413, path: /output_config/format}
+          - {code: XX601, path: /output_config/format, severity: error, action: rejected}
 """
 BODY = {
     "model": M,

@@ -222,8 +222,8 @@ def rules_markdown(config: Any) -> str:
 
     pack = load_pack(config.pack, config.rule_files, config.pack_dir)
     lines = [
-        "| code | rule | scope | path | severity | action | fix | title |",
-        "|---|---|---|---|---|---|---|---|",
+        "| code | rule | scope | path | severity | action | fix | basis | title |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for compiled in pack.rules:
         r = compiled.rule
@@ -231,7 +231,7 @@ def rules_markdown(config: Any) -> str:
         path = f"`{r.path}`" if r.path else "(whole)"
         lines.append(
             f"| {r.code} | `{r.name}` | {r.scope} | {path} | {r.severity} | {r.action} "
-            f"| {fix.strip()} | {r.title} |"
+            f"| {fix.strip()} | {r.basis} | {r.title} |"
         )
     if pack.retired:
         retired = ", ".join(f"{code} ({why})" for code, why in sorted(pack.retired.items()))
