@@ -270,6 +270,23 @@ def _check_template(message: str, fail: Any) -> None:
         raise fail("message", f"bad template: {exc}") from None
 
 
+def _warns_only(entry: Mapping[str, Any]) -> bool:
+    """What an inferred rule may do: note at warning or info. Or replace a value by the
+    caller's own table entry (``replace: {table: model_map}`` with ``in_table``): that
+    is the caller's instruction, not a claim about the provider."""
+    if entry["severity"] == "error":
+        return False
+    if entry["action"] == "note":
+        return True
+    replace = entry.get("replace") or {}
+    when = entry.get("when") or {}
+    return (
+        entry["action"] == "replace"
+        and set(replace) == {"table"}
+        and when.get("in_table") == replace["table"]
+    )
+
+
 def _compile_rule(
     entry: Mapping[str, Any], path: str, index: int, *, checked: bool = False
 ) -> CompiledRule:
@@ -283,12 +300,12 @@ def _compile_rule(
     scope = entry.get("scope", "body")
     fix: Literal["safe", "unsafe"] | None = entry.get("fix")
     basis: Basis = entry.get("basis", "documented")
-    if basis == "inferred" and (action != "note" or entry["severity"] == "error"):
+    if basis == "inferred" and not _warns_only(entry):
         raise fail(
             "basis",
             f"an inferred rule (no sentence of the provider's documentation says it) may only "
-            f"warn: action note at severity warning or info, not {action} at "
-            f"{entry['severity']}",
+            f"warn: action note at severity warning or info (or a replacement from a table "
+            f"the caller fills, such as model_map), not {action} at {entry['severity']}",
         )
     if action in ("remove", "replace"):
         fix = fix or "safe"

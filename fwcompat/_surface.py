@@ -147,13 +147,18 @@ def pack_model(config: Config) -> str:
     return counts.most_common(1)[0][0]
 
 
-def _decide(diagnostics: Sequence[Diagnostic], basis: Mapping[str, str]) -> tuple[Outcome, str]:
+def _decide(
+    diagnostics: Sequence[Diagnostic], basis: Mapping[str, str], unsafe: frozenset[str]
+) -> tuple[Outcome, str]:
     def first(test: Any) -> str | None:
         return next((d.code for d in diagnostics if test(d)), None)
 
+    def refused(d: Diagnostic) -> bool:  # an unsafe fix not opted in to: an error, no edit
+        return d.severity is Severity.ERROR and d.action == "rejected" and d.code in unsafe
+
     checks: list[tuple[Outcome, Any]] = [
-        ("rejected", lambda d: d.severity is Severity.ERROR and d.fix is None),
-        ("unsafe", lambda d: d.severity is Severity.ERROR and d.fix is not None),
+        ("rejected", lambda d: d.severity is Severity.ERROR and not refused(d)),
+        ("unsafe", refused),
         ("replaced", lambda d: d.action == "replaced"),
         ("removed", lambda d: d.action == "removed"),
         (
@@ -181,7 +186,9 @@ def surface(
     """
     cfg = coerce_config(config)
     chosen = model if model is not None else pack_model(cfg)
-    basis = {r.code: r.basis for r in list_rules(cfg)}
+    rules = list_rules(cfg)
+    basis = {r.code: r.basis for r in rules}
+    unsafe = frozenset(r.code for r in rules if r.fix == "unsafe")
     baseline = {
         (d.code, d.path)
         for d in check(
@@ -196,7 +203,7 @@ def surface(
             body, headers=entry.headers, path=entry.path, base_url=entry.base_url, config=cfg
         )
         found = tuple(d for d in result.diagnostics if (d.code, d.path) not in baseline)
-        outcome, code = _decide(found, basis)
+        outcome, code = _decide(found, basis, unsafe)
         out.append(
             SurfaceOutcome(
                 entry=entry.id,

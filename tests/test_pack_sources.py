@@ -20,7 +20,15 @@ from fwcompat._rules import CompiledRule, load_pack
 
 PACKS = shipped_pack_names()
 # Packs whose rules are all marked and quoted (grows per commit).
-CONVERTED: set[str] = {"fireworks", "fireworks-r4", "ollama", "sglang", "vllm"}
+CONVERTED: set[str] = {
+    "fireworks",
+    "fireworks-r4",
+    "deepseek",
+    "minimax",
+    "ollama",
+    "sglang",
+    "vllm",
+}
 
 
 def _converted(pack: str) -> object:
@@ -71,8 +79,12 @@ def test_an_inferred_rule_only_warns(pack: str) -> None:
     for compiled in load_pack(pack).rules:
         rule = compiled.rule
         if rule.basis == "inferred":
-            assert rule.action == "note", rule.code
             assert rule.severity in ("warning", "info"), rule.code
+            if rule.action != "note":  # only the caller's own table entry (model_map)
+                assert rule.action == "replace" and rule.replace is not None, rule.code
+                assert set(rule.replace) == {"table"}, rule.code
+                assert rule.when.get("in_table") == rule.replace["table"], rule.code
+                assert not load_pack(pack).table_defaults.get(rule.replace["table"]), rule.code
 
 
 def test_the_fireworks_source_is_the_reference_page_verbatim() -> None:
@@ -144,3 +156,26 @@ def test_packs_report_their_basis_counts_and_source_date() -> None:
     for info in fwcompat.packs():
         assert sum(info.basis.values()) == info.rules
         assert info.source_date
+
+
+def test_cli_explain_rules_and_packs_show_basis_and_revision(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from fwcompat.cli import main
+
+    assert main(["explain", "FW704", "--isolated"]) == 0
+    out = capsys.readouterr().out
+    assert "Inferred: no sentence of the provider's documentation" in out
+    assert "basis: inferred" in out and "revision R2" in out
+    assert main(["explain", "FW605", "--isolated"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # the text is wrapped
+    assert "Documented by the provider (verbatim" in out
+    assert "Safe and unsafe fixes:" in out and "Config(unsafe_fixes=True)" in out
+    assert "the finding is an error and the request is left unchanged" in out
+    assert main(["rules", "--isolated"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:5] == ["CODE", "SEVERITY", "ACTION", "FIX", "BASIS"]
+    assert "revision R2" in out
+    assert main(["packs"]) == 0
+    out = capsys.readouterr().out
+    assert "(source text: R2)" in out and "documented," in out and "inferred)" in out

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 import pytest
+import yaml
 
 import fwcompat
+from fwcompat._config import Config
 from fwcompat._packs import shipped_pack_names
-from fwcompat._surface import OUTCOMES, surface, surface_entries
+from fwcompat._surface import OUTCOMES, SurfaceOutcome, surface, surface_entries
 
 PACKS = shipped_pack_names()
 ENTRIES = surface_entries()
@@ -47,3 +52,92 @@ def test_the_model_can_be_given_and_what_the_base_request_gets_is_not_counted() 
     assert surface({"pack": "fireworks"}, claude, model="claude-sonnet-4-6")[0].outcome == "kept"
     with pytest.raises(fwcompat.ConfigError):
         surface({"pack": "no such pack!"})
+
+
+# -- the surface-by-pack table ----------------------------------------------------------
+
+EXPECTED_FILE = Path(__file__).with_name("surface_expected.yaml")
+EXPECTED = yaml.safe_load(EXPECTED_FILE.read_text(encoding="utf-8"))
+TABLE_PACKS: list[str] = EXPECTED["packs"]
+CELLS = [
+    (pack, entry.id, EXPECTED["expected"][entry.id][i])
+    for entry in ENTRIES
+    for i, pack in enumerate(TABLE_PACKS)
+]
+
+
+@cache
+def outcomes(pack: str, unsafe_fixes: bool = False) -> dict[str, SurfaceOutcome]:
+    return {r.entry: r for r in surface(Config(pack=pack, unsafe_fixes=unsafe_fixes))}
+
+
+def test_the_table_covers_every_entry_and_every_shipped_pack() -> None:
+    assert sorted(TABLE_PACKS) == sorted(PACKS)
+    assert set(EXPECTED["expected"]) == {e.id for e in ENTRIES}
+    assert len(CELLS) == len(ENTRIES) * len(PACKS)
+
+
+@pytest.mark.parametrize(("pack", "entry", "cell"), CELLS, ids=[f"{p}-{e}" for p, e, _ in CELLS])
+def test_each_entry_gives_exactly_its_outcome_under_each_pack(
+    pack: str, entry: str, cell: str
+) -> None:
+    got = outcomes(pack)[entry]
+    assert f"{got.outcome} {got.code}".strip() == cell, got.diagnostics
+    assert "FW001" not in got.codes  # never the generic schema error
+    if got.outcome in ("removed", "replaced", "rejected", "unsafe"):
+        rule = {r.code: r for r in fwcompat.list_rules({"pack": pack})}[got.code]
+        assert rule.basis != "inferred"  # a change or a refusal stands on a quoted sentence
+    if got.outcome == "undocumented":
+        (d,) = [d for d in got.diagnostics if d.code == got.code][:1]
+        assert d.severity == "warning" and d.action == "noted"
+
+
+def test_an_unsafe_fix_applies_once_the_caller_opts_in() -> None:
+    refused = [(p, e) for p, e, cell in CELLS if cell.startswith("unsafe ")]
+    assert refused  # allowed_callers and defer_loading under fireworks
+    for pack, entry in refused:
+        assert outcomes(pack, unsafe_fixes=True)[entry].outcome == "removed"
+
+
+@pytest.mark.parametrize(
+    ("pack", "entry"),
+    [
+        # The audit of issue 15: each of these passed silently (or failed generically).
+        ("fireworks-r4", "nested.tool_reference"),  # Claude Code's tool search
+        ("fireworks", "field.messages.system-role"),  # Claude Code sends it every turn
+        ("fireworks-r4", "field.messages.system-role"),
+        ("deepseek", "block.redacted_thinking"),
+        ("deepseek", "block.mcp_tool_use"),
+        ("deepseek", "block.container_upload"),
+        ("deepseek", "block.web_search_tool_result"),
+        ("deepseek", "tool.tool_search_tool_regex"),  # an undated tool type
+        ("deepseek", "block.image.file"),  # Files API without the beta header
+        ("minimax", "block.redacted_thinking"),
+        ("minimax", "block.mcp_tool_result"),
+        ("minimax", "tool.web_search_20260209"),  # Anthropic server tools on MiniMax
+        ("minimax", "tool.mcp_toolset"),
+    ],
+)
+def test_audited_entries_are_never_a_silent_pass_nor_a_generic_error(pack: str, entry: str) -> None:
+    got = outcomes(pack)[entry]
+    if entry == "nested.tool_reference":
+        assert got.outcome == "kept" and not got.codes  # R4 expands it
+    else:
+        assert got.outcome != "kept"
+    assert "FW001" not in got.codes
+
+
+def test_an_unknown_deepseek_model_name_warns() -> None:
+    body = {
+        "model": "deepseek-v9",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "Hi"}],
+    }
+    result = fwcompat.check(body, config={"pack": "deepseek"})
+    assert [d.code for d in result.diagnostics] == ["DS306"]
+
+
+def test_a_files_api_document_is_named_as_a_document() -> None:
+    got = outcomes("fireworks")["block.document.file"]
+    (d,) = [d for d in got.diagnostics if d.code == "FW705"]
+    assert '"document" block' in d.message and "image" not in d.message

@@ -22,6 +22,19 @@ _WHAT = {
 }
 
 
+_FIXES = (
+    "A safe fix changes nothing the caller asked for: it drops a field the provider ignores "
+    "or does not support anyway (service_tier, speed, tool cache_control, "
+    "eager_input_streaming...), or writes down what the provider runs (effort max as high). "
+    "It applies by default (`--fix` writes it into files).",
+    "An unsafe fix changes the answer: dropping or rewriting structured output "
+    "(output_format, output_config.format), compaction, deferred tool loading (defer_loading), "
+    "allowed_callers, thread, thinking, effort or the model. It applies only when the caller "
+    "opts in: `--unsafe-fixes`, `Config(unsafe_fixes=True)`, an opt-in rule the config "
+    "selects, or a model_map / effort_map entry the config fills. Otherwise the finding is an "
+    "error and the request is not changed.",
+)
+
 _BASIS = {
     "documented": "Documented by the provider (verbatim in the pack's source text):",
     "code": "Shown by the provider's server code (verbatim in the pack's source text):",
@@ -155,6 +168,8 @@ def explain(config: Config, code: str, fmt: str) -> int:
         "unsafe": "an unsafe fix (`fwcompat check --fix --unsafe-fixes`)",
         None: "no automatic fix",
     }[rule.fix]
+    if rule.fix == "unsafe" and not rule.opt_in:
+        fix += "; without that opt-in the finding is an error and the request is left unchanged"
     where = rule.path or "/"
     if rule.scope != "body":
         where = f"{rule.scope}:{where}"
@@ -178,6 +193,8 @@ def explain(config: Config, code: str, fmt: str) -> int:
         "Message:",
         wrap.fill(rule.message),
     ]
+    if rule.fix is not None:
+        parts += ["", "Safe and unsafe fixes:", wrap.fill(_FIXES[0]), "", wrap.fill(_FIXES[1])]
     if rule.examples:
         parts += ["", "Examples:", *(_example_text(e) for e in rule.examples)]
     parts += ["", f"Defined in {rule.source}"]
