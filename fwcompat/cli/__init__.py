@@ -9,6 +9,8 @@
     fwcompat packs                 # the shipped rule packs
     fwcompat test-rules PATH...    # run the examples of rule files or pack folders
     fwcompat serve                 # a checking proxy for Claude Code and Anthropic SDKs
+    fwcompat matrix                # every Anthropic feature against every pack
+    fwcompat sources check PACK FILE  # rules whose quoted sentence left the provider's page
 
 Exit codes: 0 clean, 1 findings at or above ``--fail-on`` (or ``--diff`` with
 changes pending), 2 usage error, bad configuration, or a file or folder that
@@ -32,7 +34,9 @@ from typing import Any
 
 __all__ = ["main"]
 
-COMMANDS = ("check", "normalize", "rules", "explain", "packs", "test-rules", "serve")
+COMMANDS = (
+    "check", "normalize", "rules", "explain", "packs", "test-rules", "serve", "matrix", "sources",
+)  # fmt: skip
 FORMATS = ("text", "json", "github", "sarif")
 SEVERITIES = ("error", "warning", "info")
 
@@ -359,6 +363,18 @@ def _run_serve(args: argparse.Namespace, config: Any) -> int:
     return run(args)  # loads its configuration itself, with its own error handling
 
 
+def _add_matrix_and_sources(sub: Any) -> None:
+    from ._doc_sources import add_sources_command, run_sources
+    from ._matrix import add_matrix_command, run_matrix
+
+    add_matrix_command(sub).set_defaults(
+        handler=lambda args, config: run_matrix(args), config_free=True
+    )
+    add_sources_command(sub).set_defaults(
+        handler=lambda args, config: run_sources(args), config_free=True
+    )
+
+
 SUBCOMMANDS: list[Callable[[Any], None]] = [
     _add_check,
     _add_normalize,
@@ -366,6 +382,7 @@ SUBCOMMANDS: list[Callable[[Any], None]] = [
     _add_explain,
     _add_pack_commands,
     _add_serve,
+    _add_matrix_and_sources,
 ]
 """One function per subcommand; each adds its parser and sets ``handler(args, config)``.
 A subcommand added later appends its own function here."""
