@@ -33,7 +33,13 @@ UPDATE = os.environ.get("FWCOMPAT_UPDATE_SNAPSHOTS") == "1"
 NAMES = ("first-turn", "tool-result-turn", "title-request")
 PACKS = tuple(p.name for p in fwcompat.packs())
 PROFILES = ("check", "serve")
-TARGETS = {"deepseek": "deepseek-v4-pro", "minimax": "MiniMax-M3"}
+TARGETS = {
+    "deepseek": "deepseek-v4-pro",
+    "minimax": "MiniMax-M3",
+    "ollama": "qwen3-coder",
+    "vllm": "my-model",
+    "sglang": "my-model",
+}
 """The model each pack's glob map sends (Fireworks packs: Kimi K2.5)."""
 
 
