@@ -117,3 +117,14 @@ def test_glob_table_lookups() -> None:
     with pytest.raises(KeyError):
         table["claude-c"]
     assert is_glob("claude-*") and is_glob("a?") and is_glob("[x]") and not is_glob("claude-4")
+
+
+def test_an_unmapped_anthropic_name_is_told_the_glob_form() -> None:
+    body = {
+        "model": "claude-opus-4-8",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    [error] = fwcompat.check(body).errors
+    assert error.code == "FW304"
+    assert "--model-map 'claude-*=accounts/fireworks/models/kimi-k2p5'" in error.message
