@@ -261,9 +261,6 @@ def run(args: argparse.Namespace) -> int:
             "local key (e.g. --require-key-env FWCOMPAT_PROXY_KEY --upstream-key-env "
             "FIREWORKS_API_KEY) or bind 127.0.0.1"
         )
-    problem = _listen_problem(args.host, args.port)
-    if problem:
-        return _fail(problem)
     log_format = args.log_format
     if log_format == "auto":
         log_format = "text" if sys.stderr.isatty() else "json"
@@ -283,6 +280,10 @@ def run(args: argparse.Namespace) -> int:
         ServeApp(settings)  # every check a worker would make, once, with a clear message
     except (ConfigError, RuleFileError, ValueError) as exc:
         return _fail(str(exc))
+    # Last: a setup mistake is named even while another program holds the port.
+    problem = _listen_problem(args.host, args.port)
+    if problem:
+        return _fail(problem)
     os.environ[SETTINGS_ENV] = settings.to_json()
     quiet_diagnostic_logger()
     sys.stderr.write(
