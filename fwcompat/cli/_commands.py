@@ -301,19 +301,7 @@ class Checker:
         if not diagnostics:
             return
         allowed = self.options.unsafe_fixes
-        wanted: list[Sequence[str]] = []
-        slots: list[int] = []
-        for n, d in enumerate(diagnostics):
-            try:
-                tokens = file_tokens(d.scope, parse_pointer(d.path), envelope)
-            except ValueError:
-                tokens = None
-            if tokens is not None:
-                slots.append(n)
-                wanted.append(tokens)
-        places: list[tuple[int, int]] = [(unit.line, 1)] * len(diagnostics)
-        for n, place in zip(slots, unit.locate_all(wanted) if wanted else (), strict=True):
-            places[n] = place
+        places = [place or (unit.line, 1) for place in located(diagnostics, unit, envelope)]
         findings = [
             Finding(
                 name,
@@ -596,18 +584,11 @@ class Checker:
         import dataclasses
 
         diagnostics = result.diagnostics
-        wanted: list[Sequence[str]] = []
-        slots: list[int] = []
-        for n, d in enumerate(diagnostics):
-            try:
-                tokens = file_tokens(d.scope, parse_pointer(d.path), envelope)
-            except ValueError:
-                tokens = None
-            if tokens is not None:
-                slots.append(n)
-                wanted.append(tokens)
         dropped: set[int] = set()
-        for n, (line, _) in zip(slots, unit.locate_all(wanted) if wanted else (), strict=True):
+        for n, place in enumerate(located(diagnostics, unit, envelope)):
+            if place is None:
+                continue
+            line = place[0]
             if is_ignored(ignores.get(line), diagnostics[n].code):
                 dropped.add(n)
                 self.note(f"{name}:{line}: {diagnostics[n].code} ignored by a comment")
@@ -858,3 +839,22 @@ def run_normalize(options: CheckOptions, paths: Sequence[str], reporter: Reporte
 
     checker = _Capture(options, reporter, diff_out=sys.stderr)
     return checker.run(paths)
+
+
+def located(diagnostics: Sequence[Any], unit: Any, envelope: bool) -> list[tuple[int, int] | None]:
+    """Each diagnostic's (line, column) in the unit's file, or None when its pointer is not
+    in the file (a header, say): one ``locate_all`` for all of them."""
+    wanted: list[Sequence[str]] = []
+    slots: list[int] = []
+    for n, d in enumerate(diagnostics):
+        try:
+            tokens = file_tokens(d.scope, parse_pointer(d.path), envelope)
+        except ValueError:
+            tokens = None
+        if tokens is not None:
+            slots.append(n)
+            wanted.append(tokens)
+    places: list[tuple[int, int] | None] = [None] * len(diagnostics)
+    for n, place in zip(slots, unit.locate_all(wanted) if wanted else (), strict=True):
+        places[n] = place
+    return places
