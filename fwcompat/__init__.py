@@ -17,9 +17,9 @@ from ._check import check, list_rules, normalize
 from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Result, Severity
 from ._exceptions import ConfigError, FwcompatError, IncompatibleRequestError, RuleFileError
-from ._packs import PackInfo, packs
-from ._rules import Rule
 from ._version import __version__
+from .rulepacks._packs import PackInfo, packs
+from .rulepacks._rules import Rule
 
 __all__ = [
     "Config",

@@ -8,11 +8,11 @@ from typing import Any
 
 from ._config import _DEFAULT, Config, coerce_config
 from ._diagnostics import Result
-from ._examples import check_rule_file_examples
 from ._exceptions import IncompatibleRequestError
-from ._interpreter import Plan, make_plan, run_plan
-from ._packs import check_config_against
-from ._rules import Rule, load_pack
+from .engine._interpreter import Plan, make_plan, run_plan
+from .rulepacks._examples import check_rule_file_examples
+from .rulepacks._packs import check_config_against
+from .rulepacks._rules import Rule, load_pack
 
 __all__ = ["check", "list_rules", "normalize"]
 

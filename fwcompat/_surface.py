@@ -30,7 +30,7 @@ from typing import Any, Literal
 from ._check import check, list_rules
 from ._config import Config, coerce_config
 from ._diagnostics import Diagnostic, Severity
-from ._resources import schemas_dir
+from .rulepacks._resources import schemas_dir
 
 __all__ = [
     "OUTCOMES",

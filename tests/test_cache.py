@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fwcompat import _cache
+from fwcompat.rulepacks import _cache
 from tests.samples import TOP_K_RULE
 
 EVERY_EXAMPLE = r"""

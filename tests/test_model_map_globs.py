@@ -103,7 +103,7 @@ def test_glob_in_pyproject_and_on_the_command_line(tmp_path: Path) -> None:
 
 
 def test_glob_table_lookups() -> None:
-    from fwcompat._tables import GlobTable, is_glob
+    from fwcompat.engine._tables import GlobTable, is_glob
 
     table = GlobTable({"claude-?-x": "q", "claude-[ab]*": "ab", "exact": "e"}, str.isascii)
     assert list(table) == ["claude-?-x", "claude-[ab]*", "exact"]  # keys as written

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import fwcompat
-from fwcompat._packs import shipped_pack_names, source_sentences
-from fwcompat._rules import CompiledRule, load_pack
+from fwcompat.rulepacks._packs import shipped_pack_names, source_sentences
+from fwcompat.rulepacks._rules import CompiledRule, load_pack
 
 PACKS = shipped_pack_names()
 

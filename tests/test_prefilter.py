@@ -18,8 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fwcompat
-from fwcompat._conditions import Context, compile_condition
-from fwcompat._prefilter import _FOLDS_BEYOND_ASCII, Untranslatable, ecma_pattern, no_fire_schema
+from fwcompat.engine._conditions import Context, compile_condition
+from fwcompat.engine._prefilter import (
+    _FOLDS_BEYOND_ASCII,
+    Untranslatable,
+    ecma_pattern,
+    no_fire_schema,
+)
 
 
 def test_the_extra_case_folds_are_exactly_pythons() -> None:

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fwcompat
-from fwcompat._paths import Selector, format_pointer, parse_pointer
+from fwcompat.engine._paths import Selector, format_pointer, parse_pointer
 from tests.strategies import ANY_BODY, JSON, TOOL_EXTRAS, requests
 
 CONFIG = {
@@ -97,7 +97,7 @@ def test_no_unsupported_field_survives(body: Any) -> None:
             continue
         selector = Selector(rule.path)
         for segments, value in selector.select(result.request, absent=False):
-            from fwcompat._conditions import Context, compile_condition
+            from fwcompat.engine._conditions import Context, compile_condition
 
             predicate, _ = compile_condition(rule.when)
             tables = {"model_map": CONFIG["model_map"], "effort_map": CONFIG["effort_map"]}
@@ -182,8 +182,8 @@ def run_every_rule(body: Any, config: Any) -> tuple[Any, list[tuple[str, str, st
     document with Selector, edits on a deep copy, schema rules validating it. No
     prefilter, no shared walk, no skipped rule."""
     from fwcompat._check import _prepared
-    from fwcompat._conditions import Context
-    from fwcompat._packs import computed_replacement, passed_through
+    from fwcompat.engine._conditions import Context
+    from fwcompat.rulepacks._packs import computed_replacement, passed_through
 
     plan = _prepared(fwcompat.Config.from_dict(config))
     doc = copy.deepcopy(body)

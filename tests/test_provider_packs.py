@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import fwcompat
-from fwcompat._packs import source_sentences
-from fwcompat._rules import load_pack
+from fwcompat.rulepacks._packs import source_sentences
+from fwcompat.rulepacks._rules import load_pack
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "serve"))
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 import fwcompat
-from fwcompat._conditions import resolve
-from fwcompat._examples import own_rules, run_example
-from fwcompat._paths import parse_pointer
-from fwcompat._rules import Rule, load_pack
+from fwcompat.engine._conditions import resolve
+from fwcompat.engine._paths import parse_pointer
+from fwcompat.rulepacks._examples import own_rules, run_example
+from fwcompat.rulepacks._rules import Rule, load_pack
 
 PACKS = [info.name for info in fwcompat.packs()]
 RULES = [(name, rule) for name in PACKS for rule in own_rules(load_pack(name))]

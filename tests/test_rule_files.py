@@ -149,7 +149,7 @@ def test_a_broken_copy_of_the_shipped_pack_names_the_file(tmp_path: Path) -> Non
 def test_the_rule_cache_follows_edits_and_survives_corruption(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fwcompat import _rules
+    from fwcompat.rulepacks import _rules
 
     cache = tmp_path / "cache"
     monkeypatch.delenv("FWCOMPAT_NO_CACHE", raising=False)

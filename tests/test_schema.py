@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fwcompat._schema import CompiledSchema, SchemaCompileError
+from fwcompat.engine._schema import CompiledSchema, SchemaCompileError
 from tests.strategies import JSON, requests
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from fwcompat._rules import load_pack
 from fwcompat.cli import main
 from fwcompat.cli._doc_sources import compare, page_sentences
+from fwcompat.rulepacks._rules import load_pack
 
 REPO = Path(__file__).resolve().parent.parent
 R4 = REPO / "rules" / "fireworks-r4" / "source.txt"

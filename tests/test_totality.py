@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fwcompat
-from fwcompat._paths import parse_pointer
+from fwcompat.engine._paths import parse_pointer
 from tests.cost import calls
 from tests.cost import growth as counted_growth
 from tests.samples import TOP_K_MESSAGE, TOP_K_RULE

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 import fwcompat
-from fwcompat._rules import load_pack
 from fwcompat.asgi import CompatMiddleware
+from fwcompat.rulepacks._rules import load_pack
 from fwcompat.usage import (
     ANTHROPIC_SHAPE,
     FIREWORKS_SHAPE,

@@ -24,7 +24,7 @@ from fwcompat._check import check
 from fwcompat._config import Config
 from fwcompat._diagnostics import Diagnostic, Result, Severity
 from fwcompat._exceptions import ConfigError, RuleFileError
-from fwcompat._paths import parse_pointer
+from fwcompat.engine._paths import parse_pointer
 
 from ._reporters import Finding, Reporter, Summary
 from ._sources import (

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fwcompat._paths import is_index, parse_pointer
+from fwcompat.engine._paths import is_index, parse_pointer
 
 from ._sources import (
     SourceError,
@@ -478,7 +478,7 @@ def _dash(text: str, item_start: int) -> int:
 
 
 def _alias_message(tokens: Sequence[str]) -> str:
-    from fwcompat._paths import format_pointer
+    from fwcompat.engine._paths import format_pointer
 
     return (
         f"{format_pointer(tokens) or '/'} is shared through a YAML alias or merge key "

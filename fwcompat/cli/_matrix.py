@@ -73,8 +73,8 @@ class Matrix:
 def build_matrix(pack_names: Sequence[str] | None = None) -> Matrix:
     """Run every surface entry through each pack (default: every shipped pack), each
     under its own default configuration."""
-    from fwcompat._packs import packs
     from fwcompat._surface import surface, surface_entries
+    from fwcompat.rulepacks._packs import packs
 
     infos = {info.name: info for info in packs()}
     names = list(pack_names) if pack_names else list(infos)

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Literal, NamedTuple, ParamSpec, TypeVar
 
-from fwcompat._paths import is_index
+from fwcompat.engine._paths import is_index
 
 __all__ = [
     "DEFAULT_EXCLUDE",

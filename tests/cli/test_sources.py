@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fwcompat._paths import escape, parse_pointer
 from fwcompat.cli._fix import Edit, apply_edits, fix_json_text
 from fwcompat.cli._sources import (
     json_offset,
@@ -18,6 +17,7 @@ from fwcompat.cli._sources import (
     load_yaml,
     offset_to_position,
 )
+from fwcompat.engine._paths import escape, parse_pointer
 
 keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
 scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=5)

@@ -220,7 +220,7 @@ def _runnable_copy(dest: Path) -> None:
     from packaging.requirements import Requirement
     from packaging.utils import canonicalize_name
 
-    from fwcompat._resources import rules_dir, schemas_dir
+    from fwcompat.rulepacks._resources import rules_dir, schemas_dir
 
     package = Path(importlib.util.find_spec("fwcompat").origin or "").parent  # type: ignore[union-attr]
     shutil.copytree(package, dest / "fwcompat", ignore=shutil.ignore_patterns("__pycache__"))

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from fireworks_stub import Upstream
 
-from fwcompat._packs import packs
+from fwcompat.rulepacks._packs import packs
 from tests.serve.conftest import free_port
 
 REPO = Path(__file__).resolve().parents[2]

@@ -44,7 +44,7 @@ GATE_DEPTH = 256
 """How deep the gate follows a free-form value (tool input, input_schema) natively:
 one schema definition per level, since a recursive one overflowed jsonschema-rs's
 stack at 100,000 levels. Deeper values only send a request down the slow path; the
-error is for nesting beyond :data:`~fwcompat._json.MAX_DEPTH` from the root."""
+error is for nesting beyond :data:`~fwcompat.engine._json.MAX_DEPTH` from the root."""
 MAX_EXPANDED = 5_000_000
 """Values a document may hold, counted as serialized, before errors are not explained
 one by one (a 32 MB body holds a few million at most)."""

@@ -14,8 +14,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._diagnostics import Result
-from ._exceptions import ConfigError, RuleFileError
+from fwcompat._diagnostics import Result
+from fwcompat._exceptions import ConfigError, RuleFileError
+
 from ._rules import Pack, Rule
 
 __all__ = ["Outcome", "check_rule_file_examples", "iter_outcomes", "own_rules", "run_example"]
@@ -57,7 +58,7 @@ def run_example(
     pack: str | None, rule: Rule, example: Mapping[str, Any], rule_files: tuple[str, ...] = ()
 ) -> Outcome:
     """Run one example under ``pack`` (a shipped name or a folder) plus ``rule_files``."""
-    from ._check import check
+    from fwcompat._check import check
 
     outcome = Outcome(rule, example)
     token = _RUNNING.set(True)

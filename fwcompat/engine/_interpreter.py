@@ -28,14 +28,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fwcompat._config import Config
+from fwcompat._diagnostics import Diagnostic, Fix, Scope, Severity
+from fwcompat.rulepacks._packs import computed_replacement, pack_tables, passed_through
+from fwcompat.rulepacks._rules import CompiledRule, Pack, Rule
+
 from ._conditions import Context
-from ._config import Config
-from ._diagnostics import Diagnostic, Fix, Scope, Severity
 from ._json import short
-from ._packs import computed_replacement, pack_tables, passed_through
 from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
 from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
-from ._rules import CompiledRule, Pack, Rule
 from ._schema import CompiledSchema
 
 __all__ = ["Plan", "make_plan", "run_plan"]
@@ -121,7 +122,7 @@ def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
     table only the config fills, such as ``model_map``."""
     if config.unsafe_fixes or rule.opt_in:
         return True
-    from ._rules import replacement_specs
+    from fwcompat.rulepacks._rules import replacement_specs
 
     tables = [
         s["table"]

@@ -16,13 +16,20 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
-from ._conditions import ConditionError, Context, Predicate, compile_condition, resolve
-from ._config import Config
-from ._exceptions import ConfigError, RuleFileError, did_you_mean
-from ._paths import MISSING, Segment
+from fwcompat._config import Config
+from fwcompat._exceptions import ConfigError, RuleFileError, did_you_mean
+from fwcompat.engine._conditions import (
+    ConditionError,
+    Context,
+    Predicate,
+    compile_condition,
+    resolve,
+)
+from fwcompat.engine._paths import MISSING, Segment
+from fwcompat.engine._tables import GlobTable
+
 from ._resources import rules_dir
 from ._rules import CompiledRule, Pack, _compile_rule, _load_validated, replacement_specs
-from ._tables import GlobTable
 
 __all__ = [
     "PackInfo",

@@ -32,7 +32,7 @@ import stat
 import sys
 from typing import Any
 
-from ._version import __version__
+from fwcompat._version import __version__
 
 __all__ = ["MAX_ENTRIES", "MISSING", "cache_dir", "digest", "get", "put"]
 

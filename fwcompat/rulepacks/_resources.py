@@ -12,7 +12,7 @@ from functools import cache
 
 __all__ = ["rules_dir", "schemas_dir"]
 
-_PACKAGE = os.path.dirname(os.path.realpath(__file__))
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # fwcompat/
 
 
 @cache

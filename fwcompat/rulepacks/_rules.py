@@ -16,13 +16,19 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal
 
+from fwcompat._diagnostics import Severity
+from fwcompat._exceptions import RuleFileError, did_you_mean
+from fwcompat.engine._conditions import (
+    ConditionError,
+    Predicate,
+    compile_condition,
+    referenced_fields,
+)
+from fwcompat.engine._paths import Selector
+from fwcompat.engine._schema import CompiledSchema, SchemaCompileError
+
 from . import _cache
-from ._conditions import ConditionError, Predicate, compile_condition, referenced_fields
-from ._diagnostics import Severity
-from ._exceptions import RuleFileError, did_you_mean
-from ._paths import Selector
 from ._resources import schemas_dir
-from ._schema import CompiledSchema, SchemaCompileError
 
 __all__ = ["Basis", "CompiledRule", "Pack", "Rule", "load_pack"]
 
@@ -425,7 +431,7 @@ def _compile_rule(
 
 def _compile_replacement(spec: Mapping[str, Any], where: str, fail: Any) -> dict[str, Any]:
     """Check a ``replace:`` spec; a ``key:`` pointer is parsed once, into ``key_tokens``."""
-    from ._conditions import compile_pointer
+    from fwcompat.engine._conditions import compile_pointer
 
     out = dict(spec)
     if "from" in spec:
