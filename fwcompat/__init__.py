@@ -18,8 +18,8 @@ from ._config import Config
 from ._diagnostics import Diagnostic, Fix, Result, Severity
 from ._exceptions import ConfigError, FwcompatError, IncompatibleRequestError, RuleFileError
 from ._version import __version__
+from .engine._model import Rule
 from .rulepacks._packs import PackInfo, packs
-from .rulepacks._rules import Rule
 
 __all__ = [
     "Config",

@@ -9,10 +9,10 @@ from typing import Any
 from ._config import _DEFAULT, Config, coerce_config
 from ._diagnostics import Result
 from ._exceptions import IncompatibleRequestError
-from .engine._interpreter import Plan, make_plan, run_plan
+from .engine._interpreter import Plan, run_plan
+from .engine._model import Rule
 from .rulepacks._examples import check_rule_file_examples
-from .rulepacks._packs import check_config_against
-from .rulepacks._rules import Rule, load_pack
+from .rulepacks._packs import plan_for_config
 
 __all__ = ["check", "list_rules", "normalize"]
 
@@ -22,10 +22,8 @@ ConfigLike = Config | Mapping[str, Any] | None
 @lru_cache(maxsize=64)
 def _prepared(config: Config) -> Plan:
     """Load the pack for a config and validate the config against it."""
-    pack = load_pack(config.pack, config.rule_files, config.pack_dir)
-    check_config_against(pack, config)
-    plan = make_plan(pack, config)
-    check_rule_file_examples(pack, config)
+    plan = plan_for_config(config)
+    check_rule_file_examples(plan)
     return plan
 
 
@@ -63,17 +61,7 @@ def check(
     problems are error diagnostics. Raises :class:`~fwcompat.ConfigError` or
     :class:`~fwcompat.RuleFileError` for bad configuration.
     """
-    plan = _plan_for(config)
-    new_body, new_headers, diagnostics = run_plan(
-        plan, body=body, headers=headers, base_url=base_url, path=path
-    )
-    return Result(
-        request=new_body,
-        headers=new_headers,
-        diagnostics=tuple(diagnostics),
-        pack=plan.pack.name,
-        revision=plan.pack.revision,
-    )
+    return run_plan(_plan_for(config), body=body, headers=headers, base_url=base_url, path=path)
 
 
 def normalize(

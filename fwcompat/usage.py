@@ -110,7 +110,7 @@ def usage_shape(pack: Any = None) -> UsageShape:
     if isinstance(pack, UsageShape):
         return pack
     from ._config import coerce_config
-    from .rulepacks._rules import load_pack
+    from .rulepacks._packs import load_pack
 
     config = coerce_config({"pack": pack} if isinstance(pack, str) else pack)
     return UsageShape.from_pack(load_pack(config.pack, config.rule_files, config.pack_dir))

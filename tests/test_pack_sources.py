@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 import fwcompat
-from fwcompat.rulepacks._packs import shipped_pack_names, source_sentences
-from fwcompat.rulepacks._rules import CompiledRule, load_pack
+from fwcompat.engine._model import CompiledRule
+from fwcompat.rulepacks._packs import load_pack, shipped_pack_names, source_sentences
 
 PACKS = shipped_pack_names()
 

@@ -83,7 +83,7 @@ def test_a_pack_extends_another_adds_overrides_and_retires(tmp_path: Path) -> No
             "05-first.yaml": "rules: []\n",
         },
     )
-    pack = fwcompat.rulepacks._rules.load_pack("fireworks", (), str(folder))
+    pack = fwcompat.rulepacks._packs.load_pack("fireworks", (), str(folder))
     order = [r.rule.code for r in pack.rules]
     # Merged by file name: 45-gateway.yaml runs after 40-fields.yaml, before 50-reasoning.yaml.
     assert order.index("FW409") < order.index("XX101") < order.index("FW501")

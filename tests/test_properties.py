@@ -183,7 +183,8 @@ def run_every_rule(body: Any, config: Any) -> tuple[Any, list[tuple[str, str, st
     prefilter, no shared walk, no skipped rule."""
     from fwcompat._check import _prepared
     from fwcompat.engine._conditions import Context
-    from fwcompat.rulepacks._packs import computed_replacement, passed_through
+    from fwcompat.engine._model import passed_through
+    from fwcompat.engine._replacements import computed_replacement
 
     plan = _prepared(fwcompat.Config.from_dict(config))
     doc = copy.deepcopy(body)

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import fwcompat
-from fwcompat.rulepacks._packs import source_sentences
-from fwcompat.rulepacks._rules import load_pack
+from fwcompat.rulepacks._packs import load_pack, source_sentences
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "serve"))
 

@@ -13,7 +13,7 @@ import yaml
 
 import fwcompat
 from fwcompat.cli._docs import _pack_page, _rule_page, matrix_markdown, reference_pages
-from fwcompat.rulepacks._rules import load_pack
+from fwcompat.rulepacks._packs import load_pack
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = reference_pages()

@@ -11,7 +11,7 @@ import fwcompat
 from fwcompat._config import Config
 from fwcompat.cli._packs import rules_markdown
 from fwcompat.rulepacks._examples import iter_outcomes
-from fwcompat.rulepacks._rules import load_pack
+from fwcompat.rulepacks._packs import load_pack
 
 README = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
 TABLES = dict(re.findall(r"<!-- rules-table: (\S+) -->\n(.*?)<!-- /rules-table -->", README, re.S))

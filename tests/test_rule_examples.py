@@ -11,9 +11,10 @@ import pytest
 
 import fwcompat
 from fwcompat.engine._conditions import resolve
+from fwcompat.engine._model import Rule
 from fwcompat.engine._paths import parse_pointer
 from fwcompat.rulepacks._examples import own_rules, run_example
-from fwcompat.rulepacks._rules import Rule, load_pack
+from fwcompat.rulepacks._packs import load_pack
 
 PACKS = [info.name for info in fwcompat.packs()]
 RULES = [(name, rule) for name in PACKS for rule in own_rules(load_pack(name))]

@@ -10,7 +10,7 @@ import pytest
 
 from fwcompat.cli import main
 from fwcompat.cli._doc_sources import compare, page_sentences
-from fwcompat.rulepacks._rules import load_pack
+from fwcompat.rulepacks._packs import load_pack
 
 REPO = Path(__file__).resolve().parent.parent
 R4 = REPO / "rules" / "fireworks-r4" / "source.txt"

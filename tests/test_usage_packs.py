@@ -12,7 +12,7 @@ import pytest
 
 import fwcompat
 from fwcompat.asgi import CompatMiddleware
-from fwcompat.rulepacks._rules import load_pack
+from fwcompat.rulepacks._packs import load_pack
 from fwcompat.usage import (
     ANTHROPIC_SHAPE,
     FIREWORKS_SHAPE,

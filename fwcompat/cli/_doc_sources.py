@@ -103,7 +103,7 @@ def compare(pack: str, new_text: str, *, file: str = "") -> SourcesReport:
     """Compare the rules and source text of ``pack`` (a shipped name or a pack folder)
     with ``new_text``, a newer copy of the provider's page."""
     from fwcompat.rulepacks._examples import own_rules
-    from fwcompat.rulepacks._rules import load_pack
+    from fwcompat.rulepacks._packs import load_pack
 
     is_folder = os.sep in pack or os.path.isfile(os.path.join(pack, "pack.yaml"))
     folder = os.path.abspath(pack) if is_folder else None

@@ -10,7 +10,7 @@ from typing import Any
 
 from fwcompat._check import list_rules
 from fwcompat._config import Config
-from fwcompat.rulepacks._rules import Rule
+from fwcompat.engine._model import Rule
 
 __all__ = ["explain", "rules_table"]
 
@@ -133,7 +133,7 @@ def explain(config: Config, code: str, fmt: str) -> int:
     rules = list_rules(config)
     rule = _find(rules, code)
     if rule is None and code.strip().upper() not in _cli_rules():  # an opt-in rule, by code
-        from fwcompat.rulepacks._rules import load_pack
+        from fwcompat.rulepacks._packs import load_pack
 
         pack = load_pack(config.pack, config.rule_files, config.pack_dir)
         rule = _find(tuple(r.rule for r in pack.rules if r.rule.opt_in), code)

@@ -170,8 +170,8 @@ def is_rule_file(path: str) -> bool:
 
 
 def _list_packs(fmt: str) -> int:
+    from fwcompat.rulepacks._packs import load_pack as build_pack
     from fwcompat.rulepacks._packs import packs
-    from fwcompat.rulepacks._rules import load_pack as build_pack
 
     infos = packs()
     if fmt == "json":
@@ -198,13 +198,13 @@ def _list_packs(fmt: str) -> int:
 
 def _owning_pack(path: str) -> str | None:
     """The pack folder that lists this rule file, if any."""
-    from fwcompat.rulepacks._rules import _load_validated
+    from fwcompat.rulepacks._rules import load_validated
 
     folder = os.path.dirname(os.path.abspath(path))
     meta = os.path.join(folder, "pack.yaml")
     if not os.path.isfile(meta):
         return None
-    data, _ = _load_validated(meta)
+    data, _ = load_validated(meta)
     files = (data.get("pack") or {}).get("files") or [] if isinstance(data, dict) else []
     return folder if os.path.basename(path) in files else None
 
@@ -212,7 +212,7 @@ def _owning_pack(path: str) -> str | None:
 def _test_rules(paths: list[str], config: Any, *, quiet: bool) -> int:
     from fwcompat._exceptions import FwcompatError
     from fwcompat.rulepacks._examples import iter_outcomes, own_rules
-    from fwcompat.rulepacks._rules import load_pack
+    from fwcompat.rulepacks._packs import load_pack
 
     base = config.pack_dir if config.pack_dir is not None else config.pack
     ran = failed = sources = 0
@@ -259,7 +259,7 @@ def _test_rules(paths: list[str], config: Any, *, quiet: bool) -> int:
 
 def rules_markdown(config: Any) -> str:
     """The rule table of the configured pack, as the README shows it (opt-in rules too)."""
-    from fwcompat.rulepacks._rules import load_pack
+    from fwcompat.rulepacks._packs import load_pack
 
     pack = load_pack(config.pack, config.rule_files, config.pack_dir)
     lines = [

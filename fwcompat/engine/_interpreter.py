@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fwcompat._config import Config
-from fwcompat._diagnostics import Diagnostic, Fix, Scope, Severity
-from fwcompat.rulepacks._packs import computed_replacement, pack_tables, passed_through
-from fwcompat.rulepacks._rules import CompiledRule, Pack, Rule
+from fwcompat._diagnostics import Diagnostic, Fix, Result, Scope, Severity
+from fwcompat.engine._model import CompiledRule, Pack, Rule, passed_through, replacement_specs
+from fwcompat.engine._replacements import computed_replacement
+from fwcompat.engine._tables import pack_tables
 
 from ._conditions import Context
 from ._json import short
@@ -74,6 +75,7 @@ class Plan:
     pack: Pack
     scopes: Mapping[str, _Scope]
     tables: Tables
+    config: Config
 
 
 def _when(compiled: CompiledRule) -> Mapping[str, Any]:
@@ -122,7 +124,6 @@ def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
     table only the config fills, such as ``model_map``."""
     if config.unsafe_fixes or rule.opt_in:
         return True
-    from fwcompat.rulepacks._rules import replacement_specs
 
     tables = [
         s["table"]
@@ -167,7 +168,7 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator)
         else:
             scopes[name] = _Scope(tuple(scope_steps), trie, trie, None, None)
-    return Plan(pack=pack, scopes=scopes, tables=tables)
+    return Plan(pack=pack, scopes=scopes, tables=tables, config=config)
 
 
 class _CopyOnWrite:
@@ -624,10 +625,8 @@ def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
     return scope.fallback.empty or not scope.fallback.walk(body, Context(tables, body))
 
 
-def run_plan(
-    plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any
-) -> tuple[Any, dict[str, Any], list[Diagnostic]]:
-    """Apply a prepared pack to one request. Returns (body, headers, diagnostics)."""
+def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -> Result:
+    """Apply a prepared pack to one request: the normalized request and its diagnostics."""
     diagnostics: list[Diagnostic] = []
     tables = plan.tables
 
@@ -649,8 +648,14 @@ def run_plan(
             out_headers = new_headers
 
     body_scope = plan.scopes["body"]
-    if _clean(body_scope, body, tables):
-        return body, out_headers, diagnostics
-    new_body, found = _run_scope("body", body, body_scope, tables)
-    diagnostics += _document_order(body, found)
-    return new_body, out_headers, diagnostics
+    new_body = body
+    if not _clean(body_scope, body, tables):
+        new_body, found = _run_scope("body", body, body_scope, tables)
+        diagnostics += _document_order(body, found)
+    return Result(
+        request=new_body,
+        headers=out_headers,
+        diagnostics=tuple(diagnostics),
+        pack=plan.pack.name,
+        revision=plan.pack.revision,
+    )

@@ -12,7 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from fnmatch import translate
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from fwcompat._config import Config
+from fwcompat.engine._conditions import Context, Predicate
+
+if TYPE_CHECKING:
+    from fwcompat.engine._model import Pack
 
 __all__ = ["GlobTable", "is_glob"]
 
@@ -74,3 +80,24 @@ class GlobTable(Mapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"GlobTable({self._keys!r})"
+
+
+def pack_tables(pack: Pack, config: Config) -> dict[str, Mapping[str, Any]]:
+    """The tables rules see: each table's shipped entries, then the config's. A table the
+    pack declares with ``globs: true`` matches names against glob keys (``claude-*``)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for name, spec in pack.tables.items():
+        entries = {**pack.table_defaults.get(name, {}), **config.table(name)}
+        if spec.get("globs"):
+            out[name] = GlobTable(entries, _key_check(pack.table_checks[name][0]))
+        else:
+            out[name] = entries
+    return out
+
+
+_NO_CONTEXT = Context({})
+
+
+def _key_check(predicate: Predicate) -> Callable[[str], bool]:
+    """A table's key condition as a test of a name (a glob matches only acceptable names)."""
+    return lambda name: predicate(name, name, _NO_CONTEXT)

@@ -8,21 +8,20 @@ order, optionally severity and action) and, for changes, the ``normalized`` body
 
 from __future__ import annotations
 
-import contextvars
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from fwcompat._config import coerce_config
 from fwcompat._diagnostics import Result
 from fwcompat._exceptions import ConfigError, RuleFileError
+from fwcompat.engine._interpreter import Plan, run_plan
+from fwcompat.engine._model import Pack, Rule
 
-from ._rules import Pack, Rule
+from ._packs import plan_for_config
 
 __all__ = ["Outcome", "check_rule_file_examples", "iter_outcomes", "own_rules", "run_example"]
-
-# Set while examples run, so preparing an example's config does not run examples again.
-_RUNNING = contextvars.ContextVar("fwcompat_running_examples", default=False)
 
 
 @dataclass
@@ -58,23 +57,19 @@ def run_example(
     pack: str | None, rule: Rule, example: Mapping[str, Any], rule_files: tuple[str, ...] = ()
 ) -> Outcome:
     """Run one example under ``pack`` (a shipped name or a folder) plus ``rule_files``."""
-    from fwcompat._check import check
-
     outcome = Outcome(rule, example)
-    token = _RUNNING.set(True)
     try:
-        outcome.result = result = check(
-            example.get("body"),
-            headers=example.get("headers"),
-            base_url=example.get("base_url"),
-            path=example.get("path"),
-            config=_config_for(pack, example, rule_files),
-        )
+        plan = plan_for_config(coerce_config(_config_for(pack, example, rule_files)))
     except (ConfigError, RuleFileError) as exc:
         outcome.problems.append(f"its config cannot be used: {exc}")
         return outcome
-    finally:
-        _RUNNING.reset(token)
+    outcome.result = result = run_plan(
+        plan,
+        body=example.get("body"),
+        headers=example.get("headers"),
+        base_url=example.get("base_url"),
+        path=example.get("path"),
+    )
     got = [(d.code, d.path) for d in result.diagnostics]
     want = [(e.get("code"), e.get("path")) for e in example.get("expect") or ()]
     if got != want:
@@ -106,10 +101,11 @@ def iter_outcomes(
             yield run_example(pack, rule, example, rule_files)
 
 
-def check_rule_file_examples(pack: Pack, config: Any) -> None:
+def check_rule_file_examples(plan: Plan) -> None:
     """Run the examples of the config's own rule files once, when they are loaded: a rule
     file whose examples fail is refused (a RuleFileError naming the rule and example)."""
-    if not config.rule_files or _RUNNING.get():
+    pack, config = plan.pack, plan.config
+    if not config.rule_files:
         return
     files = set(config.rule_files)
     rules = [r.rule for r in pack.rules if r.rule.source in files]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping
-from functools import cache
+from collections.abc import Mapping
+from functools import cache, lru_cache
 from typing import Any
 
 from fwcompat._config import Config
@@ -23,21 +23,21 @@ from fwcompat.engine._conditions import (
     Context,
     Predicate,
     compile_condition,
-    resolve,
 )
-from fwcompat.engine._paths import MISSING, Segment
-from fwcompat.engine._tables import GlobTable
+from fwcompat.engine._interpreter import Plan, make_plan
+from fwcompat.engine._model import CompiledRule, Pack, replacement_specs
+from fwcompat.engine._paths import Segment
+from fwcompat.engine._tables import pack_tables
 
 from ._resources import rules_dir
-from ._rules import CompiledRule, Pack, _compile_rule, _load_validated, replacement_specs
+from ._rules import compile_rule, load_validated
 
 __all__ = [
     "PackInfo",
     "basis_counts",
     "build_pack",
-    "pack_tables",
     "packs",
-    "passed_through",
+    "plan_for_config",
     "shipped_pack_dir",
     "shipped_pack_names",
     "source_sentences",
@@ -90,7 +90,6 @@ def shipped_pack_dir(name: str) -> str:
 
 def packs() -> tuple[PackInfo, ...]:
     """The shipped packs, with title, provider, endpoint, source and revision."""
-    from ._rules import load_pack  # cached
 
     out = []
     for name in shipped_pack_names():
@@ -145,7 +144,7 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
     if folder in stack:
         chain = " -> ".join([*stack, folder])
         raise RuleFileError(f"packs extend each other in a cycle: {chain}", file=meta_path)
-    meta, _ = _load_validated(meta_path)
+    meta, _ = load_validated(meta_path)
     if not isinstance(meta, dict) or "pack" not in meta:
         raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=meta_path)
     info = meta["pack"]
@@ -183,12 +182,12 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
     }
     for name in info.get("files") or ():
         path = os.path.join(folder, name)
-        data, checked = _load_validated(path)
+        data, checked = load_validated(path)
         if not isinstance(data, dict) or "rules" not in data:
             raise RuleFileError("a rule file needs a top-level 'rules:' list", file=path)
         added: list[CompiledRule] = []
         for index, entry in enumerate(data["rules"]):
-            compiled = _compile_rule(entry, path, index, checked=checked)
+            compiled = compile_rule(entry, path, index, checked=checked)
             code = compiled.rule.code
             label = f"{code} (rules[{index}])"
             if code in retired:
@@ -329,31 +328,6 @@ def _not_in(allowed: frozenset[str]) -> Predicate:
     return lambda v, k, t: isinstance(k, str) and k not in allowed
 
 
-def passed_through(
-    segments: tuple[Segment, ...], document: Any, rules: tuple[CompiledRule, ...], ctx: Context
-) -> bool:
-    """Whether a schema error at ``segments`` (or under it) is about a member that a
-    removing rule handles: by name, or for a catch-all, one its condition accepts."""
-    for rule in rules:
-        tokens = rule.selector.tokens
-        if len(segments) < len(tokens) or not tokens:
-            continue
-        if not all(t == "*" or t == str(s) for t, s in zip(tokens, segments, strict=False)):
-            continue
-        if tokens[-1] != "*":  # a member named by the rule's path
-            return True
-        node = document
-        for seg in segments[: len(tokens)]:
-            try:
-                node = node[seg]
-            except (KeyError, IndexError, TypeError):
-                node = MISSING
-                break
-        if node is not MISSING and rule.predicate(node, segments[len(tokens) - 1], ctx):
-            return True
-    return False
-
-
 def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | None = None) -> Pack:
     """Assemble a pack (with what it extends) and extra rule files, compiled."""
     folder = pack_dir if pack_dir is not None else shipped_pack_dir(name)
@@ -362,11 +336,11 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
     rules = [r for _, rs in layer.files for r in rs]
     seen = {r.rule.code: r.rule.source for r in rules}
     for extra in extra_files:
-        data, checked = _load_validated(extra)
+        data, checked = load_validated(extra)
         if not isinstance(data, dict) or "rules" not in data:
             raise RuleFileError("a rule file needs a top-level 'rules:' list", file=str(extra))
         for index, entry in enumerate(data["rules"]):
-            compiled = _compile_rule(entry, extra, index, checked=checked)
+            compiled = compile_rule(entry, extra, index, checked=checked)
             code = compiled.rule.code
             label = f"{code} (rules[{index}])"
             if code in layer.retired:
@@ -416,22 +390,20 @@ def build_pack(name: str, extra_files: tuple[str, ...] = (), pack_dir: str | Non
     )
 
 
-def pack_tables(pack: Pack, config: Config) -> dict[str, Mapping[str, Any]]:
-    """The tables rules see: each table's shipped entries, then the config's. A table the
-    pack declares with ``globs: true`` matches names against glob keys (``claude-*``)."""
-    out: dict[str, Mapping[str, Any]] = {}
-    for name, spec in pack.tables.items():
-        entries = {**pack.table_defaults.get(name, {}), **config.table(name)}
-        if spec.get("globs"):
-            out[name] = GlobTable(entries, _key_check(pack.table_checks[name][0]))
-        else:
-            out[name] = entries
-    return out
+@lru_cache(maxsize=16)
+def load_pack(
+    pack: str = "fireworks", extra_files: tuple[str, ...] = (), pack_dir: str | None = None
+) -> Pack:
+    """Load a shipped pack by name (or the pack in ``pack_dir``) plus extra rule files,
+    with what it ``extends``, compiled and cached."""
+    return build_pack(pack, extra_files, pack_dir)
 
 
-def _key_check(predicate: Predicate) -> Callable[[str], bool]:
-    """A table's key condition as a test of a name (a glob matches only acceptable names)."""
-    return lambda name: predicate(name, name, _NO_CONTEXT)
+def plan_for_config(config: Config) -> Plan:
+    """The engine's plan for a config: its pack, loaded and checked against the config."""
+    pack = load_pack(config.pack, config.rule_files, config.pack_dir)
+    check_config_against(pack, config)
+    return make_plan(pack, config)
 
 
 def check_config_against(pack: Pack, config: Config) -> None:
@@ -484,49 +456,6 @@ def check_config_against(pack: Pack, config: Config) -> None:
             raise ConfigError(
                 f"config.{key}: {code!r} matches no rule of the {pack.name!r} pack{hint}"
             )
-
-
-def computed_replacement(spec: Mapping[str, Any], value: Any, ctx: Context) -> Any:
-    """The new value of a ``replace`` rule: a constant (``value``, an object of which
-    ``members`` are computed), or a table entry keyed by the value itself or by another
-    field (``key: /pointer``), else by ``default``."""
-    if "from_tokens" in spec:
-        return resolve(ctx.root, spec["from_tokens"])  # MISSING: the member is left out
-    if "value" in spec:
-        constant = spec["value"]
-        members = spec.get("members")
-        if not members:
-            return _below(spec, constant, ctx)
-        out = dict(constant)
-        for name, sub in members.items():
-            member = computed_replacement(sub, value, ctx)
-            if member is not MISSING:
-                out[name] = member
-        return out
-    table = ctx.tables.get(spec["table"], {})
-    if "key_tokens" not in spec:
-        return _below(spec, table[value], ctx)
-    key = resolve(ctx.root, spec["key_tokens"])
-    if not isinstance(key, str) or key not in table:
-        key = spec["default"]
-    return _below(spec, table[key], ctx)
-
-
-def _below(spec: Mapping[str, Any], result: Any, ctx: Context) -> Any:
-    """``below: /pointer`` caps a number under the number at that field (when there is
-    one): a thinking budget stays under max_tokens."""
-    if "below_tokens" not in spec:
-        return result
-    limit = resolve(ctx.root, spec["below_tokens"])
-    numeric = (int, float)
-    if (
-        isinstance(result, numeric)
-        and isinstance(limit, numeric)
-        and not isinstance(limit, bool)
-        and not isinstance(result, bool)
-    ):
-        return min(result, limit - 1)
-    return result
 
 
 def _lookups(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import string
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -20,116 +19,25 @@ from fwcompat._diagnostics import Severity
 from fwcompat._exceptions import RuleFileError, did_you_mean
 from fwcompat.engine._conditions import (
     ConditionError,
-    Predicate,
     compile_condition,
     referenced_fields,
 )
+from fwcompat.engine._model import Basis, CompiledRule, Rule, RuleAction, replacement_specs
 from fwcompat.engine._paths import Selector
 from fwcompat.engine._schema import CompiledSchema, SchemaCompileError
 
 from . import _cache
 from ._resources import schemas_dir
 
-__all__ = ["Basis", "CompiledRule", "Pack", "Rule", "load_pack"]
+__all__ = ["compile_rule", "load_rule_file", "load_validated"]
 
 
-RuleAction = Literal["remove", "replace", "reject", "note"]
-Basis = Literal["documented", "code", "inferred"]
-_PAST: dict[str, str] = {
-    "remove": "removed",
-    "replace": "replaced",
-    "reject": "rejected",
-    "note": "noted",
-}
 _TEMPLATE_FIELDS = frozenset(
     {"value", "type", "name", "key", "pointer", "replacement", "where", "error"}
 )
 """What a rule message may name: ``{value}`` (the value, as short JSON), ``{type}`` and
 ``{name}`` (its ``type`` and ``name`` members, as blocks and tools have), ``{key}``,
 ``{pointer}``, ``{where}``, ``{replacement}``, ``{error}``."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One documented difference, as written in a rule file."""
-
-    code: str
-    name: str
-    title: str
-    doc: str
-    scope: Literal["body", "headers", "url"]
-    path: str
-    severity: Severity
-    action: RuleAction
-    message: str
-    fix: Literal["safe", "unsafe"] | None = None
-    when: Mapping[str, Any] = field(default_factory=dict)
-    replace: Mapping[str, Any] | None = None
-    validate: str | None = None
-    examples: tuple[Mapping[str, Any], ...] = ()
-    source: str = ""
-    opt_in: bool = False
-    """Runs only when ``select``/``extend_select`` names its full code or name."""
-    catch_all: bool = False
-    """Leaves alone the members other rules of the pack remove by name."""
-    pack: str = ""
-    """The pack this rule ran in (set when the pack is loaded)."""
-    revision: str = ""
-    basis: Basis = "documented"
-    """What ``doc`` is: a sentence of the pack's source text (``documented``), a line of
-    the server code the source text holds (``code``), or the pack author's reading
-    (``inferred``: such a rule only notes, it never rejects, removes or replaces)."""
-    source_date: str = ""
-    """When the pack's source text was retrieved (or its revision label)."""
-
-    @property
-    def past_action(self) -> str:
-        """The diagnostic's action: removed, replaced, rejected or noted."""
-        return _PAST[self.action]
-
-
-@dataclass(frozen=True)
-class CompiledRule:
-    rule: Rule
-    selector: Selector
-    predicate: Predicate
-    matches_absent: bool
-    schema: CompiledSchema | None
-    depends: tuple[tuple[str, ...], ...] = ()
-    """Other fields its condition reads (``fields:``, ``gt: {field: ...}``)."""
-    effective_when: Mapping[str, Any] | None = None
-    """The condition its predicate implements, when that is not ``rule.when`` (a
-    catch-all also leaves alone the members other rules handle). Data, for the
-    prefilter's translation."""
-    passthrough: tuple[CompiledRule, ...] = ()
-    """For a ``validate`` rule: the pack's removing rules. A schema error at a member
-    one of them handles is theirs to report, so ignoring them lets the member through."""
-
-
-@dataclass(frozen=True)
-class Pack:
-    """A loaded, compiled rule pack."""
-
-    name: str
-    title: str
-    source: str
-    revision: str
-    provider: str
-    endpoint: str
-    tables: Mapping[str, Mapping[str, Any]]
-    rules: tuple[CompiledRule, ...]
-    table_checks: Mapping[str, tuple[Predicate, Predicate]]
-    extends: str | None = None
-    retired: Mapping[str, str] = field(default_factory=dict)
-    """Codes this pack (or a pack it extends) retired, with why: never reused."""
-    table_defaults: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    folder: str = ""
-    usage: Mapping[str, Any] = field(default_factory=dict)
-    """The pack's ``usage:`` block: how its provider reports token usage (inherited)."""
-    source_text: str = ""
-    """The path of the provider documentation text the pack encodes ("" if none)."""
-    source_date: str = ""
-    """When that text was retrieved (YYYY-MM-DD), or its revision label."""
 
 
 def _read_bytes(path: str) -> bytes:
@@ -159,7 +67,7 @@ def _parse_yaml(raw: bytes, path: str) -> Any:
         raise RuleFileError("YAML nested too deeply", file=str(path)) from None
 
 
-def _load_validated(path: str) -> tuple[Any, bool]:
+def load_validated(path: str) -> tuple[Any, bool]:
     """A rule file's data, validated against the rule-file schema, and whether it came
     from the cache. The cache key hashes the file's bytes and the rule-file schema's,
     so a warm start skips YAML entirely and an edit is never missed."""
@@ -274,14 +182,6 @@ def _check_shape(data: Any, path: str) -> None:
         raise RuleFileError(err.message, file=str(path), rule=rule, field=where or "")
 
 
-def replacement_specs(spec: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
-    """A ``replace`` spec and every spec nested in its ``members``."""
-    yield spec
-    for sub in (spec.get("members") or {}).values():
-        if isinstance(sub, Mapping):
-            yield from replacement_specs(sub)
-
-
 def _check_value_lookups(replace: Mapping[str, Any], when: Mapping[str, Any], fail: Any) -> None:
     """A replacement keyed by the matched value needs ``in_table`` for that table in the
     rule's condition: otherwise a value the table lacks would fail at check time."""
@@ -346,7 +246,7 @@ def _warns_only(entry: Mapping[str, Any]) -> bool:
     )
 
 
-def _compile_rule(
+def compile_rule(
     entry: Mapping[str, Any], path: str, index: int, *, checked: bool = False
 ) -> CompiledRule:
     code = entry["code"]
@@ -472,34 +372,9 @@ def _compile_replacement(spec: Mapping[str, Any], where: str, fail: Any) -> dict
 def load_rule_file(path: str | os.PathLike[str]) -> tuple[CompiledRule, ...]:
     path = os.fspath(path)
     """Load and compile one rule file (a mapping with a ``rules:`` list)."""
-    data, checked = _load_validated(path)
+    data, checked = load_validated(path)
     if not isinstance(data, dict) or "rules" not in data:
         raise RuleFileError("a rule file needs a top-level 'rules:' list", file=str(path))
     return tuple(
-        _compile_rule(entry, path, i, checked=checked) for i, entry in enumerate(data["rules"])
+        compile_rule(entry, path, i, checked=checked) for i, entry in enumerate(data["rules"])
     )
-
-
-def _pack_dir(pack: str) -> str:
-    """The folder of a shipped pack, by name."""
-    from ._packs import shipped_pack_dir
-
-    return shipped_pack_dir(pack)
-
-
-def available_packs() -> tuple[str, ...]:
-    """Names of the shipped packs."""
-    from ._packs import shipped_pack_names
-
-    return shipped_pack_names()
-
-
-@lru_cache(maxsize=16)
-def load_pack(
-    pack: str = "fireworks", extra_files: tuple[str, ...] = (), pack_dir: str | None = None
-) -> Pack:
-    """Load a shipped pack by name (or the pack in ``pack_dir``) plus extra rule files,
-    with what it ``extends``, compiled and cached."""
-    from ._packs import build_pack
-
-    return build_pack(pack, extra_files, pack_dir)

@@ -165,7 +165,7 @@ def opt_in_translations(
     the rule (fireworks-r4 accepts adaptive thinking) has nothing to translate.
     """
     from fwcompat._exceptions import ConfigError
-    from fwcompat.rulepacks._rules import load_pack
+    from fwcompat.rulepacks._packs import load_pack
 
     wanted = [
         (flag, name)
@@ -192,7 +192,7 @@ def opt_in_translations(
 
 def _retired_here(pack: Any, name: str) -> bool:
     """Whether a pack this one extends has a rule of this name that this one retired."""
-    from fwcompat.rulepacks._rules import load_pack
+    from fwcompat.rulepacks._packs import load_pack
 
     parent = pack.extends
     while parent:
@@ -230,7 +230,7 @@ def run(args: argparse.Namespace) -> int:
         )
 
     from fwcompat.cli import _load_config
-    from fwcompat.rulepacks._rules import load_pack
+    from fwcompat.rulepacks._packs import load_pack
 
     from ._app import ServeApp, quiet_diagnostic_logger
 

@@ -109,7 +109,7 @@ def test_label_policy_maps_everything_to_a_bounded_set() -> None:
 
 def test_pack_codes_label_every_rule_of_the_configured_pack() -> None:
     for pack in ("fireworks", "fireworks-r4", "deepseek", "minimax"):
-        from fwcompat.rulepacks._rules import load_pack
+        from fwcompat.rulepacks._packs import load_pack
 
         codes = {r.rule.code for r in load_pack(pack).rules}
         p = LabelPolicy.for_config(Config(pack=pack))
