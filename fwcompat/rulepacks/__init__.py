@@ -3,3 +3,9 @@
 This layer turns the YAML in ``rules/`` into compiled packs for the engine below it,
 and caches validated rule files as data (never code) keyed on their content.
 """
+
+from fwcompat.rulepacks._examples import iter_outcomes, own_rules
+from fwcompat.rulepacks._packs import load_pack, packs
+from fwcompat.rulepacks._rules import load_validated
+
+__all__ = ["iter_outcomes", "load_pack", "load_validated", "own_rules", "packs"]

@@ -136,8 +136,8 @@ class _Layer:
     """Each layer's folder and the date (or revision label) of its source text."""
 
 
-def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
-    folder = os.path.abspath(folder)
+def _pack_info(folder: str, stack: tuple[str, ...]) -> tuple[str, Mapping[str, Any]]:
+    """A pack folder's ``pack.yaml``: its path and its ``pack:`` mapping, checked."""
     meta_path = os.path.join(folder, "pack.yaml")
     if not os.path.isfile(meta_path):
         raise RuleFileError(f"no pack.yaml in pack folder {folder}", file=meta_path)
@@ -147,7 +147,7 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
     meta, _ = load_validated(meta_path)
     if not isinstance(meta, dict) or "pack" not in meta:
         raise RuleFileError("pack.yaml needs a top-level 'pack:' mapping", file=meta_path)
-    info = meta["pack"]
+    info: Mapping[str, Any] = meta["pack"]
     if info["name"] != os.path.basename(folder):
         raise RuleFileError(
             f"the pack is named {info['name']!r} but its folder is "
@@ -157,84 +157,104 @@ def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
         )
     if "extends" in info and "extends_dir" in info:
         raise RuleFileError("give extends or extends_dir, not both", file=meta_path, field="pack")
-    parent: _Layer | None = None
+    if "source_text" in info and not os.path.isfile(os.path.join(folder, info["source_text"])):
+        raise RuleFileError(
+            f"source_text {info['source_text']!r} is not a file in the pack folder",
+            file=meta_path,
+            field="pack.source_text",
+        )
+    return meta_path, info
+
+
+def _parent_layer(
+    folder: str, meta_path: str, info: Mapping[str, Any], stack: tuple[str, ...]
+) -> _Layer | None:
+    """The layer a pack ``extends`` (a shipped pack) or ``extends_dir`` (a folder)."""
     if "extends" in info:
         try:
             parent_dir = shipped_pack_dir(info["extends"])
         except ConfigError as exc:
             message = str(exc).removeprefix("config.pack: ")
             raise RuleFileError(message, file=meta_path, field="pack.extends") from None
-        parent = _layer(parent_dir, (*stack, folder))
-    elif "extends_dir" in info:
-        parent = _layer(os.path.join(folder, info["extends_dir"]), (*stack, folder))
-    if parent is None and not info.get("files"):
+        return _layer(parent_dir, (*stack, folder))
+    if "extends_dir" in info:
+        return _layer(os.path.join(folder, info["extends_dir"]), (*stack, folder))
+    if not info.get("files"):
         raise RuleFileError("a pack that extends nothing needs files:", file=meta_path)
+    return None
 
-    retired = dict(parent.retired) if parent else {}
+
+_Files = list[tuple[str, list[CompiledRule]]]
+
+
+def _positions(files: _Files) -> dict[str, tuple[int, int]]:
+    """Where each rule code sits: (file index, rule index)."""
+    return {r.rule.code: (i, j) for i, (_, rules) in enumerate(files) for j, r in enumerate(rules)}
+
+
+def _own_rules(
+    path: str, files: _Files, where: dict[str, tuple[int, int]], retired: Mapping[str, str]
+) -> list[CompiledRule]:
+    """Compile one of the pack's own rule files. An ``override: true`` rule takes its
+    inherited rule's place in ``files``; the rest are returned, in file order."""
+    data, checked = load_validated(path)
+    if not isinstance(data, dict) or "rules" not in data:
+        raise RuleFileError("a rule file needs a top-level 'rules:' list", file=path)
+    added: list[CompiledRule] = []
+    for index, entry in enumerate(data["rules"]):
+        compiled = compile_rule(entry, path, index, checked=checked)
+        code = compiled.rule.code
+        label = f"{code} (rules[{index}])"
+        if code in retired:
+            raise RuleFileError(
+                f"code {code} is retired ({retired[code]}); codes are never reused",
+                file=path, rule=label, field="code",
+            )  # fmt: skip
+        if entry.get("override"):
+            if code not in where:
+                raise RuleFileError(
+                    f"override: true, but no inherited rule has code {code}",
+                    file=path, rule=label, field="override",
+                )  # fmt: skip
+            i, j = where[code]
+            files[i][1][j] = compiled
+            continue
+        if code in where:
+            i, j = where[code]
+            raise RuleFileError(
+                f"duplicate rule code (also defined in {files[i][1][j].rule.source}; "
+                "to replace an inherited rule, add override: true)",
+                file=path, rule=label, field="code",
+            )  # fmt: skip
+        added.append(compiled)
+    return added
+
+
+def _layer(folder: str, stack: tuple[str, ...]) -> _Layer:
+    """One pack folder composed over what it extends: files merged by name into the
+    inherited order, retired codes dropped, tables and usage inherited unless redefined."""
+    folder = os.path.abspath(folder)
+    meta_path, info = _pack_info(folder, stack)
+    parent = _parent_layer(folder, meta_path, info, stack)
     own_retired = info.get("retired") or {}
-    retired.update(own_retired)
-    files: list[tuple[str, list[CompiledRule]]] = []
-    if parent:
-        for base, rules in parent.files:
-            files.append((base, [r for r in rules if r.rule.code not in own_retired]))
-    where: dict[str, tuple[int, int]] = {
-        r.rule.code: (i, j) for i, (_, rules) in enumerate(files) for j, r in enumerate(rules)
-    }
+    retired = {**(parent.retired if parent else {}), **own_retired}
+    files: _Files = [
+        (base, [r for r in rules if r.rule.code not in own_retired])
+        for base, rules in (parent.files if parent else ())
+    ]
     for name in info.get("files") or ():
-        path = os.path.join(folder, name)
-        data, checked = load_validated(path)
-        if not isinstance(data, dict) or "rules" not in data:
-            raise RuleFileError("a rule file needs a top-level 'rules:' list", file=path)
-        added: list[CompiledRule] = []
-        for index, entry in enumerate(data["rules"]):
-            compiled = compile_rule(entry, path, index, checked=checked)
-            code = compiled.rule.code
-            label = f"{code} (rules[{index}])"
-            if code in retired:
-                raise RuleFileError(
-                    f"code {code} is retired ({retired[code]}); codes are never reused",
-                    file=path, rule=label, field="code",
-                )  # fmt: skip
-            if entry.get("override"):
-                if code not in where:
-                    raise RuleFileError(
-                        f"override: true, but no inherited rule has code {code}",
-                        file=path, rule=label, field="override",
-                    )  # fmt: skip
-                i, j = where[code]
-                files[i][1][j] = compiled
-                continue
-            if code in where:
-                i, j = where[code]
-                raise RuleFileError(
-                    f"duplicate rule code (also defined in {files[i][1][j].rule.source}; "
-                    "to replace an inherited rule, add override: true)",
-                    file=path, rule=label, field="code",
-                )  # fmt: skip
-            added.append(compiled)
+        added = _own_rules(os.path.join(folder, name), files, _positions(files), retired)
         position = len(files)
         if parent:  # merged by file name into the inherited order
             position = next((k for k, (b, _) in enumerate(files) if b > name), len(files))
         files.insert(position, (name, added))
-        where = {
-            r.rule.code: (i, j) for i, (_, rules) in enumerate(files) for j, r in enumerate(rules)
-        }
     tables = dict(parent.tables) if parent else {}
     table_files = dict(parent.table_files) if parent else {}
     for tname, spec in (info.get("tables") or {}).items():
         tables[tname] = spec
         table_files[tname] = meta_path
     usage = info.get("usage") or (parent.usage if parent else {})
-    dates = dict(parent.dates) if parent else {}
-    dates[folder] = str(info.get("source_date", ""))
-    if "source_text" in info:
-        text_path = os.path.join(folder, info["source_text"])
-        if not os.path.isfile(text_path):
-            raise RuleFileError(
-                f"source_text {info['source_text']!r} is not a file in the pack folder",
-                file=meta_path,
-                field="pack.source_text",
-            )
+    dates = {**(parent.dates if parent else {}), folder: str(info.get("source_date", ""))}
     return _Layer(info, folder, files, tables, table_files, retired, usage, dates)
 
 

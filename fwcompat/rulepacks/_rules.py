@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import string
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from fwcompat.engine._conditions import (
     compile_condition,
     referenced_fields,
 )
-from fwcompat.engine._model import Basis, CompiledRule, Rule, RuleAction, replacement_specs
+from fwcompat.engine._model import CompiledRule, Rule, RuleAction, replacement_specs
 from fwcompat.engine._paths import Selector
 from fwcompat.engine._schema import CompiledSchema, SchemaCompileError
 
@@ -246,20 +246,15 @@ def _warns_only(entry: Mapping[str, Any]) -> bool:
     )
 
 
-def compile_rule(
-    entry: Mapping[str, Any], path: str, index: int, *, checked: bool = False
-) -> CompiledRule:
-    code = entry["code"]
-    label = f"{code} (rules[{index}])"
+_Fail = Callable[[str, str], RuleFileError]
 
-    def fail(field_name: str, message: str) -> RuleFileError:
-        return RuleFileError(message, file=str(path), rule=label, field=field_name)
 
+def _check_action(entry: Mapping[str, Any], fail: _Fail) -> Literal["safe", "unsafe"] | None:
+    """What an action allows: its fix (remove/replace default to safe), its scope, a
+    catch-all, a replacement, and for an inferred rule only a warning. Returns the fix."""
     action: RuleAction = entry["action"]
-    scope = entry.get("scope", "body")
     fix: Literal["safe", "unsafe"] | None = entry.get("fix")
-    basis: Basis = entry.get("basis", "documented")
-    if basis == "inferred" and not _warns_only(entry):
+    if entry.get("basis", "documented") == "inferred" and not _warns_only(entry):
         raise fail(
             "basis",
             f"an inferred rule (no sentence of the provider's documentation says it) may only "
@@ -268,7 +263,7 @@ def compile_rule(
         )
     if action in ("remove", "replace"):
         fix = fix or "safe"
-        if scope == "url":
+        if entry.get("scope", "body") == "url":
             raise fail("action", "url rules can only reject or note (the URL is not rewritten)")
     elif fix is not None:
         raise fail("fix", f"only remove/replace rules carry a fix, not {action!r}")
@@ -280,6 +275,33 @@ def compile_rule(
         raise fail("replace", "a replace rule needs replace: {value: ...} or {table: ...}")
     if action != "replace" and entry.get("replace") is not None:
         raise fail("replace", f"replace: only makes sense with action: replace, not {action!r}")
+    return fix
+
+
+def _validate_schema(entry: Mapping[str, Any], path: str, fail: _Fail) -> CompiledSchema | None:
+    """The compiled schema of a ``validate:`` rule (which must reject), else None."""
+    if entry.get("validate") is None:
+        return None
+    if entry["action"] != "reject":
+        raise fail("validate", "a validate rule must have action: reject")
+    try:
+        return _request_schema(_schema_path(entry["validate"], path))
+    except SchemaCompileError as exc:
+        raise fail("validate", f"schema {entry['validate']!r}: {exc}") from None
+    except RuleFileError as exc:
+        raise fail("validate", str(exc)) from None
+
+
+def compile_rule(
+    entry: Mapping[str, Any], path: str, index: int, *, checked: bool = False
+) -> CompiledRule:
+    """One rule file entry, checked beyond its schema and compiled for the engine."""
+    label = f"{entry['code']} (rules[{index}])"
+
+    def fail(field_name: str, message: str) -> RuleFileError:
+        return RuleFileError(message, file=str(path), rule=label, field=field_name)
+
+    fix = _check_action(entry, fail)
     replace = entry.get("replace")
     if replace is not None:
         replace = _compile_replacement(replace, "replace", fail)
@@ -292,28 +314,19 @@ def compile_rule(
         predicate, absent = compile_condition(entry.get("when"), lazy_regex=checked)
     except ConditionError as exc:
         raise fail(exc.field, str(exc)) from None
-    if absent and action in ("remove", "replace"):
+    if absent and entry["action"] in ("remove", "replace"):
         raise fail("when.present", "an absent member cannot be removed or replaced")
-    schema = None
-    if entry.get("validate") is not None:
-        if action != "reject":
-            raise fail("validate", "a validate rule must have action: reject")
-        try:
-            schema = _request_schema(_schema_path(entry["validate"], path))
-        except SchemaCompileError as exc:
-            raise fail("validate", f"schema {entry['validate']!r}: {exc}") from None
-        except RuleFileError as exc:
-            raise fail("validate", str(exc)) from None
+    schema = _validate_schema(entry, path, fail)
     _check_template(entry["message"], fail)
     rule = Rule(
-        code=code,
+        code=entry["code"],
         name=entry["name"],
         title=entry["title"],
         doc=entry["doc"],
-        scope=scope,
+        scope=entry.get("scope", "body"),
         path=entry["path"],
         severity=Severity(entry["severity"]),
-        action=action,
+        action=entry["action"],
         message=entry["message"],
         fix=fix,
         when=entry.get("when") or {},
@@ -323,7 +336,7 @@ def compile_rule(
         source=str(path),
         opt_in=bool(entry.get("opt_in", False)),
         catch_all=bool(entry.get("catch_all", False)),
-        basis=basis,
+        basis=entry.get("basis", "documented"),
     )
     depends = referenced_fields(entry.get("when"))
     return CompiledRule(rule, selector, predicate, absent, schema, depends=depends)
