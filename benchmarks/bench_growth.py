@@ -25,9 +25,9 @@ import fwcompat  # noqa: E402
 from fwcompat.cli._fix import Edit, fix_json_text, splice_diff  # noqa: E402
 from fwcompat.cli._sources import load_json, load_yaml  # noqa: E402
 from fwcompat.usage import SSEDecoder  # noqa: E402
+from tests.api.test_totality import cached_tools, one_nested_edit, server_tools  # noqa: E402
 from tests.cli.test_growth import pointers, tools_file  # noqa: E402
 from tests.cost import calls  # noqa: E402
-from tests.test_totality import cached_tools, one_nested_edit, server_tools  # noqa: E402
 
 Work = Callable[[int], Callable[[], object]]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import grimp
@@ -24,6 +25,10 @@ def _modules() -> list[Path]:
     return sorted(PACKAGE.rglob("*.py"))
 
 
+def _imported(graph: grimp.ImportGraph, module: str) -> Iterator[str]:
+    return iter(sorted(graph.find_modules_directly_imported_by(module)))
+
+
 def _circles(graph: grimp.ImportGraph) -> list[set[str]]:
     """Strongly connected groups of more than one module (Tarjan, iterative)."""
     index: dict[str, int] = {}
@@ -35,7 +40,7 @@ def _circles(graph: grimp.ImportGraph) -> list[set[str]]:
     for root in sorted(graph.modules):
         if root in index:
             continue
-        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        work = [(root, _imported(graph, root))]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
@@ -49,7 +54,7 @@ def _circles(graph: grimp.ImportGraph) -> list[set[str]]:
                     counter += 1
                     stack.append(child)
                     on_stack.add(child)
-                    work.append((child, iter(sorted(graph.find_modules_directly_imported_by(child)))))
+                    work.append((child, _imported(graph, child)))
                 elif child in on_stack:
                     low[node] = min(low[node], index[child])
                 continue

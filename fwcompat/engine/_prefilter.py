@@ -280,7 +280,7 @@ def _one(name: str, arg: Any, key: str | _Other | _Index, tables: Tables) -> Any
 
 _ESCAPABLE = set(".^$*+?()[]{}|\\/-#:")
 # Python's IGNORECASE also equates these non-ASCII letters with ASCII ones
-# (tests/test_prefilter.py checks the table against every code point).
+# (tests/engine/test_prefilter.py checks the table against every code point).
 _FOLDS_BEYOND_ASCII = {"i": "\u0130\u0131", "k": "\u212a", "s": "\u017f"}
 
 

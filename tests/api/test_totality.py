@@ -28,9 +28,7 @@ from tests.strategies import JSON, requests
 
 SCHEMA = json.loads(
     (
-        Path(__file__).resolve().parent.parent
-        / "schemas"
-        / "fireworks-messages-request.schema.json"
+        Path(__file__).resolve().parents[2] / "schemas" / "fireworks-messages-request.schema.json"
     ).read_text()
 )
 BASE: dict[str, Any] = {

@@ -15,7 +15,7 @@ import fwcompat
 from fwcompat.cli._docs import _pack_page, _rule_page, matrix_markdown, reference_pages
 from fwcompat.rulepacks._packs import load_pack
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PAGES = reference_pages()
 PACKS = sorted(p.name for p in fwcompat.packs())
 

@@ -15,7 +15,7 @@ from fwcompat._surface import OUTCOMES, surface_entries
 from fwcompat.cli import main
 from fwcompat.cli._matrix import build_matrix, render
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "docs" / "compatibility-matrix.md"
 
 

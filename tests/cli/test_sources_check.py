@@ -12,7 +12,7 @@ from fwcompat.cli import main
 from fwcompat.cli._doc_sources import compare, page_sentences
 from fwcompat.rulepacks._packs import load_pack
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 R4 = REPO / "rules" / "fireworks-r4" / "source.txt"
 OLLAMA = REPO / "rules" / "ollama" / "source.txt"
 

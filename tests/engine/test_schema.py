@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from fwcompat.engine._schema import CompiledSchema, SchemaCompileError
 from tests.strategies import JSON, requests
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 REQUEST = json.loads((SCHEMAS / "fireworks-messages-request.schema.json").read_text())
 RULE_FILE = json.loads((SCHEMAS / "rule-file.schema.json").read_text())
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

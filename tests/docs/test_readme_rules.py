@@ -13,7 +13,7 @@ from fwcompat.cli._packs import rules_markdown
 from fwcompat.rulepacks._examples import iter_outcomes
 from fwcompat.rulepacks._packs import load_pack
 
-README = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
 TABLES = dict(re.findall(r"<!-- rules-table: (\S+) -->\n(.*?)<!-- /rules-table -->", README, re.S))
 
 

@@ -12,7 +12,7 @@ import pytest
 import fwcompat
 from fwcompat.rulepacks._packs import load_pack, source_sentences
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "serve"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "serve"))
 
 from claude_client_standin import _body as claude_code_body
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_readme import ROOT, blocks
+from tests.docs.test_readme import ROOT, blocks
 
 PAGE = ROOT / "docs" / "extending.md"
 FILE_MARK = re.compile(r"^<!-- file: (\S+) -->$")
@@ -20,9 +20,7 @@ def _files() -> dict[str, str]:
     lines = PAGE.read_text(encoding="utf-8").splitlines()
     out: dict[str, str] = {}
     for block in blocks(PAGE):
-        previous = next(
-            (lines[j] for j in range(block.line - 2, -1, -1) if lines[j].strip()), ""
-        )
+        previous = next((lines[j] for j in range(block.line - 2, -1, -1) if lines[j].strip()), "")
         match = FILE_MARK.match(previous)
         if match:
             out[match.group(1)] = block.text
