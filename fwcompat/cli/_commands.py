@@ -24,30 +24,17 @@ from fwcompat._check import check
 from fwcompat._config import Config
 from fwcompat._diagnostics import Diagnostic, Result, Severity
 from fwcompat._exceptions import ConfigError, RuleFileError
+from fwcompat.cli.sources.discover import WalkError, detect_format
+from fwcompat.cli.sources.fixtures import classify, file_tokens, fixable, split_envelope
+from fwcompat.cli.sources.json_reader import load_json
+from fwcompat.cli.sources.jsonl_reader import iter_jsonl
+from fwcompat.cli.sources.suppression import inline_ignores, is_ignored
+from fwcompat.cli.sources.units import Format, SourceError, Unit
+from fwcompat.cli.sources.yaml_reader import SeveralDocuments, load_yaml, load_yaml_documents
 from fwcompat.engine._paths import parse_pointer
+from fwcompat.settings.file_selection import DEFAULT_EXCLUDE, DEFAULT_INCLUDE, FileSettings
 
 from ._reporters import Finding, Reporter, Summary
-from ._sources import (
-    DEFAULT_EXCLUDE,
-    DEFAULT_INCLUDE,
-    FileSettings,
-    Format,
-    SeveralDocuments,
-    SourceError,
-    Unit,
-    WalkError,
-    classify,
-    detect_format,
-    file_tokens,
-    fixable,
-    inline_ignores,
-    is_ignored,
-    iter_jsonl,
-    load_json,
-    load_yaml,
-    load_yaml_documents,
-    split_envelope,
-)
 
 __all__ = ["CLI_RULES", "CheckOptions", "Checker", "run_normalize"]
 
@@ -340,7 +327,7 @@ class Checker:
     # ------------------------------------------------------------------ files
 
     def run(self, paths: Sequence[str]) -> int:
-        from ._sources import discover
+        from fwcompat.cli.sources.discover import discover
 
         self.reporter.start()
         o = self.options
@@ -786,7 +773,7 @@ def run_normalize(options: CheckOptions, paths: Sequence[str], reporter: Reporte
     JSON Lines. A rejected request prints nothing (its diagnostics go to stderr),
     as ``fwcompat.normalize()`` raises for it.
     """
-    from ._sources import SUFFIXES
+    from fwcompat.cli.sources.discover import SUFFIXES
 
     single = (
         len(paths) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import textwrap
@@ -11,8 +12,11 @@ from typing import Any
 from fwcompat._check import list_rules
 from fwcompat._config import Config
 from fwcompat.rulepacks._rules import Rule
+from fwcompat.settings.command_line import load_config
+from fwcompat.settings.options import config_options
+from fwcompat.settings.subcommand import Subcommand
 
-__all__ = ["explain", "rules_table"]
+__all__ = ["EXPLAIN", "RULES", "explain", "rules_table"]
 
 _WHAT = {
     "remove": "removes the member",
@@ -200,3 +204,51 @@ def explain(config: Config, code: str, fmt: str) -> int:
     parts += ["", f"Defined in {rule.source}"]
     sys.stdout.write("\n".join(parts) + "\n")
     return 0
+
+
+def _rules_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="output format (default: text; markdown: the table the README shows)",
+    )
+    config_options(parser)
+
+
+def _run_rules(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    if args.format == "markdown":
+        from ._packs import rules_markdown
+
+        sys.stdout.write(rules_markdown(config))
+        return 0
+    return rules_table(config, args.format)
+
+
+def _explain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("code", metavar="CODE", help="a rule code such as FW601, or its name")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    config_options(parser)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    return explain(load_config(args), args.code, args.format)
+
+
+RULES = Subcommand(
+    "rules",
+    "list every rule: code, severity, action, fix, title",
+    "List every rule of the pack (and extra rule files) in a table.",
+    _rules_arguments,
+    _run_rules,
+)
+EXPLAIN = Subcommand(
+    "explain",
+    "explain one rule: what, why, and its examples",
+    "Explain one rule in full: what it matches, why, what it does, examples.",
+    _explain_arguments,
+    _run_explain,
+)

@@ -24,19 +24,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fwcompat.cli.sources.fixtures import file_tokens, fixable
+from fwcompat.cli.sources.json_positions import json_index
+from fwcompat.cli.sources.json_reader import load_json
+from fwcompat.cli.sources.units import SourceError, Unit, without_gc
+from fwcompat.cli.sources.yaml_reader import load_yaml, yaml_members
 from fwcompat.engine._paths import is_index, parse_pointer
-
-from ._sources import (
-    SourceError,
-    Unit,
-    file_tokens,
-    fixable,
-    json_index,
-    load_json,
-    load_yaml,
-    without_gc,
-    yaml_members,
-)
 
 __all__ = [
     "Edit",

@@ -319,21 +319,18 @@ def config_file(config: str | None, isolated: bool) -> str | None:
         return config
     if isolated:
         return None
-    from fwcompat.cli import _pyproject
+    from fwcompat.settings.config_files import find_config
 
-    # The nearest config file, as the rest of the configuration finds it (find_config:
-    # fwcompat.toml or pyproject.toml, where the CLI has it; else the nearest pyproject.toml).
-    finder = getattr(_pyproject, "find_config", None) or _pyproject.find_pyproject
-    found: str | None = finder()
-    return found
+    # The nearest config file, as the rest of the configuration finds it.
+    return find_config()
 
 
 def read_table(path: str) -> dict[str, Any]:
     """``[tool.fwcompat.serve]`` of a pyproject.toml, or ``[serve]`` of another TOML file."""
     from fwcompat._exceptions import ConfigError
-    from fwcompat.cli._pyproject import _toml_load
+    from fwcompat.settings.config_files import read_toml
 
-    data = _toml_load(path)
+    data = read_toml(path)
     tool = data.get("tool")
     if isinstance(tool, dict) and isinstance(tool.get("fwcompat"), dict):
         data = tool["fwcompat"]

@@ -9,7 +9,8 @@ import json
 from collections.abc import Callable
 
 from fwcompat.cli._fix import Edit, fix_json_text
-from fwcompat.cli._sources import load_json, load_yaml
+from fwcompat.cli.sources.json_reader import load_json
+from fwcompat.cli.sources.yaml_reader import load_yaml
 from tests.cost import growth
 
 

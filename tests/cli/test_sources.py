@@ -11,12 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fwcompat.cli._fix import Edit, apply_edits, fix_json_text
-from fwcompat.cli._sources import (
-    json_offset,
-    load_json,
-    load_yaml,
-    offset_to_position,
-)
+from fwcompat.cli.sources.json_positions import json_offset, offset_to_position
+from fwcompat.cli.sources.json_reader import load_json
+from fwcompat.cli.sources.yaml_reader import load_yaml
 from fwcompat.engine._paths import escape, parse_pointer
 
 keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)

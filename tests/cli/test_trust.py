@@ -18,7 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fwcompat.cli._sources import REQUEST_KEYS, classify, json_offset, load_json
+from fwcompat.cli.sources.fixtures import REQUEST_KEYS, classify
+from fwcompat.cli.sources.json_positions import json_offset
+from fwcompat.cli.sources.json_reader import load_json
 
 from .conftest import FIXTURES, Run
 
