@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import fwcompat  # noqa: E402
-from fwcompat.cli._fix import Edit, fix_json_text, splice_diff  # noqa: E402
+from fwcompat.cli._fix import Edit, fix_json_text  # noqa: E402
+from fwcompat.cli._fix_diff import splice_diff  # noqa: E402
 from fwcompat.cli.sources.json_reader import load_json  # noqa: E402
 from fwcompat.cli.sources.yaml_reader import load_yaml  # noqa: E402
 from fwcompat.usage import SSEDecoder  # noqa: E402

@@ -458,7 +458,8 @@ class Checker:
         splices: list[tuple[int, int, str]] | None = None,
     ) -> tuple[str, int, bool]:
         """(new text, fixes applied, refused): a refused fix leaves ``text`` as it was."""
-        from ._fix import FixRefused, edits_for, fix_json_text, fix_yaml_text
+        from ._fix import FixRefused, edits_for, fix_json_text
+        from ._fix_yaml import fix_yaml_text
 
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
         if not edits:
@@ -527,7 +528,7 @@ class Checker:
                 self._report_unit(name, unit, envelope, result, error, can_fix=can_fix)
             return
         if self.options.diff:
-            from ._fix import splice_diff
+            from ._fix_diff import splice_diff
 
             self.diff_out.write(splice_diff(text, sorted(splices), name))
         elif path is None:
@@ -705,7 +706,7 @@ class Checker:
                 state.applied += applied
                 if self.options.diff:
                     if not header_done:
-                        from ._fix import diff_header
+                        from ._fix_diff import diff_header
 
                         self.diff_out.write(diff_header(name))
                         header_done = True

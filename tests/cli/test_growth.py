@@ -66,7 +66,7 @@ def test_fixing_is_linear() -> None:
 
 
 def test_diff_is_linear() -> None:
-    from fwcompat.cli._fix import splice_diff
+    from fwcompat.cli._fix_diff import splice_diff
 
     def work(n: int) -> Callable[[], object]:
         text = tools_file(n)

@@ -149,7 +149,8 @@ def apply_unified_diff(old: str, diff: str) -> str:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["a\n", "b\n", "}\n", "{\n", "x", "\n"]), max_size=30), st.data())
 def test_splice_diff_applies_back(pieces: list[str], data: Any) -> None:
-    from fwcompat.cli._fix import _splices_apply, splice_diff
+    from fwcompat.cli._fix import _splices_apply
+    from fwcompat.cli._fix_diff import splice_diff
 
     old = "".join(pieces)
     points = sorted(data.draw(st.sets(st.integers(0, len(old)), max_size=6)))
@@ -189,7 +190,7 @@ YAML_SPLICES = [
 def test_yaml_removals_splice_in_place(
     text: str, removals: list[tuple[str, ...]], expected: str
 ) -> None:
-    from fwcompat.cli._fix import fix_yaml_text
+    from fwcompat.cli._fix_yaml import fix_yaml_text
 
     new, applied = fix_yaml_text(text, [Edit(tokens, remove=True) for tokens in removals])
     assert new == expected

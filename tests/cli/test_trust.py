@@ -447,7 +447,7 @@ def test_report_to_dev_null_never_replaces_it(run: Run) -> None:
 
 
 def test_yaml_replacement_keeps_the_scalar_style(run: Run, tmp_path: Path) -> None:
-    from fwcompat.cli._fix import _yaml_scalar
+    from fwcompat.cli._fix_yaml import _yaml_scalar
 
     path = tmp_path / "effort.yaml"
     text = f"model: {MODEL}\nmax_tokens: 1\nmessages: []\noutput_config:\n  effort: max  # x\n"
