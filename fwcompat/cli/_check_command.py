@@ -327,7 +327,8 @@ def _report(
     args: argparse.Namespace, options: CheckOptions, paths: list[str], out: Any, fmt: str
 ) -> int:
     """Check (or normalize) ``paths``, reporting to ``out`` in ``fmt``."""
-    from ._commands import Checker, run_normalize
+    from ._commands import Checker
+    from ._normalize import run_normalize
     from ._reporters import REPORTER_BY_NAME, StatisticsReporter
 
     rule_info = RuleInfo(options.config)

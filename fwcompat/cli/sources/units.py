@@ -16,6 +16,8 @@ __all__ = [
     "Tokens",
     "Unit",
     "YamlInfo",
+    "unreadable",
+    "unwritable",
     "without_gc",
 ]
 
@@ -59,6 +61,14 @@ class SourceError(Exception):
         self.line = line
         self.column = column
         self.io = io
+
+
+def unreadable(exc: OSError) -> SourceError:
+    return SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
+
+
+def unwritable(exc: OSError, what: str = "cannot write the fixed file") -> SourceError:
+    return SourceError(f"{what}: {exc.strerror or exc}; the file is unchanged", io=True)
 
 
 class Problem(NamedTuple):
