@@ -15,7 +15,7 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple, TextIO
 
 from fwcompat._check import check
@@ -90,6 +90,15 @@ def cli_diagnostic(code: str, message: str, path: str = "") -> Diagnostic:
         message=message,
         doc="",
     )
+
+
+class Checked(NamedTuple):
+    """One request of a file, checked: ``result`` is None after an internal error."""
+
+    unit: Unit
+    envelope: bool
+    result: Result | None
+    error: str
 
 
 class CheckOptions(NamedTuple):
@@ -432,28 +441,16 @@ class Checker:
             self.report_error(name, exc)  # an empty file too: an error, never skipped
             self._echo_stdin(path, text)
             return
-        checked: list[tuple[Unit, bool, Result | None, str]] = []
-        ignores = inline_ignores(text) if fmt == "yaml" else {}
-        for unit in units:
-            if path is not None and classify(unit.document) is None:
-                self._skip(name if unit.number is None else f"{name} (document {unit.number})")
-                continue
-            self.summary.requests += 1
-            if self.report_problems(name, unit):
-                continue
-            envelope, result, error = self.check_unit(unit.document)
-            if ignores and result is not None:
-                result = self._without_ignored(name, unit, envelope, result, ignores)
-            checked.append((unit, envelope, result, error))
+        checked = self._check_units(path, name, text, fmt, units)
         fixing = self.options.fix or self.options.diff
-        pending = [c for c in checked if fixing and c[2] is not None and c[2].changed]
+        pending = [c for c in checked if fixing and c.result is not None and c.result.changed]
         if not pending:
             self._echo_stdin(path, text)
-            for unit, envelope, result, error in checked:
-                self.report_unit(name, unit, envelope, result, error)
+            self._report_checked(name, checked)
             return
         # Fix the last document first: the offsets of the ones before it stay true.
-        new_text, applied, refused = text, 0, set()
+        new_text, applied = text, 0
+        refused: set[int | None] = set()
         splices: list[tuple[int, int, str]] = []
         for unit, envelope, result, _ in reversed(pending):
             assert result is not None
@@ -465,10 +462,66 @@ class Checker:
                 refused.add(unit.number)
         if not applied or new_text == text:
             self._echo_stdin(path, text)
-            for unit, envelope, result, error in checked:
-                can_fix = unit.number not in refused
-                self.report_unit(name, unit, envelope, result, error, can_fix=can_fix)
+            self._report_checked(name, checked, refused=refused)
             return
+        if not self._put_fixed(path, name, text, new_text, splices, checked):
+            return
+        self.summary.fixed += applied
+        self.summary.files_fixed += 1
+        # Report what remains, at its position in the fixed text.
+        fixed_units = _parse_units(new_text, fmt)
+        fixed = [fixed_units[(c.unit.number or 1) - 1] for c in checked]
+        self._check_units(path, name, new_text, fmt, fixed, report=True, count=False)
+
+    def _check_units(
+        self,
+        path: str | None,
+        name: str,
+        text: str,
+        fmt: Format,
+        units: list[Unit],
+        *,
+        report: bool = False,
+        count: bool = True,
+    ) -> list[Checked]:
+        """Check the requests among a file's documents (``count``: skip and count the
+        others; without it, ``units`` are the requests of a fixed text, checked again)."""
+        checked: list[Checked] = []
+        ignores = inline_ignores(text) if fmt == "yaml" else {}
+        for unit in units:
+            if count:
+                if path is not None and classify(unit.document) is None:
+                    self._skip(name if unit.number is None else f"{name} (document {unit.number})")
+                    continue
+                self.summary.requests += 1
+                if self.report_problems(name, unit):
+                    continue
+            envelope, result, error = self.check_unit(unit.document)
+            if ignores and result is not None:
+                result = self._without_ignored(name, unit, envelope, result, ignores)
+            checked.append(Checked(unit, envelope, result, error))
+            if report:
+                self.report_unit(name, unit, envelope, result, error)
+        return checked
+
+    def _report_checked(
+        self, name: str, checked: list[Checked], refused: Collection[int | None] = ()
+    ) -> None:
+        for unit, envelope, result, error in checked:
+            can_fix = unit.number not in refused
+            self.report_unit(name, unit, envelope, result, error, can_fix=can_fix)
+
+    def _put_fixed(
+        self,
+        path: str | None,
+        name: str,
+        text: str,
+        new_text: str,
+        splices: list[tuple[int, int, str]],
+        checked: list[Checked],
+    ) -> bool:
+        """Show (``--diff``), print (stdin) or write the fixed text; False when the file
+        cannot be written (then its findings are reported, none of them fixable)."""
         if self.options.diff:
             from ._fix_diff import splice_diff
 
@@ -484,22 +537,11 @@ class Checker:
                 self.report_error(name, unwritable(exc))
                 self.blocked = True
                 try:
-                    for unit, envelope, result, error in checked:
-                        self.report_unit(name, unit, envelope, result, error)
+                    self._report_checked(name, checked)
                 finally:
                     self.blocked = False
-                return
-        self.summary.fixed += applied
-        self.summary.files_fixed += 1
-        # Report what remains, at its position in the fixed text.
-        fixed_units = _parse_units(new_text, fmt)
-        ignores = inline_ignores(new_text) if fmt == "yaml" else {}
-        for unit, _, _, _ in checked:
-            fixed = fixed_units[(unit.number or 1) - 1]
-            envelope, result, error = self.check_unit(fixed.document)
-            if ignores and result is not None:
-                result = self._without_ignored(name, fixed, envelope, result, ignores)
-            self.report_unit(name, fixed, envelope, result, error)
+                return False
+        return True
 
     def _without_ignored(
         self,

@@ -136,29 +136,14 @@ def _example_text(example: Mapping[str, Any]) -> str:
 def explain(config: Config, code: str, fmt: str) -> int:
     rules = list_rules(config)
     rule = _find(rules, code)
-    if rule is None and code.strip().upper() not in _cli_rules():  # an opt-in rule, by code
+    wanted = code.strip().upper()
+    if rule is None and wanted not in _cli_rules():  # an opt-in rule, by code
         from fwcompat.rulepacks._rules import load_pack
 
         pack = load_pack(config.pack, config.rule_files, config.pack_dir)
         rule = _find(tuple(r.rule for r in pack.rules if r.rule.opt_in), code)
-    if rule is None and code.strip().upper() in _cli_rules():
-        info = _cli_rules()[code.strip().upper()]
-        if fmt == "json":
-            data = {"code": code.strip().upper(), **info, "action": "reject", "fix": None}
-            sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        else:
-            from ._commands import _FAILURES
-
-            exit_code = (
-                "it always makes the exit code 2"
-                if code.strip().upper() in _FAILURES
-                else "it is an error: the exit code is 1"
-            )
-            sys.stdout.write(
-                f"{code.strip().upper()} {info['name']}: {info['title']}\n\n"
-                "Reported by the fwcompat command line itself, not by a rule of the pack; "
-                f"{exit_code}.\n"
-            )
+    if rule is None and wanted in _cli_rules():
+        sys.stdout.write(_cli_rule_text(wanted, fmt))
         return 0
     if rule is None:
         sys.stderr.write(f"fwcompat: error: no rule {code!r}; `fwcompat rules` lists the codes\n")
@@ -167,6 +152,32 @@ def explain(config: Config, code: str, fmt: str) -> int:
         data = _rule_dict(rule, config)
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return 0
+    sys.stdout.write(_rule_text(rule, config))
+    return 0
+
+
+def _cli_rule_text(code: str, fmt: str) -> str:
+    """One of the command line's own codes (E90x) explained."""
+    info = _cli_rules()[code]
+    if fmt == "json":
+        data = {"code": code, **info, "action": "reject", "fix": None}
+        return json.dumps(data, indent=2) + "\n"
+    from ._commands import _FAILURES
+
+    exit_code = (
+        "it always makes the exit code 2"
+        if code in _FAILURES
+        else "it is an error: the exit code is 1"
+    )
+    return (
+        f"{code} {info['name']}: {info['title']}\n\n"
+        "Reported by the fwcompat command line itself, not by a rule of the pack; "
+        f"{exit_code}.\n"
+    )
+
+
+def _rule_text(rule: Rule, config: Config) -> str:
+    """One rule in full, as text: what, why, what it does, its message and examples."""
     fix = {
         "safe": "a safe fix (`fwcompat check --fix`)",
         "unsafe": "an unsafe fix (`fwcompat check --fix --unsafe-fixes`)",
@@ -202,8 +213,7 @@ def explain(config: Config, code: str, fmt: str) -> int:
     if rule.examples:
         parts += ["", "Examples:", *(_example_text(e) for e in rule.examples)]
     parts += ["", f"Defined in {rule.source}"]
-    sys.stdout.write("\n".join(parts) + "\n")
-    return 0
+    return "\n".join(parts) + "\n"
 
 
 def _rules_arguments(parser: argparse.ArgumentParser) -> None:

@@ -104,12 +104,13 @@ def _verdict(spec: Any, rel: str) -> bool | None:
     return verdict
 
 
-def _excluded(path: str, settings: FileSettings) -> bool:
+def _excluded(path: str, selection: Callable[[str], FileSettings]) -> bool:
     """A named path is excluded when it, or a folder above it, matches ``exclude``.
 
     As ruff's ``--force-exclude``: the exclude patterns only; ``.gitignore`` decides
     what a folder search finds, never whether a file named on the command line is read.
     """
+    settings = selection(os.path.dirname(os.path.abspath(path)))
     return path_matches(path, settings.exclude, settings.root, folder=os.path.isdir(path))
 
 
@@ -146,51 +147,11 @@ def discover(
     gitignore = GitIgnore()
     seen: set[str] = set()
     for path in paths:
+        if path != "-" and force_exclude and _excluded(path, selection):
+            continue
         if path != "-" and os.path.isdir(path):
-            if force_exclude and _excluded(path, selection(os.path.dirname(os.path.abspath(path)))):
-                continue
-            found: list[str | WalkError] = []
-            errors: list[OSError] = []
-            for root, dirs, files in os.walk(path, onerror=errors.append):
-                settings = selection(root)
-                use_git = settings.respect_gitignore
-                # Relative and absolute forms of the folder once; its entries are joins.
-                here = relative_path(root, settings.root)
-                prefix = here + "/" if here else ""
-                absolute = os.path.abspath(root)
-                include, exclude = settings.include, settings.exclude
-                kept = []
-                for d in sorted(dirs):
-                    if rel_matches(prefix + d, exclude, folder=True, own=True):
-                        continue
-                    if use_git and gitignore.ignored(
-                        os.path.join(absolute, d), folder=True, own=True
-                    ):
-                        continue
-                    kept.append(d)
-                dirs[:] = kept
-                for f in files:
-                    rel = prefix + f
-                    if not rel_matches(rel, include, folder=False, own=False):
-                        continue
-                    if rel_matches(rel, exclude, folder=False, own=True):
-                        continue
-                    if use_git and gitignore.ignored(os.path.join(absolute, f), own=True):
-                        continue
-                    found.append(os.path.join(root, f))
-            for error in errors:
-                where = error.filename if isinstance(error.filename, str) else path
-                found.append(WalkError(where, f"cannot read folder: {error.strerror or error}"))
-            candidates: list[str | WalkError] = sorted(
-                found, key=lambda c: c.path if isinstance(c, WalkError) else c
-            )
+            candidates = _search(path, selection, gitignore)
         else:
-            if (
-                force_exclude
-                and path != "-"
-                and _excluded(path, selection(os.path.dirname(os.path.abspath(path))))
-            ):
-                continue
             candidates = [path]
         for candidate in candidates:
             if isinstance(candidate, WalkError):
@@ -203,6 +164,43 @@ def discover(
             if skip and candidate != "-" and os.path.realpath(candidate) in skip:
                 continue
             yield candidate
+
+
+def _search(
+    folder: str, selection: Callable[[str], FileSettings], gitignore: GitIgnore
+) -> list[str | WalkError]:
+    """The request files under ``folder``, sorted, with the folders that cannot be listed."""
+    found: list[str | WalkError] = []
+    errors: list[OSError] = []
+    for root, dirs, files in os.walk(folder, onerror=errors.append):
+        settings = selection(root)
+        use_git = settings.respect_gitignore
+        # Relative and absolute forms of the folder once; its entries are joins.
+        here = relative_path(root, settings.root)
+        prefix = here + "/" if here else ""
+        absolute = os.path.abspath(root)
+        include, exclude = settings.include, settings.exclude
+        kept = []
+        for d in sorted(dirs):
+            if rel_matches(prefix + d, exclude, folder=True, own=True):
+                continue
+            if use_git and gitignore.ignored(os.path.join(absolute, d), folder=True, own=True):
+                continue
+            kept.append(d)
+        dirs[:] = kept
+        for f in files:
+            rel = prefix + f
+            if not rel_matches(rel, include, folder=False, own=False):
+                continue
+            if rel_matches(rel, exclude, folder=False, own=True):
+                continue
+            if use_git and gitignore.ignored(os.path.join(absolute, f), own=True):
+                continue
+            found.append(os.path.join(root, f))
+    for error in errors:
+        where = error.filename if isinstance(error.filename, str) else folder
+        found.append(WalkError(where, f"cannot read folder: {error.strerror or error}"))
+    return sorted(found, key=lambda c: c.path if isinstance(c, WalkError) else c)
 
 
 def detect_format(name: str, head: str = "") -> Format:

@@ -96,33 +96,11 @@ def _yaml_graph(root: Any) -> _Graph:
         active.add(nid)
         stack.append((node, True))
         if isinstance(node, yaml.MappingNode):
-            seen: set[str] = set()
+            merge, bad_key = _check_keys(node, problems)
+            if merge:
+                merged.add(nid)
+            fatal = fatal or bad_key
             for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.tag == _MERGE:
-                    merged.add(nid)
-                elif not isinstance(key, yaml.ScalarNode) or key.tag != _STR:
-                    fatal = True
-                    what = _KIND.get(key.tag, "not a string")
-                    shown = key.value if isinstance(key, yaml.ScalarNode) else "?"
-                    problems.append(
-                        Problem(
-                            "E905",
-                            f"key {shown!r} is {what}, not a string: JSON object keys are "
-                            f'strings; quote it ("{shown}")',
-                            *_mark(key),
-                        )
-                    )
-                elif key.value in seen:
-                    problems.append(
-                        Problem(
-                            "E904",
-                            f"duplicate key {key.value!r}: YAML readers disagree on "
-                            "which value wins",
-                            *_mark(key),
-                        )
-                    )
-                else:
-                    seen.add(key.value)
                 stack.append((key, False))
                 stack.append((value, False))
         else:
@@ -135,6 +113,41 @@ def _yaml_graph(root: Any) -> _Graph:
         )
     shared = {nid for nid, count in refs.items() if count > 1} | merged
     return _Graph(frozenset(shared), tuple(problems), fatal)
+
+
+def _check_keys(node: Any, problems: list[Problem]) -> tuple[bool, bool]:
+    """Add a mapping's duplicate (E904) and non-string (E905) keys to ``problems``;
+    returns (it has a merge key, it has a key JSON cannot hold)."""
+    import yaml
+
+    merge = fatal = False
+    seen: set[str] = set()
+    for key, _ in node.value:
+        if isinstance(key, yaml.ScalarNode) and key.tag == _MERGE:
+            merge = True
+        elif not isinstance(key, yaml.ScalarNode) or key.tag != _STR:
+            fatal = True
+            what = _KIND.get(key.tag, "not a string")
+            shown = key.value if isinstance(key, yaml.ScalarNode) else "?"
+            problems.append(
+                Problem(
+                    "E905",
+                    f"key {shown!r} is {what}, not a string: JSON object keys are "
+                    f'strings; quote it ("{shown}")',
+                    *_mark(key),
+                )
+            )
+        elif key.value in seen:
+            problems.append(
+                Problem(
+                    "E904",
+                    f"duplicate key {key.value!r}: YAML readers disagree on which value wins",
+                    *_mark(key),
+                )
+            )
+        else:
+            seen.add(key.value)
+    return merge, fatal
 
 
 class SeveralDocuments(SourceError):
