@@ -341,27 +341,19 @@ class Checker:
         try:
             if os.path.isdir(path):
                 raise SourceError("is a folder", io=True)
-            handle = open(path, "rb")  # noqa: SIM115 - closed below, streamed for JSONL
-        except SourceError as exc:
-            self.report_error(name, exc)
-            return
-        except OSError as exc:
-            self.report_error(name, unreadable(exc))
-            return
-        with handle:
-            try:
+            with open(path, "rb") as handle:  # streamed for JSONL
                 head = handle.peek(64)[:64].decode("utf-8", "replace")
                 fmt = detect_format(path, head)
                 if fmt == "jsonl":
                     JsonlFile(self, path, name).check(handle)
                     return
                 text = _decode(handle.read())
-            except SourceError as exc:
-                self.report_error(name, exc)
-                return
-            except OSError as exc:
-                self.report_error(name, unreadable(exc))
-                return
+        except SourceError as exc:
+            self.report_error(name, exc)
+            return
+        except OSError as exc:
+            self.report_error(name, unreadable(exc))
+            return
         self._check_text(path, name, text, fmt)
 
     def _check_stdin(self) -> None:
