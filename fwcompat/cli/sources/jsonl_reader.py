@@ -32,7 +32,7 @@ def iter_jsonl(
                 yield number, raw, None
             continue
         line = raw.lstrip("\ufeff") if number == 1 else raw
-        if not line.strip():
+        if not line or line.isspace():  # blank (without copying the line)
             yield number, raw, None
             continue
         try:
