@@ -9,8 +9,6 @@ the CLI uses, and counts how often the standard library's reader was called.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
@@ -20,6 +18,8 @@ from hypothesis import strategies as st
 from fwcompat.cli.sources import json_reader
 from fwcompat.cli.sources.json_reader import load_json
 from fwcompat.cli.sources.units import SourceError
+
+from .conftest import fresh_python
 
 orjson = pytest.importorskip("orjson")
 
@@ -150,9 +150,7 @@ def test_the_reader_works_when_orjson_is_not_installed() -> None:
         'unit = json_reader.load_json(\'{"a": 1, "b": [1, 2], "a": 3}\')\n'
         "print(unit.document, [(p.code, p.line, p.column) for p in unit.problems])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=False
-    )
+    result = fresh_python(program)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "{'a': 3, 'b': [1, 2]} [('E904', 1, 23)]"
 

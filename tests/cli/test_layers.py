@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, fresh_python
 
 PACKAGE = Path(__file__).resolve().parents[2] / "fwcompat"
 
@@ -25,9 +23,7 @@ def imported_modules(*args: str) -> set[str]:
         "sys.stderr.write('\\nMODULES ' + json.dumps(sorted(sys.modules)) + '\\n')\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", program, *args], capture_output=True, text=True, check=False
-    )
+    result = fresh_python(program, *args)
     assert result.returncode in (0, 1), result.stderr
     listed = result.stderr.rsplit("\nMODULES ", 1)[1]
     return set(json.loads(listed))
@@ -65,8 +61,6 @@ def test_serve_builds_its_parser_without_the_cli() -> None:
         "print(parser.parse_args(['--port', '9000']).port)\n"
         "print(sorted(m for m in sys.modules if m.startswith('fwcompat.cli')))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=False
-    )
+    result = fresh_python(program)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["9000", "[]"]
