@@ -24,6 +24,12 @@ from .conftest import fresh_python
 orjson = pytest.importorskip("orjson")
 
 
+@pytest.fixture(autouse=True)
+def with_orjson(monkeypatch: pytest.MonkeyPatch) -> None:
+    """orjson imported from the start (the CLI imports it after a megabyte)."""
+    monkeypatch.setattr(json_reader, "_orjson", orjson)
+
+
 class Counted:
     """The standard library's strict reader, counting its calls."""
 
@@ -146,13 +152,30 @@ def test_the_reader_works_when_orjson_is_not_installed() -> None:
         "import sys\n"
         "sys.modules['orjson'] = None  # import orjson raises ImportError\n"
         "from fwcompat.cli.sources import json_reader\n"
-        "assert json_reader._orjson is None\n"
+        "assert json_reader.load_orjson() is None\n"
         'unit = json_reader.load_json(\'{"a": 1, "b": [1, 2], "a": 3}\')\n'
         "print(unit.document, [(p.code, p.line, p.column) for p in unit.problems])\n"
     )
     result = fresh_python(program)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "{'a': 3, 'b': [1, 2]} [('E904', 1, 23)]"
+
+
+def test_orjson_is_imported_once_a_megabyte_is_read(
+    stdlib_calls: Counted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(json_reader, "_orjson", json_reader._NOT_YET)
+    monkeypatch.setattr(json_reader, "_read_before", 0)
+    monkeypatch.setattr(json_reader, "ORJSON_AFTER", 100)
+    text = json.dumps({"model": "m", "messages": [{"role": "user", "content": "x" * 20}]})
+    assert 50 < len(text) < 100
+    assert load_json(text).document["model"] == "m"
+    assert json_reader._orjson is json_reader._NOT_YET  # 1 text read: not yet
+    assert stdlib_calls.calls == 1
+    for _ in range(3):
+        assert load_json(text).document["model"] == "m"
+    assert json_reader._orjson is orjson  # past 100 characters: imported, and reading
+    assert stdlib_calls.calls == 1
 
 
 # Texts built token by token, so that keys repeat (which json.dumps never writes).

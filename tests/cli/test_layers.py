@@ -34,6 +34,7 @@ def test_check_imports_no_serve_module() -> None:
         modules = imported_modules(*args)
         assert "fwcompat.cli._check_command" in modules, args  # the probe sees our modules
         assert not {m for m in modules if m.startswith("fwcompat.serve")}, args
+        assert "orjson" not in modules, args  # a few small files: not worth its import
 
 
 def test_serve_imports_no_cli_module_even_inside_a_function() -> None:

@@ -3,7 +3,9 @@ huge integers are errors that name their place.
 
 orjson reads the text when it is installed (the ``fast`` extra), behind a guard that sends
 every text it might read differently to the standard library's reader, which decides alone
-otherwise: the documents, errors and problems are the same either way.
+otherwise: the documents, errors and problems are the same either way. orjson is imported
+once a megabyte has been read (see :data:`ORJSON_AFTER`), so a check of a few small files
+does not pay for its import.
 """
 
 from __future__ import annotations
@@ -25,12 +27,39 @@ from .json_positions import (
 )
 from .units import Problem, SourceError, Tokens, Unit, without_gc
 
-__all__ = ["load_json"]
+__all__ = ["ORJSON_AFTER", "load_json", "load_orjson"]
 
-try:
-    import orjson as _orjson
-except ImportError:  # optional: the standard library reads alone
-    _orjson = None  # type: ignore[assignment]
+ORJSON_AFTER = 1 << 20
+"""Characters the standard library reads before orjson is imported: with what it imports
+(uuid, platform) orjson costs about 2.5 ms, which its speed repays past about a megabyte."""
+_NOT_YET: Any = object()
+_orjson: Any = _NOT_YET
+"""The orjson module once imported; None when it is not installed."""
+_read_before = 0
+
+
+def load_orjson() -> Any:
+    """Import orjson now; the module, or None when it is not installed."""
+    global _orjson
+    if _orjson is _NOT_YET:
+        try:
+            import orjson
+        except ImportError:  # optional: the standard library reads alone
+            _orjson = None
+        else:
+            _orjson = orjson
+    return _orjson
+
+
+def _orjson_for(size: int) -> Any:
+    """orjson, once :data:`ORJSON_AFTER` characters have been read; else None."""
+    global _read_before
+    if _orjson is _NOT_YET:
+        _read_before += size
+        if _read_before < ORJSON_AFTER:
+            return None
+        return load_orjson()
+    return _orjson
 
 _LONG_INT = re.compile(r"-?\d{4301,}")
 _DUPLICATES: list[str] = []
@@ -49,11 +78,12 @@ def _fast_parse(body: str) -> Any:
     output float with an exponent (``e+``) may be such an integer: those, and every text
     orjson refuses, go to the standard library.
     """
-    if _orjson is None or ("\\" in body and "\\u003" in body):
+    orjson = _orjson_for(len(body))
+    if orjson is None or ("\\" in body and "\\u003" in body):
         return _UNSURE
     try:
-        document = _orjson.loads(body)
-        out = _orjson.dumps(document)
+        document = orjson.loads(body)
+        out = orjson.dumps(document)
     except (ValueError, TypeError, RecursionError):  # orjson's decode and encode errors
         return _UNSURE
     if (b"+" in out and b"e+" in out) or body.count(":") != out.count(b":"):
