@@ -93,7 +93,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         if only is not None and name != only:
-            sub.add_parser(name, allow_abbrev=False)
+            sub.add_parser(name, add_help=False, allow_abbrev=False)
             continue
         command = subcommand(name)
         p = sub.add_parser(
