@@ -2,7 +2,7 @@
 
 Trust rules every path below keeps:
 
-- a document that is not a request (:func:`~._sources.classify`) is skipped,
+- a document that is not a request (:func:`~.sources.fixtures.classify`) is skipped,
   never reported on and never written;
 - a file is written only when its fixes splice in exactly (verified by reading
   the result back), through a temp file and ``os.replace``; any failure leaves
