@@ -61,6 +61,7 @@ def _orjson_for(size: int) -> Any:
         return load_orjson()
     return _orjson
 
+
 _LONG_INT = re.compile(r"-?\d{4301,}")
 _DUPLICATES: list[str] = []
 _UNSURE = object()
