@@ -6,9 +6,14 @@ warm-up run so both tools start with warm page and ``.pyc`` caches):
 1. ``fwcompat check FILE`` vs ``check-jsonschema --schemafile schemas/<request schema> FILE``
    on one request file;
 2. the same on 200 request files in one call (how pre-commit runs them);
-3. ``fwcompat check`` on a generated JSONL file of two sizes, with the peak RSS of
-   the process, to show memory stays constant as the file grows (MB/s);
-4. ``fwcompat check`` (and ``--diff``) on one file with 500 and with 4,000
+3. where one file's time goes: the interpreter alone, ``import jsonschema_rs``,
+   ``import fwcompat`` (the engine), preparing the default pack (plan + gate), the
+   whole command;
+4. ``fwcompat check`` on a generated JSONL file of two sizes, with the peak RSS of
+   the process, to show memory stays constant as the file grows (MB/s); and, in this
+   process, the JSONL reader's MB/s next to ``json.loads`` and ``orjson.loads`` of the
+   same lines (the reader with orjson and with the standard library alone);
+5. ``fwcompat check`` (and ``--diff``) on one file with 500 and with 4,000
    diagnostics (tools carrying ``cache_control``): the time ratio, linear = 8.
 
 Run::
@@ -17,8 +22,9 @@ Run::
     python benchmarks/bench_cli.py --runs 21
     python benchmarks/bench_cli.py --jsonl-mb 1024     # the 1 GB file (a few minutes)
 
-Targets (issue 7): fwcompat at most 0.25x check-jsonschema's wall time on one
-file; JSONL at >= 100 MB/s with flat memory; 4,000 vs 500 diagnostics <= 10x.
+Goals (issue 17): fwcompat at most 0.25x check-jsonschema's wall time on one file and
+0.08x on 200 files; JSONL at >= 60 MB/s with flat memory; (issue 7) 4,000 vs 500
+diagnostics <= 10x.
 """
 
 from __future__ import annotations
@@ -187,6 +193,92 @@ def growth(fwcompat: str, folder: Path, runs: int) -> None:
         )
 
 
+def breakdown(fwcompat: str, file: str, runs: int) -> None:
+    """Median wall time of each layer of one ``fwcompat check FILE``, as separate processes."""
+    python = sys.executable
+    prepare = (
+        "import time; t = time.perf_counter(); import fwcompat; "
+        "from fwcompat._check import _prepared; i = time.perf_counter(); "
+        "_prepared(fwcompat.Config()); p = time.perf_counter(); "
+        "print(f'{i - t} {p - i}')"
+    )
+    rows = [
+        ("python -c pass", [python, "-c", "pass"]),
+        ("import jsonschema_rs", [python, "-c", "import jsonschema_rs"]),
+        ("import fwcompat", [python, "-c", "import fwcompat"]),
+        ("fwcompat check FILE", [fwcompat, "check", "--no-progress", file]),
+    ]
+    print("\nWhere one file's time goes (separate processes; median wall time):\n")
+    print(f"| {'step':<42} | {'time':>9} |")
+    print(f"|{'-' * 44}|{'-' * 11}|")
+    for label, command in rows:
+        print(f"| {label:<42} | {best_wall(command, runs) * 1000:>6.1f} ms |")
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [python, "-c", prepare], capture_output=True, text=True, check=True, env=ENV
+        ).stdout.split()
+        samples.append((float(out[0]), float(out[1])))
+    imported = statistics.median(s[0] for s in samples)
+    prepared = statistics.median(s[1] for s in samples)
+    print(f"| {'in process: import fwcompat':<42} | {imported * 1000:>6.1f} ms |")
+    print(f"| {'in process: prepare the pack (plan, gate)':<42} | {prepared * 1000:>6.1f} ms |")
+
+
+def reader_rates(path: Path, runs: int) -> None:
+    """MB/s of reading every line of a JSONL file, in this process, four ways."""
+    from fwcompat.cli.sources import json_reader
+    from fwcompat.cli.sources.jsonl_reader import iter_jsonl
+
+    data = path.read_bytes()
+    lines = data.splitlines(keepends=True)
+    size = len(data) / 1024 / 1024
+
+    def ours() -> None:
+        for _ in iter_jsonl(lines):
+            pass
+
+    def stdlib_reader() -> None:
+        saved = json_reader._orjson
+        json_reader._orjson = None
+        try:
+            ours()
+        finally:
+            json_reader._orjson = saved
+
+    def stdlib() -> None:
+        for line in lines:
+            json.loads(line)
+
+    with_orjson = json_reader.load_orjson() is not None  # as the CLI has it past 1 MB
+    ways = [
+        ("fwcompat reader" + (" (orjson)" if with_orjson else " (no orjson)"), ours),
+        ("fwcompat reader, standard library only", stdlib_reader),
+        ("json.loads per line", stdlib),
+    ]
+    try:
+        import orjson
+    except ImportError:
+        print("(orjson is not installed: pip install 'fwcompat[fast]')")
+    else:
+
+        def fast() -> None:
+            for line in lines:
+                orjson.loads(line)
+
+        ways.append(("orjson.loads per line", fast))
+    print(f"\nReading {size:.0f} MB of JSONL in this process (median of {runs}):\n")
+    print(f"| {'reader':<40} | {'MB/s':>7} |")
+    print(f"|{'-' * 42}|{'-' * 9}|")
+    for label, function in ways:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            function()
+            times.append(time.perf_counter() - start)
+        print(f"| {label:<40} | {size / statistics.median(times):>7.1f} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=11, help="runs per command (median)")
@@ -199,6 +291,9 @@ def main() -> int:
     )
     parser.add_argument("--skip-jsonl", action="store_true", help="skip the JSONL part")
     parser.add_argument("--skip-growth", action="store_true", help="skip the 500/4,000 part")
+    parser.add_argument(
+        "--skip-breakdown", action="store_true", help="skip where one file's time goes"
+    )
     args = parser.parse_args()
 
     fwcompat = tool("fwcompat")
@@ -233,6 +328,9 @@ def main() -> int:
                 f"| {ours / theirs:.2f}x |{note}"
             )
 
+        if not args.skip_breakdown:
+            breakdown(fwcompat, files[0], args.runs)
+
         if not args.skip_growth:
             growth(fwcompat, folder, max(3, args.runs // 2))
 
@@ -265,7 +363,8 @@ def main() -> int:
                     f"| {size:>6.0f} MB | {count:>9,} | {wall:>6.1f} s | {size / wall:>6.1f} "
                     f"| {rss / 1024:>6.1f} MB |"
                 )
-                big.unlink()
+            reader_rates(big, max(3, args.runs // 2))
+            big.unlink()
     return 0
 
 

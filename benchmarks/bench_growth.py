@@ -22,8 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import fwcompat  # noqa: E402
-from fwcompat.cli._fix import Edit, fix_json_text, splice_diff  # noqa: E402
-from fwcompat.cli._sources import load_json, load_yaml  # noqa: E402
+from fwcompat.cli._fix import Edit, fix_json_text  # noqa: E402
+from fwcompat.cli._fix_diff import splice_diff  # noqa: E402
+from fwcompat.cli.sources.json_reader import load_json  # noqa: E402
+from fwcompat.cli.sources.yaml_reader import load_yaml  # noqa: E402
 from fwcompat.usage import SSEDecoder  # noqa: E402
 from tests.api.test_totality import cached_tools, one_nested_edit, server_tools  # noqa: E402
 from tests.cli.test_growth import pointers, tools_file  # noqa: E402

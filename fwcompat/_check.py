@@ -14,7 +14,7 @@ from .engine._model import Rule
 from .rulepacks._examples import check_rule_file_examples
 from .rulepacks._packs import plan_for_config
 
-__all__ = ["check", "list_rules", "normalize"]
+__all__ = ["check", "list_rules", "normalize", "prepare"]
 
 ConfigLike = Config | Mapping[str, Any] | None
 
@@ -25,6 +25,12 @@ def _prepared(config: Config) -> Plan:
     plan = plan_for_config(config)
     check_rule_file_examples(plan)
     return plan
+
+
+def prepare(config: Config) -> None:
+    """Prepare a config's plan now (it is cached for :func:`check`): a bad pack, code,
+    table or rule file raises here, where a front end can name the flag or file."""
+    _prepared(config)
 
 
 _recent: dict[int, tuple[Config, Plan]] = {}

@@ -2,7 +2,7 @@
 
 Trust rules every path below keeps:
 
-- a document that is not a request (:func:`~._sources.classify`) is skipped,
+- a document that is not a request (:func:`~.sources.fixtures.classify`) is skipped,
   never reported on and never written;
 - a file is written only when its fixes splice in exactly (verified by reading
   the result back), through a temp file and ``os.replace``; any failure leaves
@@ -13,43 +13,29 @@ Trust rules every path below keeps:
 from __future__ import annotations
 
 import io
-import json
 import os
 import sys
-import time
-from collections.abc import Callable, Sequence
-from typing import IO, Any, NamedTuple, TextIO
+from collections.abc import Collection, Sequence
+from typing import Any, NamedTuple, TextIO
 
 from fwcompat._check import check
 from fwcompat._config import Config
 from fwcompat._diagnostics import Diagnostic, Result, Severity
 from fwcompat._exceptions import ConfigError, RuleFileError
-from fwcompat.engine._paths import parse_pointer
+from fwcompat.cli.sources.discover import WalkError, detect_format
+from fwcompat.cli.sources.fixtures import classify, file_tokens, fixable, split_envelope
+from fwcompat.cli.sources.json_reader import load_json
+from fwcompat.cli.sources.suppression import inline_ignores, is_ignored
+from fwcompat.cli.sources.units import Format, SourceError, Unit, unreadable, unwritable
+from fwcompat.cli.sources.yaml_reader import SeveralDocuments, load_yaml, load_yaml_documents
+from fwcompat.engine import parse_pointer
 
+from ._check_options import CheckOptions
+from ._jsonl_file import JsonlFile
+from ._progress import Progress
 from ._reporters import Finding, Reporter, Summary
-from ._sources import (
-    DEFAULT_EXCLUDE,
-    DEFAULT_INCLUDE,
-    FileSettings,
-    Format,
-    SeveralDocuments,
-    SourceError,
-    Unit,
-    WalkError,
-    classify,
-    detect_format,
-    file_tokens,
-    fixable,
-    inline_ignores,
-    is_ignored,
-    iter_jsonl,
-    load_json,
-    load_yaml,
-    load_yaml_documents,
-    split_envelope,
-)
 
-__all__ = ["CLI_RULES", "CheckOptions", "Checker", "run_normalize"]
+__all__ = ["CLI_RULES", "CheckOptions", "Checker", "cli_diagnostic", "display_name", "located"]
 
 PARSE_ERROR = "E901"
 IO_ERROR = "E902"
@@ -106,30 +92,13 @@ def cli_diagnostic(code: str, message: str, path: str = "") -> Diagnostic:
     )
 
 
-class CheckOptions(NamedTuple):
-    config: Config
-    fix: bool = False
-    unsafe_fixes: bool = False
-    diff: bool = False
-    fail_on: Severity = Severity.ERROR
-    exit_non_zero_on_fix: bool = False
-    stdin_filename: str | None = None
-    progress: bool | None = None
-    """None: show a progress bar only when stderr is a terminal."""
-    progress_delay: float = 1.0
-    """Seconds of work before the bar appears (tests set 0: no race with the clock)."""
-    verbose: bool = False
-    include: tuple[str, ...] = DEFAULT_INCLUDE
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
-    force_exclude: bool = False
-    skip: frozenset[str] = frozenset()
-    """Real paths never read (the report file of ``-o``)."""
-    config_for: Callable[[str], Config] | None = None
-    """The Config of one file (nearest config file, per-file-ignores); else ``config``."""
-    selection: Callable[[str], FileSettings] | None = None
-    """A folder's file selection (nearest config file); else ``include`` / ``exclude``."""
-    exit_zero: bool = False
-    quiet: bool = False
+class Checked(NamedTuple):
+    """One request of a file, checked: ``result`` is None after an internal error."""
+
+    unit: Unit
+    envelope: bool
+    result: Result | None
+    error: str
 
 
 def display_name(path: str) -> str:
@@ -141,14 +110,6 @@ def display_name(path: str) -> str:
             return path
         return path if rel.startswith("..") else rel
     return os.path.normpath(path)
-
-
-def _unreadable(exc: OSError) -> SourceError:
-    return SourceError(f"cannot read file: {exc.strerror or exc}", io=True)
-
-
-def _unwritable(exc: OSError, what: str = "cannot write the fixed file") -> SourceError:
-    return SourceError(f"{what}: {exc.strerror or exc}; the file is unchanged", io=True)
 
 
 def _decode(data: bytes) -> str:
@@ -175,60 +136,6 @@ def _parse_units(text: str, fmt: Format) -> list[Unit]:
         return load_yaml_documents(text)
 
 
-class Progress:
-    """A stdlib progress bar on stderr, shown only after ``delay`` seconds of work.
-
-    ``clear()`` erases it before anything else is written to the terminal; the
-    next ``update()`` draws it again.
-    """
-
-    def __init__(
-        self,
-        total: int,
-        label: str,
-        enabled: bool,
-        *,
-        delay: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-        stream: TextIO | None = None,
-    ) -> None:
-        self.total = max(total, 1)
-        self.label = label
-        self.enabled = enabled
-        self.delay = delay
-        self.interval = min(0.1, delay)
-        self.clock = clock
-        self.stream = stream or sys.stderr
-        self.started = clock()
-        self.last = -1e9
-        self.shown = False
-
-    def update(self, done: int) -> None:
-        if not self.enabled:
-            return
-        now = self.clock()
-        if now - self.started < self.delay or now - self.last < self.interval:
-            return
-        self.last = now
-        self.shown = True
-        fraction = min(done / self.total, 1.0)
-        width = 30
-        filled = int(fraction * width)
-        elapsed = max(now - self.started, 1e-9)
-        rate = done / elapsed / 1e6
-        self.stream.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-            f"{fraction:6.1%} {done / 1e6:,.0f}/{self.total / 1e6:,.0f} MB {rate:,.1f} MB/s"
-        )
-        self.stream.flush()
-
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
-
-
 class Checker:
     """Runs ``check()`` over sources and feeds a reporter. One per invocation."""
 
@@ -239,6 +146,8 @@ class Checker:
         self.diff_out = diff_out
         self.failed_io = False
         self.progress: Progress | None = None
+        self.in_jsonl = False
+        """A JSON Lines file is being checked (see :class:`~._jsonl_file.JsonlFile`)."""
         self.stdin_request = False
         self.blocked = False
         """The current file cannot be written: nothing in it counts as fixable."""
@@ -264,7 +173,7 @@ class Checker:
 
     # ------------------------------------------------------------------ units
 
-    def _check_unit(self, document: Any) -> tuple[bool, Result | None, str]:
+    def check_unit(self, document: Any) -> tuple[bool, Result | None, str]:
         envelope, kwargs = split_envelope(document)
         try:
             return envelope, check(**kwargs, config=self.config), ""
@@ -274,7 +183,7 @@ class Checker:
             # check() never raises for a request: anything else is a bug, reported, not raised.
             return envelope, None, f"internal error: {type(exc).__name__}: {exc}"
 
-    def _emit(self, finding: Finding) -> None:
+    def emit(self, finding: Finding) -> None:
         d = finding.diagnostic
         unsafe_only = fixable(d, unsafe=True) and not fixable(d, unsafe=False)
         self.summary.count(finding, unsafe_fixable=unsafe_only and not self.blocked)
@@ -283,7 +192,7 @@ class Checker:
         self._clear_progress()
         self.reporter.finding(finding)
 
-    def _report_unit(
+    def report_unit(
         self,
         name: str,
         unit: Unit,
@@ -293,9 +202,11 @@ class Checker:
         *,
         can_fix: bool = True,
     ) -> None:
+        if result is not None and result.ok:
+            self.passed(name, unit, envelope, result)
         if result is None:
             d = cli_diagnostic(INTERNAL_ERROR, error)
-            self._emit(Finding(name, unit.line, 1, d, False, unit.line, unit.number))
+            self.emit(Finding(name, unit.line, 1, d, False, unit.line, unit.number))
             return
         diagnostics = result.diagnostics
         if not diagnostics:
@@ -316,21 +227,22 @@ class Checker:
         ]
         findings.sort(key=lambda f: (f.line, f.column))
         for finding in findings:
-            self._emit(finding)
+            self.emit(finding)
 
-    def _report_error(self, name: str, exc: SourceError) -> None:
+    def passed(self, name: str, unit: Unit, envelope: bool, result: Result) -> None:
+        """A request that passes: ``normalize`` prints it; ``check`` has nothing to add."""
+
+    def report_error(self, name: str, exc: SourceError) -> None:
         code = IO_ERROR if exc.io else PARSE_ERROR
-        self._emit(
+        self.emit(
             Finding(name, exc.line, exc.column, cli_diagnostic(code, exc.message), False, exc.line)
         )
 
-    def _report_problems(self, name: str, unit: Unit) -> bool:
+    def report_problems(self, name: str, unit: Unit) -> bool:
         """Report duplicate and non-string keys; True when the document cannot be checked."""
         for problem in unit.problems:
             d = cli_diagnostic(problem.code, problem.message)
-            self._emit(
-                Finding(name, problem.line, problem.column, d, False, unit.line, unit.number)
-            )
+            self.emit(Finding(name, problem.line, problem.column, d, False, unit.line, unit.number))
         return any(p.code == NON_STRING_KEY for p in unit.problems)
 
     def _skip(self, name: str, why: str = "not a request") -> None:
@@ -340,7 +252,7 @@ class Checker:
     # ------------------------------------------------------------------ files
 
     def run(self, paths: Sequence[str]) -> int:
-        from ._sources import discover
+        from fwcompat.cli.sources.discover import discover
 
         self.reporter.start()
         o = self.options
@@ -356,7 +268,7 @@ class Checker:
             found += 1
             if isinstance(path, WalkError):
                 self.summary.files += 1
-                self._report_error(display_name(path.path), SourceError(path.message, io=True))
+                self.report_error(display_name(path.path), SourceError(path.message, io=True))
                 continue
             self.check_path(path)
         if not found:
@@ -403,27 +315,19 @@ class Checker:
         try:
             if os.path.isdir(path):
                 raise SourceError("is a folder", io=True)
-            handle = open(path, "rb")  # noqa: SIM115 - closed below, streamed for JSONL
-        except SourceError as exc:
-            self._report_error(name, exc)
-            return
-        except OSError as exc:
-            self._report_error(name, _unreadable(exc))
-            return
-        with handle:
-            try:
+            with open(path, "rb") as handle:  # streamed for JSONL
                 head = handle.peek(64)[:64].decode("utf-8", "replace")
                 fmt = detect_format(path, head)
                 if fmt == "jsonl":
-                    self._check_jsonl(path, name, handle)
+                    JsonlFile(self, path, name).check(handle)
                     return
                 text = _decode(handle.read())
-            except SourceError as exc:
-                self._report_error(name, exc)
-                return
-            except OSError as exc:
-                self._report_error(name, _unreadable(exc))
-                return
+        except SourceError as exc:
+            self.report_error(name, exc)
+            return
+        except OSError as exc:
+            self.report_error(name, unreadable(exc))
+            return
         self._check_text(path, name, text, fmt)
 
     def _check_stdin(self) -> None:
@@ -438,10 +342,10 @@ class Checker:
         try:
             text = _decode(sys.stdin.buffer.read())
         except SourceError as exc:
-            self._report_error(name, exc)
+            self.report_error(name, exc)
             return
         except OSError as exc:
-            self._report_error(name, SourceError(f"cannot read stdin: {exc}", io=True))
+            self.report_error(name, SourceError(f"cannot read stdin: {exc}", io=True))
             return
         fmt = detect_format(self.options.stdin_filename or "", text[:64])
         if fmt == "json" and not self.options.stdin_filename and "\n" in text.strip():
@@ -451,7 +355,7 @@ class Checker:
                 if "Extra data" in exc.message:
                     fmt = "jsonl"
         if fmt == "jsonl":
-            self._check_jsonl(None, name, io.BytesIO(text.encode("utf-8")))
+            JsonlFile(self, None, name).check(io.BytesIO(text.encode("utf-8")))
             return
         self._check_text(None, name, text, fmt)
 
@@ -460,7 +364,7 @@ class Checker:
         if path is None and self.options.fix and not self.options.diff:
             sys.stdout.write(text)
 
-    def _fix_text(
+    def fix_text(
         self,
         name: str,
         text: str,
@@ -471,7 +375,8 @@ class Checker:
         splices: list[tuple[int, int, str]] | None = None,
     ) -> tuple[str, int, bool]:
         """(new text, fixes applied, refused): a refused fix leaves ``text`` as it was."""
-        from ._fix import FixRefused, edits_for, fix_json_text, fix_yaml_text
+        from ._fix import FixRefused, edits_for, fix_json_text
+        from ._fix_yaml import fix_yaml_text
 
         edits = edits_for(result.diagnostics, envelope, self.options.unsafe_fixes)
         if not edits:
@@ -499,35 +404,23 @@ class Checker:
         try:
             units = _parse_units(text, fmt)
         except SourceError as exc:
-            self._report_error(name, exc)  # an empty file too: an error, never skipped
+            self.report_error(name, exc)  # an empty file too: an error, never skipped
             self._echo_stdin(path, text)
             return
-        checked: list[tuple[Unit, bool, Result | None, str]] = []
-        ignores = inline_ignores(text) if fmt == "yaml" else {}
-        for unit in units:
-            if path is not None and classify(unit.document) is None:
-                self._skip(name if unit.number is None else f"{name} (document {unit.number})")
-                continue
-            self.summary.requests += 1
-            if self._report_problems(name, unit):
-                continue
-            envelope, result, error = self._check_unit(unit.document)
-            if ignores and result is not None:
-                result = self._without_ignored(name, unit, envelope, result, ignores)
-            checked.append((unit, envelope, result, error))
+        checked = self._check_units(path, name, text, fmt, units)
         fixing = self.options.fix or self.options.diff
-        pending = [c for c in checked if fixing and c[2] is not None and c[2].changed]
+        pending = [c for c in checked if fixing and c.result is not None and c.result.changed]
         if not pending:
             self._echo_stdin(path, text)
-            for unit, envelope, result, error in checked:
-                self._report_unit(name, unit, envelope, result, error)
+            self._report_checked(name, checked)
             return
         # Fix the last document first: the offsets of the ones before it stay true.
-        new_text, applied, refused = text, 0, set()
+        new_text, applied = text, 0
+        refused: set[int | None] = set()
         splices: list[tuple[int, int, str]] = []
         for unit, envelope, result, _ in reversed(pending):
             assert result is not None
-            new_text, count, failed = self._fix_text(
+            new_text, count, failed = self.fix_text(
                 name, new_text, fmt, unit, envelope, result, splices
             )
             applied += count
@@ -535,12 +428,68 @@ class Checker:
                 refused.add(unit.number)
         if not applied or new_text == text:
             self._echo_stdin(path, text)
-            for unit, envelope, result, error in checked:
-                can_fix = unit.number not in refused
-                self._report_unit(name, unit, envelope, result, error, can_fix=can_fix)
+            self._report_checked(name, checked, refused=refused)
             return
+        if not self._put_fixed(path, name, text, new_text, splices, checked):
+            return
+        self.summary.fixed += applied
+        self.summary.files_fixed += 1
+        # Report what remains, at its position in the fixed text.
+        fixed_units = _parse_units(new_text, fmt)
+        fixed = [fixed_units[(c.unit.number or 1) - 1] for c in checked]
+        self._check_units(path, name, new_text, fmt, fixed, report=True, count=False)
+
+    def _check_units(
+        self,
+        path: str | None,
+        name: str,
+        text: str,
+        fmt: Format,
+        units: list[Unit],
+        *,
+        report: bool = False,
+        count: bool = True,
+    ) -> list[Checked]:
+        """Check the requests among a file's documents (``count``: skip and count the
+        others; without it, ``units`` are the requests of a fixed text, checked again)."""
+        checked: list[Checked] = []
+        ignores = inline_ignores(text) if fmt == "yaml" else {}
+        for unit in units:
+            if count:
+                if path is not None and classify(unit.document) is None:
+                    self._skip(name if unit.number is None else f"{name} (document {unit.number})")
+                    continue
+                self.summary.requests += 1
+                if self.report_problems(name, unit):
+                    continue
+            envelope, result, error = self.check_unit(unit.document)
+            if ignores and result is not None:
+                result = self._without_ignored(name, unit, envelope, result, ignores)
+            checked.append(Checked(unit, envelope, result, error))
+            if report:
+                self.report_unit(name, unit, envelope, result, error)
+        return checked
+
+    def _report_checked(
+        self, name: str, checked: list[Checked], refused: Collection[int | None] = ()
+    ) -> None:
+        for unit, envelope, result, error in checked:
+            can_fix = unit.number not in refused
+            self.report_unit(name, unit, envelope, result, error, can_fix=can_fix)
+
+    def _put_fixed(
+        self,
+        path: str | None,
+        name: str,
+        text: str,
+        new_text: str,
+        splices: list[tuple[int, int, str]],
+        checked: list[Checked],
+    ) -> bool:
+        """Show (``--diff``), print (stdin) or write the fixed text; False when the file
+        cannot be written (then its findings are reported, none of them fixable)."""
         if self.options.diff:
-            from ._fix import splice_diff
+            from ._fix_diff import splice_diff
 
             self.diff_out.write(splice_diff(text, sorted(splices), name))
         elif path is None:
@@ -551,25 +500,14 @@ class Checker:
             try:
                 write_atomic(path, new_text)
             except OSError as exc:
-                self._report_error(name, _unwritable(exc))
+                self.report_error(name, unwritable(exc))
                 self.blocked = True
                 try:
-                    for unit, envelope, result, error in checked:
-                        self._report_unit(name, unit, envelope, result, error)
+                    self._report_checked(name, checked)
                 finally:
                     self.blocked = False
-                return
-        self.summary.fixed += applied
-        self.summary.files_fixed += 1
-        # Report what remains, at its position in the fixed text.
-        fixed_units = _parse_units(new_text, fmt)
-        ignores = inline_ignores(new_text) if fmt == "yaml" else {}
-        for unit, _, _, _ in checked:
-            fixed = fixed_units[(unit.number or 1) - 1]
-            envelope, result, error = self._check_unit(fixed.document)
-            if ignores and result is not None:
-                result = self._without_ignored(name, fixed, envelope, result, ignores)
-            self._report_unit(name, fixed, envelope, result, error)
+                return False
+        return True
 
     def _without_ignored(
         self,
@@ -596,249 +534,6 @@ class Checker:
             return result
         kept = tuple(d for n, d in enumerate(diagnostics) if n not in dropped)
         return dataclasses.replace(result, diagnostics=kept)
-
-    # ------------------------------------------------------------------ JSONL
-
-    def _open_temp(self, path: str) -> tuple[IO[str], str]:
-        import tempfile
-
-        from ._fix import check_writable
-
-        check_writable(path)
-        target = os.path.realpath(path)
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{os.path.basename(target)}.",
-            suffix=".fwcompat-tmp",
-            dir=os.path.dirname(target),
-        )
-        out = open(fd, "w", encoding="utf-8", errors="surrogateescape", newline="")  # noqa: SIM115
-        return out, tmp
-
-    def _check_jsonl(self, path: str | None, name: str, handle: IO[bytes]) -> None:
-        fixing = self.options.fix or self.options.diff
-        out: IO[str] | None = None
-        tmp: str | None = None
-        if fixing and not self.options.diff:
-            if path is None:
-                out = sys.stdout
-            else:
-                try:
-                    out, tmp = self._open_temp(path)
-                except OSError as exc:
-                    self._report_error(name, _unwritable(exc))
-                    fixing = False
-                    self.blocked = True
-        total = 0
-        if path is not None:
-            try:
-                total = os.fstat(handle.fileno()).st_size
-            except (OSError, io.UnsupportedOperation):
-                total = 0
-        enabled = self.options.progress
-        if enabled is None:
-            enabled = sys.stderr.isatty()
-        self.progress = Progress(
-            total, name, bool(enabled and total), delay=self.options.progress_delay
-        )
-        state = _JsonlState()
-        completed = False
-        try:
-            self._jsonl_lines(name, handle, out, fixing, state)
-            completed = True
-        except OSError as exc:
-            # Reading or writing failed midway: the original stays as it was.
-            if out is not None and tmp is not None and state.wrote_error(exc):
-                self._report_error(name, _unwritable(exc))
-            else:
-                self._report_error(name, _unreadable(exc))
-        finally:
-            self.blocked = False
-            self.progress.clear()
-            self.progress = None
-            if tmp is not None and out is not None:
-                out.close()
-                self._finish_temp(path or "", tmp, name, state, completed and state.applied > 0)
-            elif completed and state.applied:
-                self._count_fixed(state)
-
-    def _finish_temp(
-        self, path: str, tmp: str, name: str, state: _JsonlState, replace: bool
-    ) -> None:
-        import contextlib
-
-        try:
-            if not replace:
-                return
-            target = os.path.realpath(path)
-            with contextlib.suppress(OSError):
-                os.chmod(tmp, os.stat(target).st_mode & 0o7777)
-            try:
-                os.replace(tmp, target)
-            except OSError as exc:
-                self._report_error(name, _unwritable(exc))
-                return
-            self._count_fixed(state)
-        finally:
-            with contextlib.suppress(OSError):
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-
-    def _count_fixed(self, state: _JsonlState) -> None:
-        self.summary.fixed += state.applied
-        self.summary.files_fixed += 1
-
-    def _jsonl_lines(
-        self, name: str, handle: IO[bytes], out: IO[str] | None, fixing: bool, state: _JsonlState
-    ) -> None:
-        progress = self.progress
-        header_done = False
-        for number, raw, item in iter_jsonl(handle):
-            if progress is not None and progress.enabled and number % 256 == 0:
-                progress.update(handle.tell())
-            if not isinstance(item, Unit):
-                if isinstance(item, SourceError):
-                    self._report_error(name, item)
-                if out is not None:
-                    state.write(out, raw)
-                continue
-            unit = item
-            if not self.stdin_request and classify(unit.document) is None:
-                self.summary.skipped += 1
-                self.note(f"skipped {name}:{number}: not a request")
-                if out is not None:
-                    state.write(out, raw)
-                continue
-            self.summary.requests += 1
-            self._report_problems(name, unit)
-            envelope, result, error = self._check_unit(unit.document)
-            new_raw, applied = raw, 0
-            if fixing and result is not None and result.changed and not unit.problems:
-                new_raw, applied = self._fixed_line(name, number, raw, unit, envelope, result)
-            if applied and new_raw != raw:
-                state.applied += applied
-                if self.options.diff:
-                    if not header_done:
-                        from ._fix import diff_header
-
-                        self.diff_out.write(diff_header(name))
-                        header_done = True
-                    self.diff_out.write(f"@@ -{number} +{number} @@\n-{_nl(raw)}+{_nl(new_raw)}")
-                fixed_unit = load_json(new_raw.rstrip("\r\n"), line=number)
-                envelope, result, error = self._check_unit(fixed_unit.document)
-                unit = fixed_unit
-            elif fixing and result is not None and result.changed:
-                self._report_unit(name, unit, envelope, result, error, can_fix=False)
-                if out is not None:
-                    state.write(out, raw)
-                continue
-            if out is not None:
-                state.write(out, new_raw)
-            self._report_unit(name, unit, envelope, result, error)
-
-    def _fixed_line(
-        self, name: str, number: int, raw: str, unit: Unit, envelope: bool, result: Result
-    ) -> tuple[str, int]:
-        body = raw.rstrip("\r\n")
-        new, applied, _ = self._fix_text(f"{name}:{number}", body, "json", unit, envelope, result)
-        return new + raw[len(body) :], applied
-
-
-class _JsonlState:
-    """Counters of one JSONL file; remembers whether the failure was a write."""
-
-    def __init__(self) -> None:
-        self.applied = 0
-        self.write_failed: OSError | None = None
-
-    def write(self, out: IO[str], text: str) -> None:
-        try:
-            _write(out, text)
-        except OSError as exc:
-            self.write_failed = exc
-            raise
-
-    def wrote_error(self, exc: OSError) -> bool:
-        return self.write_failed is exc
-
-
-def _nl(line: str) -> str:
-    return line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-
-
-def _write(out: IO[str], text: str) -> None:
-    """Write a JSONL line back, restoring undecodable bytes (surrogateescape)."""
-    stdout: TextIO = sys.stdout
-    if out is stdout:
-        stdout.flush()
-        stdout.buffer.write(text.encode("utf-8", "surrogateescape"))
-        stdout.buffer.flush()
-    else:
-        out.write(text)
-
-
-# ---------------------------------------------------------------------- normalize
-
-
-def run_normalize(options: CheckOptions, paths: Sequence[str], reporter: Reporter) -> int:
-    """Print each request's normalized form (all fixes applied, as ``fwcompat.normalize``).
-
-    One input file with one request prints indented JSON; anything more prints
-    JSON Lines. A rejected request prints nothing (its diagnostics go to stderr),
-    as ``fwcompat.normalize()`` raises for it.
-    """
-    from ._sources import SUFFIXES
-
-    single = (
-        len(paths) == 1
-        and not os.path.isdir(paths[0])
-        and SUFFIXES.get(os.path.splitext(paths[0])[1].lower()) != "jsonl"
-    )
-
-    class _Capture(Checker):
-        def _report_unit(
-            self,
-            name: str,
-            unit: Unit,
-            envelope: bool,
-            result: Result | None,
-            error: str,
-            *,
-            can_fix: bool = True,
-        ) -> None:
-            if result is not None and result.ok:
-                body: Any = result.request
-                if envelope:
-                    env = dict(unit.document)
-                    env["body"] = result.request
-                    if "headers" in env:
-                        env["headers"] = dict(result.headers)
-                    body = env
-                compact = not (single and unit.line == 1 and not self._jsonl)
-                try:
-                    text = json.dumps(
-                        body,
-                        ensure_ascii=False,
-                        indent=None if compact else 2,
-                        allow_nan=False,
-                    )
-                except (ValueError, TypeError) as exc:
-                    d = cli_diagnostic(NOT_JSON, f"the normalized request is not JSON: {exc}")
-                    self._emit(Finding(name, unit.line, 1, d, False, unit.line))
-                else:
-                    sys.stdout.write(text + "\n")
-            super()._report_unit(name, unit, envelope, result, error, can_fix=can_fix)
-
-        _jsonl = False
-
-        def _check_jsonl(self, path: str | None, name: str, handle: IO[bytes]) -> None:
-            self._jsonl = True
-            try:
-                super()._check_jsonl(path, name, handle)
-            finally:
-                self._jsonl = False
-
-    checker = _Capture(options, reporter, diff_out=sys.stderr)
-    return checker.run(paths)
 
 
 def located(diagnostics: Sequence[Any], unit: Any, envelope: bool) -> list[tuple[int, int] | None]:

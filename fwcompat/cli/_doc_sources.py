@@ -26,7 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SourcesReport", "add_sources_command", "compare", "page_sentences", "run_sources"]
+from fwcompat.settings.subcommand import Subcommand
+
+__all__ = ["SOURCES", "SourcesReport", "compare", "page_sentences"]
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _LETTER = re.compile(r"[^\W\d_]")
@@ -102,8 +104,7 @@ def _quoted(sentence: str, docs: Iterable[str]) -> bool:
 def compare(pack: str, new_text: str, *, file: str = "") -> SourcesReport:
     """Compare the rules and source text of ``pack`` (a shipped name or a pack folder)
     with ``new_text``, a newer copy of the provider's page."""
-    from fwcompat.rulepacks._examples import own_rules
-    from fwcompat.rulepacks._packs import load_pack
+    from fwcompat.rulepacks import load_pack, own_rules
 
     is_folder = os.sep in pack or os.path.isfile(os.path.join(pack, "pack.yaml"))
     folder = os.path.abspath(pack) if is_folder else None
@@ -158,14 +159,7 @@ def render_text(report: SourcesReport, *, show_all: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
-def add_sources_command(sub: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "sources",
-        help="compare a pack with a newer copy of its provider's documentation",
-        description="Work with the provider texts packs quote. `sources check PACK FILE` lists "
-        "the rules whose quoted sentence is no longer in FILE (a newer copy of the provider's "
-        "page) and the sentences of FILE that no rule quotes. Exit 1 when anything changed.",
-    )
+def _sources_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(
         dest="sources_command",
         metavar="ACTION",
@@ -189,10 +183,9 @@ def add_sources_command(sub: Any) -> argparse.ArgumentParser:
         action="store_true",
         help="also list the unquoted sentences the pack's own source text holds",
     )
-    return parser
 
 
-def run_sources(args: argparse.Namespace) -> int:
+def _run_sources(args: argparse.Namespace) -> int:
     from fwcompat._exceptions import FwcompatError
 
     try:
@@ -211,3 +204,14 @@ def run_sources(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(render_text(report, show_all=args.show_all))
     return 1 if report.changed else 0
+
+
+SOURCES = Subcommand(
+    "sources",
+    "compare a pack with a newer copy of its provider's documentation",
+    "Work with the provider texts packs quote. `sources check PACK FILE` lists "
+    "the rules whose quoted sentence is no longer in FILE (a newer copy of the provider's "
+    "page) and the sentences of FILE that no rule quotes. Exit 1 when anything changed.",
+    _sources_arguments,
+    _run_sources,
+)

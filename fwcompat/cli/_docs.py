@@ -30,7 +30,7 @@ _ROOT = "reference"
 def reference_pages(packs: Iterable[str] | None = None) -> dict[str, str]:
     """Every generated page: path inside docs/ -> Markdown."""
     import fwcompat
-    from fwcompat.rulepacks._packs import load_pack
+    from fwcompat.rulepacks import load_pack
 
     names = sorted(packs) if packs is not None else sorted(p.name for p in fwcompat.packs())
     loaded = [load_pack(name) for name in names]
@@ -220,7 +220,7 @@ def matrix_markdown(packs: list[Any] | None = None) -> str:
     """Provider by feature: what each pack does with each part of a request it has rules on."""
     if packs is None:
         import fwcompat
-        from fwcompat.rulepacks._packs import load_pack
+        from fwcompat.rulepacks import load_pack
 
         packs = [load_pack(p.name) for p in sorted(fwcompat.packs(), key=lambda p: p.name)]
     rows: dict[tuple[str, str], dict[str, list[str]]] = {}

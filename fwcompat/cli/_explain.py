@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import textwrap
@@ -10,9 +11,12 @@ from typing import Any
 
 from fwcompat._check import list_rules
 from fwcompat._config import Config
-from fwcompat.engine._model import Rule
+from fwcompat.engine import Rule
+from fwcompat.settings.command_line import load_config
+from fwcompat.settings.options import config_options
+from fwcompat.settings.subcommand import Subcommand
 
-__all__ = ["explain", "rules_table"]
+__all__ = ["EXPLAIN", "RULES", "explain", "rules_table"]
 
 _WHAT = {
     "remove": "removes the member",
@@ -132,29 +136,14 @@ def _example_text(example: Mapping[str, Any]) -> str:
 def explain(config: Config, code: str, fmt: str) -> int:
     rules = list_rules(config)
     rule = _find(rules, code)
-    if rule is None and code.strip().upper() not in _cli_rules():  # an opt-in rule, by code
-        from fwcompat.rulepacks._packs import load_pack
+    wanted = code.strip().upper()
+    if rule is None and wanted not in _cli_rules():  # an opt-in rule, by code
+        from fwcompat.rulepacks import load_pack
 
         pack = load_pack(config.pack, config.rule_files, config.pack_dir)
         rule = _find(tuple(r.rule for r in pack.rules if r.rule.opt_in), code)
-    if rule is None and code.strip().upper() in _cli_rules():
-        info = _cli_rules()[code.strip().upper()]
-        if fmt == "json":
-            data = {"code": code.strip().upper(), **info, "action": "reject", "fix": None}
-            sys.stdout.write(json.dumps(data, indent=2) + "\n")
-        else:
-            from ._commands import _FAILURES
-
-            exit_code = (
-                "it always makes the exit code 2"
-                if code.strip().upper() in _FAILURES
-                else "it is an error: the exit code is 1"
-            )
-            sys.stdout.write(
-                f"{code.strip().upper()} {info['name']}: {info['title']}\n\n"
-                "Reported by the fwcompat command line itself, not by a rule of the pack; "
-                f"{exit_code}.\n"
-            )
+    if rule is None and wanted in _cli_rules():
+        sys.stdout.write(_cli_rule_text(wanted, fmt))
         return 0
     if rule is None:
         sys.stderr.write(f"fwcompat: error: no rule {code!r}; `fwcompat rules` lists the codes\n")
@@ -163,6 +152,32 @@ def explain(config: Config, code: str, fmt: str) -> int:
         data = _rule_dict(rule, config)
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
         return 0
+    sys.stdout.write(_rule_text(rule, config))
+    return 0
+
+
+def _cli_rule_text(code: str, fmt: str) -> str:
+    """One of the command line's own codes (E90x) explained."""
+    info = _cli_rules()[code]
+    if fmt == "json":
+        data = {"code": code, **info, "action": "reject", "fix": None}
+        return json.dumps(data, indent=2) + "\n"
+    from ._commands import _FAILURES
+
+    exit_code = (
+        "it always makes the exit code 2"
+        if code in _FAILURES
+        else "it is an error: the exit code is 1"
+    )
+    return (
+        f"{code} {info['name']}: {info['title']}\n\n"
+        "Reported by the fwcompat command line itself, not by a rule of the pack; "
+        f"{exit_code}.\n"
+    )
+
+
+def _rule_text(rule: Rule, config: Config) -> str:
+    """One rule in full, as text: what, why, what it does, its message and examples."""
     fix = {
         "safe": "a safe fix (`fwcompat check --fix`)",
         "unsafe": "an unsafe fix (`fwcompat check --fix --unsafe-fixes`)",
@@ -198,5 +213,52 @@ def explain(config: Config, code: str, fmt: str) -> int:
     if rule.examples:
         parts += ["", "Examples:", *(_example_text(e) for e in rule.examples)]
     parts += ["", f"Defined in {rule.source}"]
-    sys.stdout.write("\n".join(parts) + "\n")
-    return 0
+    return "\n".join(parts) + "\n"
+
+
+def _rules_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="output format (default: text; markdown: the table the README shows)",
+    )
+    config_options(parser)
+
+
+def _run_rules(args: argparse.Namespace) -> int:
+    config = load_config(args)
+    if args.format == "markdown":
+        from ._packs import rules_markdown
+
+        sys.stdout.write(rules_markdown(config))
+        return 0
+    return rules_table(config, args.format)
+
+
+def _explain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("code", metavar="CODE", help="a rule code such as FW601, or its name")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    config_options(parser)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    return explain(load_config(args), args.code, args.format)
+
+
+RULES = Subcommand(
+    "rules",
+    "list every rule: code, severity, action, fix, title",
+    "List every rule of the pack (and extra rule files) in a table.",
+    _rules_arguments,
+    _run_rules,
+)
+EXPLAIN = Subcommand(
+    "explain",
+    "explain one rule: what, why, and its examples",
+    "Explain one rule in full: what it matches, why, what it does, examples.",
+    _explain_arguments,
+    _run_explain,
+)

@@ -2,7 +2,7 @@
 
 Every entry of the Anthropic request surface (``schemas/anthropic-surface.yaml``: top-level
 fields, content blocks, blocks inside ``tool_result``, tool types, headers and endpoints)
-is run through every shipped pack (:func:`fwcompat._surface.surface`), and each cell is the
+is run through every shipped pack (:func:`fwcompat.cli._surface.surface`), and each cell is the
 outcome with the rule that decided it: ``kept``, ``removed``, ``replaced``, ``rejected``,
 ``unsafe`` or ``undocumented``. A ``kept`` cell may name a rule that only noted something
 (for instance that the server ignores the field).
@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Matrix", "add_matrix_command", "build_matrix", "render", "run_matrix"]
+from fwcompat.settings.subcommand import Subcommand
+
+__all__ = ["MATRIX", "Matrix", "build_matrix", "render"]
 
 KINDS = (
     ("field", "Top-level fields"),
@@ -73,8 +75,8 @@ class Matrix:
 def build_matrix(pack_names: Sequence[str] | None = None) -> Matrix:
     """Run every surface entry through each pack (default: every shipped pack), each
     under its own default configuration."""
-    from fwcompat._surface import surface, surface_entries
-    from fwcompat.rulepacks._packs import packs
+    from fwcompat.cli._surface import surface, surface_entries
+    from fwcompat.rulepacks import packs
 
     infos = {info.name: info for info in packs()}
     names = list(pack_names) if pack_names else list(infos)
@@ -158,14 +160,7 @@ def render(matrix: Matrix, fmt: str) -> str:
     return _text(matrix)
 
 
-def add_matrix_command(sub: Any) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "matrix",
-        help="the provider-by-feature table: every Anthropic feature against every pack",
-        description="Run every part of the Anthropic request surface (fields, blocks, tools, "
-        "headers, endpoints) through every shipped pack and print what each pack does "
-        "with it, with the rule that decides.",
-    )
+def _matrix_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=("text", "markdown", "json"), default="text", help="output format"
     )
@@ -175,10 +170,9 @@ def add_matrix_command(sub: Any) -> argparse.ArgumentParser:
         type=lambda v: [n.strip() for n in v.split(",") if n.strip()],
         help="comma-separated packs to show, in this order (default: every shipped pack)",
     )
-    return parser
 
 
-def run_matrix(args: argparse.Namespace) -> int:
+def _run_matrix(args: argparse.Namespace) -> int:
     from fwcompat._exceptions import FwcompatError
 
     try:
@@ -188,3 +182,14 @@ def run_matrix(args: argparse.Namespace) -> int:
         return 2
     sys.stdout.write(render(matrix, args.format))
     return 0
+
+
+MATRIX = Subcommand(
+    "matrix",
+    "the provider-by-feature table: every Anthropic feature against every pack",
+    "Run every part of the Anthropic request surface (fields, blocks, tools, "
+    "headers, endpoints) through every shipped pack and print what each pack does "
+    "with it, with the rule that decides.",
+    _matrix_arguments,
+    _run_matrix,
+)

@@ -1,6 +1,5 @@
-"""Pack-related parts of the command line: ``fwcompat packs``, ``fwcompat test-rules``,
-``fwcompat rules --format markdown`` and the ``--pack-dir``, ``--extend-select`` and
-``--table`` flags. ``fwcompat/cli/__init__.py`` only hooks these in."""
+"""Pack-related parts of the command line: ``fwcompat packs``, ``fwcompat test-rules`` and
+``fwcompat rules --format markdown`` (the pack flags are in :mod:`fwcompat.settings.options`)."""
 
 from __future__ import annotations
 
@@ -9,130 +8,38 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
 from typing import Any
 
-__all__ = [
-    "add_pack_commands",
-    "add_pack_options",
-    "merge_pack_flags",
-    "pack_flags",
-    "rules_markdown",
-    "run_pack_command",
-]
+from fwcompat.settings.command_line import load_config
+from fwcompat.settings.options import config_options
+from fwcompat.settings.subcommand import Subcommand
+
+__all__ = ["PACKS", "TEST_RULES", "is_rule_file", "rules_markdown"]
 
 
-def _table_entry(value: str) -> tuple[str, str, Any]:
-    """``NAME:KEY=VALUE``; a VALUE that reads as a JSON number or boolean is one."""
-    name, colon, rest = value.partition(":")
-    key, eq, raw = rest.partition("=")
-    if not colon or not eq or not name.strip() or not key.strip() or not raw.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME:KEY=VALUE, got {value!r}")
-    parsed: Any = raw.strip()
-    try:
-        decoded = json.loads(parsed)
-    except ValueError:
-        decoded = None
-    if isinstance(decoded, (bool, int, float)):
-        parsed = decoded
-    return name.strip(), key.strip(), parsed
+def _packs_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format")
 
 
-def _codes(value: str) -> list[str]:
-    return [c.strip() for c in value.split(",") if c.strip()]
-
-
-def add_pack_options(group: Any) -> None:
-    group.add_argument(
-        "--pack-dir",
-        metavar="DIR",
-        help="a rule pack folder of your own (with a pack.yaml); wins over --pack",
-    )
-    group.add_argument(
-        "--extend-select",
-        metavar="CODES",
-        type=_codes,
-        action="extend",
-        help="comma-separated rule codes to run in addition to the selected ones; names an "
-        "opt-in rule (such as a translation) by its full code to turn it on",
-    )
-    group.add_argument(
-        "--table",
-        metavar="NAME:KEY=VALUE",
-        type=_table_entry,
-        action="append",
-        help="an entry of a config table the pack declares (`fwcompat packs` lists them), "
-        "e.g. thinking_budget:high=12000; repeatable",
-    )
-
-
-def pack_flags(args: argparse.Namespace) -> dict[str, Any]:
-    """Config keys from the flags this module adds."""
-    flags: dict[str, Any] = {}
-    if getattr(args, "pack_dir", None):
-        flags["pack_dir"] = os.path.abspath(args.pack_dir)
-    if getattr(args, "extend_select", None):
-        flags["extend_select"] = args.extend_select
-    entries = getattr(args, "table", None)
-    if entries:
-        tables: dict[str, dict[str, Any]] = {}
-        for name, key, value in entries:
-            tables.setdefault(name, {})[key] = value
-        flags["tables"] = tables
-    return flags
-
-
-def merge_pack_flags(
-    base: dict[str, Any], flags: dict[str, Any], overrides: dict[str, Any]
-) -> None:
-    """Flags add to the file's extend_select and table entries instead of replacing them."""
-    if "extend_select" in flags:
-        overrides["extend_select"] = [*base.get("extend_select", []), *flags["extend_select"]]
-    if "tables" in flags:
-        merged = {name: dict(entries) for name, entries in base.get("tables", {}).items()}
-        for name, entries in flags["tables"].items():
-            if name in ("model_map", "effort_map") and name not in merged:
-                overrides[name] = {**base.get(name, {}), **entries}
-                continue
-            merged.setdefault(name, {}).update(entries)
-        overrides["tables"] = merged
-    if "pack_dir" in flags:
-        overrides["pack_dir"] = flags["pack_dir"]
-
-
-def add_pack_commands(sub: Any, config_options: Callable[[argparse.ArgumentParser], None]) -> None:
-    p = sub.add_parser(
-        "packs",
-        help="list the shipped rule packs: name, provider, revision, endpoint, source",
-        description="List the rule packs fwcompat ships. Choose one with --pack NAME, "
-        "`pack = \"NAME\"` in [tool.fwcompat] or config={'pack': NAME}.",
-    )
-    p.add_argument("--format", choices=("text", "json"), default="text", help="output format")
-    p = sub.add_parser(
-        "test-rules",
-        help="run the examples of rule files or pack folders",
-        description="Run every example of the given rule files and pack folders, as the "
-        "shipped packs' tests do: each must give exactly the diagnostics it expects "
-        "(and its normalized request). Exit 1 when an example fails, 2 when a file "
-        "cannot be loaded. A rule file outside a pack runs on top of --pack/--pack-dir.",
-    )
-    p.add_argument(
+def _test_rules_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "paths", nargs="+", metavar="PATH", help="rule files (.yaml) or pack folders (pack.yaml)"
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="print failures and the summary only")
-    p.add_argument(
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print failures and the summary only"
+    )
+    parser.add_argument(
         "--rule-files-only",
         action="store_true",
         help="skip files that are not fwcompat rule files (for pre-commit): a rule file "
         "has a pack.yaml beside it, sits under a fwcompat-rules/ folder, or names the "
         "rule-file schema in a `# yaml-language-server: $schema=...` comment",
     )
-    config_options(p)
+    config_options(parser)
 
 
-def run_pack_command(args: argparse.Namespace, config: Any) -> int:
-    if args.command == "packs":
-        return _list_packs(args.format)
+def _run_test_rules(args: argparse.Namespace) -> int:
+    config = load_config(args)
     paths = args.paths
     if args.rule_files_only:
         paths = [p for p in paths if is_rule_file(p)]
@@ -141,6 +48,26 @@ def run_pack_command(args: argparse.Namespace, config: Any) -> int:
                 sys.stdout.write("No fwcompat rule files among the files given.\n")
             return 0
     return _test_rules(paths, config, quiet=args.quiet)
+
+
+PACKS = Subcommand(
+    "packs",
+    "list the shipped rule packs: name, provider, revision, endpoint, source",
+    "List the rule packs fwcompat ships. Choose one with --pack NAME, "
+    "`pack = \"NAME\"` in [tool.fwcompat] or config={'pack': NAME}.",
+    _packs_arguments,
+    lambda args: _list_packs(args.format),
+)
+TEST_RULES = Subcommand(
+    "test-rules",
+    "run the examples of rule files or pack folders",
+    "Run every example of the given rule files and pack folders, as the "
+    "shipped packs' tests do: each must give exactly the diagnostics it expects "
+    "(and its normalized request). Exit 1 when an example fails, 2 when a file "
+    "cannot be loaded. A rule file outside a pack runs on top of --pack/--pack-dir.",
+    _test_rules_arguments,
+    _run_test_rules,
+)
 
 
 SCHEMA_MARKER = re.compile(r"yaml-language-server:\s*\$schema=\S*rule-file\.schema\.json")
@@ -170,8 +97,8 @@ def is_rule_file(path: str) -> bool:
 
 
 def _list_packs(fmt: str) -> int:
-    from fwcompat.rulepacks._packs import load_pack as build_pack
-    from fwcompat.rulepacks._packs import packs
+    from fwcompat.rulepacks import load_pack as build_pack
+    from fwcompat.rulepacks import packs
 
     infos = packs()
     if fmt == "json":
@@ -198,7 +125,7 @@ def _list_packs(fmt: str) -> int:
 
 def _owning_pack(path: str) -> str | None:
     """The pack folder that lists this rule file, if any."""
-    from fwcompat.rulepacks._rules import load_validated
+    from fwcompat.rulepacks import load_validated
 
     folder = os.path.dirname(os.path.abspath(path))
     meta = os.path.join(folder, "pack.yaml")
@@ -211,8 +138,7 @@ def _owning_pack(path: str) -> str | None:
 
 def _test_rules(paths: list[str], config: Any, *, quiet: bool) -> int:
     from fwcompat._exceptions import FwcompatError
-    from fwcompat.rulepacks._examples import iter_outcomes, own_rules
-    from fwcompat.rulepacks._packs import load_pack
+    from fwcompat.rulepacks import iter_outcomes, load_pack, own_rules
 
     base = config.pack_dir if config.pack_dir is not None else config.pack
     ran = failed = sources = 0
@@ -259,7 +185,7 @@ def _test_rules(paths: list[str], config: Any, *, quiet: bool) -> int:
 
 def rules_markdown(config: Any) -> str:
     """The rule table of the configured pack, as the README shows it (opt-in rules too)."""
-    from fwcompat.rulepacks._packs import load_pack
+    from fwcompat.rulepacks import load_pack
 
     pack = load_pack(config.pack, config.rule_files, config.pack_dir)
     lines = [

@@ -1,6 +1,6 @@
 """``fwcompat serve``: its flags and its start-up checks.
 
-The flags are defined here (``add_parser``) and the CLI only hooks them in; the
+The flags are defined here (:data:`SERVE`, listed by ``fwcompat.cli``); the
 configuration flags are the ones ``fwcompat check`` has, so ``[tool.fwcompat]``
 applies too. Nothing here imports uvicorn, httpx or prometheus-client until
 ``run`` is called.
@@ -12,6 +12,10 @@ import argparse
 import os
 import sys
 from typing import Any
+
+from fwcompat.settings.command_line import load_config
+from fwcompat.settings.options import config_options
+from fwcompat.settings.subcommand import Subcommand
 
 from ._settings import (
     DEFAULT_HOST,
@@ -27,27 +31,48 @@ from ._settings import (
 INSTALL_HINT = "pip install 'fwcompat[serve]'"
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``serve`` subcommand to the CLI's subparsers."""
-    from fwcompat.cli import _config_options
+DESCRIPTION = (
+    "Run an Anthropic-compatible reverse proxy: every POST /v1/messages is "
+    "checked and normalized by the rules, then forwarded to the upstream (the pack's "
+    "endpoint unless --upstream), and the answer streamed back. Point Claude Code or an "
+    "Anthropic SDK at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8787. "
+    f"Needs the serve extra: {INSTALL_HINT}. Every flag can also be set by an environment "
+    f"variable ({ENV_PREFIX}PORT=9000 for --port) or in [tool.fwcompat.serve] (port = 9000); "
+    "a flag wins over the environment, which wins over the file."
+)
 
-    p: argparse.ArgumentParser = subparsers.add_parser(
-        "serve",
-        help="run an Anthropic-compatible proxy that checks every request on its way upstream",
-        description="Run an Anthropic-compatible reverse proxy: every POST /v1/messages is "
-        "checked and normalized by the rules, then forwarded to the upstream (the pack's "
-        "endpoint unless --upstream), and the answer streamed back. Point Claude Code or an "
-        "Anthropic SDK at it: ANTHROPIC_BASE_URL=http://127.0.0.1:8787. "
-        f"Needs the serve extra: {INSTALL_HINT}. Every flag can also be set by an environment "
-        f"variable ({ENV_PREFIX}PORT=9000 for --port) or in [tool.fwcompat.serve] (port = 9000); "
-        "a flag wins over the environment, which wins over the file.",
-    )
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Every ``fwcompat serve`` flag; each also gets an environment variable and a file key."""
     p.add_argument(
         "--show-settings",
         action="store_true",
         help="print every setting, its value and where it came from (flag, environment "
         "variable, file or default), then exit",
     )
+    _network_options(p)
+    _key_options(p)
+    p.add_argument(
+        "--log-format",
+        choices=("auto", "text", "json"),
+        default="auto",
+        help="one line per request on stderr: text, json, or auto (text on a terminal, "
+        "json otherwise; the default)",
+    )
+    p.add_argument(
+        "--metrics-max-series",
+        metavar="N",
+        type=_positive_int,
+        default=1000,
+        help="most labelled series /metrics keeps per worker (default 1000); observations "
+        "past it are counted in fwcompat_serve_metrics_dropped_total",
+    )
+    _translation_options(p)
+    config_options(p)
+    install_layers(p)  # last: every flag above gets its environment variable and file key
+
+
+def _network_options(p: argparse.ArgumentParser) -> None:
     net = p.add_argument_group("network")
     net.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})"
@@ -91,6 +116,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         default=32 * 1024 * 1024,
         help="largest request body accepted (default 32 MiB; above it 413 request_too_large)",
     )
+
+
+def _key_options(p: argparse.ArgumentParser) -> None:
     keys = p.add_argument_group("keys")
     keys.add_argument(
         "--upstream-key-env",
@@ -104,21 +132,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="refuse clients that do not send the local key in this environment variable "
         "(as x-api-key or Authorization: Bearer); needed to bind a non-loopback address",
     )
-    p.add_argument(
-        "--log-format",
-        choices=("auto", "text", "json"),
-        default="auto",
-        help="one line per request on stderr: text, json, or auto (text on a terminal, "
-        "json otherwise; the default)",
-    )
-    p.add_argument(
-        "--metrics-max-series",
-        metavar="N",
-        type=_positive_int,
-        default=1000,
-        help="most labelled series /metrics keeps per worker (default 1000); observations "
-        "past it are counted in fwcompat_serve_metrics_dropped_total",
-    )
+
+
+def _translation_options(p: argparse.ArgumentParser) -> None:
     translate = p.add_argument_group(
         "client translations (unsafe fixes, each with a diagnostic, in the log and in "
         "x-fwcompat-applied; on by default so that Claude Code works)"
@@ -141,9 +157,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="send output_config.effort xhigh as the highest effort the pack accepts "
         "(the default; with --strict, turns this one translation back on)",
     )
-    _config_options(p)
-    install_layers(p)  # last: every flag above gets its environment variable and file key
-    return p
 
 
 TRANSLATIONS = {
@@ -165,7 +178,7 @@ def opt_in_translations(
     the rule (fireworks-r4 accepts adaptive thinking) has nothing to translate.
     """
     from fwcompat._exceptions import ConfigError
-    from fwcompat.rulepacks._packs import load_pack
+    from fwcompat.rulepacks import load_pack
 
     wanted = [
         (flag, name)
@@ -192,7 +205,7 @@ def opt_in_translations(
 
 def _retired_here(pack: Any, name: str) -> bool:
     """Whether a pack this one extends has a rule of this name that this one retired."""
-    from fwcompat.rulepacks._packs import load_pack
+    from fwcompat.rulepacks import load_pack
 
     parent = pack.extends
     while parent:
@@ -207,10 +220,6 @@ def _retired_here(pack: Any, name: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     """Validate everything, then serve until SIGTERM (exit 0) or Ctrl-C (130), in-flight
     requests drained first. Exit code 2 on a bad setup, before anything listens."""
-    import shutil
-    import signal
-    import tempfile
-
     from fwcompat._exceptions import ConfigError, RuleFileError
 
     try:
@@ -223,44 +232,45 @@ def run(args: argparse.Namespace) -> int:
     try:
         import httpx  # noqa: F401
         import prometheus_client  # noqa: F401
-        import uvicorn
+        import uvicorn  # noqa: F401
     except ImportError as exc:
         return _fail(
             f"fwcompat serve needs the serve extra ({exc.name} is missing): {INSTALL_HINT}"
         )
-
-    from fwcompat.cli import _load_config
-    from fwcompat.rulepacks._packs import load_pack
-
-    from ._app import ServeApp, quiet_diagnostic_logger
-
     try:
-        config = _load_config(args)
-        if not args.strict:  # a proxy's user wants the client to work: translate by default
-            config = opt_in_translations(config, adaptive_thinking=True, xhigh=True, required=False)
-        config = opt_in_translations(
-            config, adaptive_thinking=args.translate_adaptive_thinking, xhigh=args.translate_xhigh
-        )
-        upstream = args.upstream or load_pack(config.pack).endpoint
-    except (ConfigError, RuleFileError) as exc:
+        settings = _settings(args)
+    except (ConfigError, RuleFileError, ValueError) as exc:
         return _fail(str(exc))
+    # Last: a setup mistake is named even while another program holds the port.
+    problem = _listen_problem(args.host, args.port)
+    if problem:
+        return _fail(problem)
+    return _serve(args, settings)
+
+
+def _settings(args: argparse.Namespace) -> ServeSettings:
+    """The proxy's settings from the flags, every check a worker would make done once:
+    a ``ConfigError`` or ``ValueError`` says what is wrong with the setup."""
+    from fwcompat._exceptions import ConfigError
+    from fwcompat.rulepacks import load_pack
+
+    from ._app import ServeApp
+
+    config = load_config(args)
+    if not args.strict:  # a proxy's user wants the client to work: translate by default
+        config = opt_in_translations(config, adaptive_thinking=True, xhigh=True, required=False)
+    config = opt_in_translations(
+        config, adaptive_thinking=args.translate_adaptive_thinking, xhigh=args.translate_xhigh
+    )
+    upstream = args.upstream or load_pack(config.pack).endpoint
     if not upstream:
-        return _fail(f"pack {config.pack!r} names no endpoint: give --upstream URL")
+        raise ConfigError(f"pack {config.pack!r} names no endpoint: give --upstream URL")
     problem = _url_problem(upstream)
     if problem:
-        return _fail(f"--upstream {upstream!r}: {problem}")
-    if args.require_key_env and not args.upstream_key_env:
-        return _fail(
-            "--require-key-env needs --upstream-key-env: the local key is never sent upstream, "
-            "so the proxy must hold the upstream key"
-        )
-    if not args.require_key_env and not _is_loopback(args.host):
-        return _fail(
-            f"refusing to listen on {args.host}, which is not a loopback address, without "
-            "--require-key-env: anyone who reaches it could spend the upstream key. Set a "
-            "local key (e.g. --require-key-env FWCOMPAT_PROXY_KEY --upstream-key-env "
-            "FIREWORKS_API_KEY) or bind 127.0.0.1"
-        )
+        raise ConfigError(f"--upstream {upstream!r}: {problem}")
+    problem = _key_problem(args)
+    if problem:
+        raise ConfigError(problem)
     log_format = args.log_format
     if log_format == "auto":
         log_format = "text" if sys.stderr.isatty() else "json"
@@ -276,19 +286,43 @@ def run(args: argparse.Namespace) -> int:
         metrics_max_series=args.metrics_max_series,
         unsafe_fixes=not args.strict or config.unsafe_fixes,
     )
-    try:
-        ServeApp(settings)  # every check a worker would make, once, with a clear message
-    except (ConfigError, RuleFileError, ValueError) as exc:
-        return _fail(str(exc))
-    # Last: a setup mistake is named even while another program holds the port.
-    problem = _listen_problem(args.host, args.port)
-    if problem:
-        return _fail(problem)
+    ServeApp(settings)  # every check a worker would make, once, with a clear message
+    return settings
+
+
+def _key_problem(args: argparse.Namespace) -> str | None:
+    """Why the key flags are unsafe together with the address bound, else None."""
+    if args.require_key_env and not args.upstream_key_env:
+        return (
+            "--require-key-env needs --upstream-key-env: the local key is never sent upstream, "
+            "so the proxy must hold the upstream key"
+        )
+    if not args.require_key_env and not _is_loopback(args.host):
+        return (
+            f"refusing to listen on {args.host}, which is not a loopback address, without "
+            "--require-key-env: anyone who reaches it could spend the upstream key. Set a "
+            "local key (e.g. --require-key-env FWCOMPAT_PROXY_KEY --upstream-key-env "
+            "FIREWORKS_API_KEY) or bind 127.0.0.1"
+        )
+    return None
+
+
+def _serve(args: argparse.Namespace, settings: ServeSettings) -> int:
+    """Run uvicorn with ``settings`` until a signal; the exit code is ours, not uvicorn's."""
+    import shutil
+    import signal
+    import tempfile
+
+    import uvicorn
+
+    from ._app import quiet_diagnostic_logger
+
     os.environ[SETTINGS_ENV] = settings.to_json()
     quiet_diagnostic_logger()
+    pack = settings.config.get("pack")
     sys.stderr.write(
-        f"fwcompat serve: http://{_display_host(args.host)}:{args.port} -> {upstream} "
-        f"(pack {config.pack}, {args.workers} worker{'s' if args.workers > 1 else ''}"
+        f"fwcompat serve: http://{_display_host(args.host)}:{args.port} -> {settings.upstream} "
+        f"(pack {pack}, {args.workers} worker{'s' if args.workers > 1 else ''}"
         f"{', strict' if args.strict else ''})\n"
     )
     sys.stderr.flush()
@@ -323,9 +357,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
-    if signal.SIGINT in received:
-        return 130
-    return 0
+    return 130 if signal.SIGINT in received else 0
 
 
 def _listen_problem(host: str, port: int) -> str | None:
@@ -405,20 +437,29 @@ def _port(value: str) -> int:
 
 
 def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return number
+    return int(_positive(value, int, "a positive integer", "a positive integer"))
 
 
 def _positive_float(value: str) -> float:
+    return float(_positive(value, float, "a number of seconds", "a positive number of seconds"))
+
+
+def _positive(value: str, kind: type[float], unreadable: str, not_positive: str) -> float:
+    """``value`` read as ``kind``, > 0 and finite; else an argparse error naming ``value``."""
     try:
-        number = float(value)
+        number = kind(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+        raise argparse.ArgumentTypeError(f"expected {unreadable}, got {value!r}") from None
     if not number > 0 or number == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {not_positive}, got {value}")
     return number
+
+
+SERVE = Subcommand(
+    "serve",
+    "run an Anthropic-compatible proxy that checks every request on its way upstream",
+    DESCRIPTION,
+    add_arguments,
+    run,
+)
+"""``fwcompat serve``, as ``fwcompat.cli`` lists it."""

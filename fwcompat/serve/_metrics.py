@@ -105,7 +105,7 @@ class LabelPolicy:
     @classmethod
     def for_config(cls, config: Any) -> LabelPolicy:
         """The policy of a :class:`fwcompat.Config`: its pack's codes and models, its map."""
-        from fwcompat.rulepacks._packs import load_pack
+        from fwcompat.rulepacks import load_pack
 
         pack = load_pack(config.pack, config.rule_files, config.pack_dir)
         codes = {compiled.rule.code for compiled in pack.rules}

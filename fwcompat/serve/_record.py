@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fwcompat._diagnostics import Result
-from fwcompat.engine._tables import is_glob
+from fwcompat.engine import is_glob
 from fwcompat.usage import StreamIssue, Usage
 
 RECORD_KEY = "fwcompat.serve.record"

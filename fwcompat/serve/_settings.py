@@ -177,33 +177,61 @@ def resolve(
     for name in environ:
         if name.startswith(ENV_PREFIX) and name != SETTINGS_ENV and name not in by_env:
             raise ConfigError(f"environment variable {name}: not a setting{_hint(name, by_env)}")
-    out: dict[str, Setting] = {}
+    layering = _Layering(args, environ, layers)
+    # The file is chosen by --config and --isolated first (flag > environment > default).
+    for action in layers.actions:
+        if action.dest in NOT_IN_FILE and not layering.from_flag_or_env(action):
+            layering.settle(action, layers.defaults[action.dest], "default")
+    path = config_file(getattr(args, "config", None), bool(getattr(args, "isolated", False)))
+    file_values, label = _file_values(path, layers)
+    for action in layers.actions:
+        if action.dest in NOT_IN_FILE or layering.from_flag_or_env(action):
+            continue
+        if file_key(action) in file_values:
+            raw_key, raw = file_values[file_key(action)]
+            where = f"{path} {label}.{raw_key}"
+            value = convert(action, raw, where, layers.defaults[action.dest])
+            layering.settle(action, value, f"file {path}")
+        else:
+            layering.settle(action, layers.defaults[action.dest], "default")
+    return layering.out
 
-    def settle(action: argparse.Action, value: Any, source: str) -> None:
-        setattr(args, action.dest, value)
-        out[action.dest] = Setting(_flag(action), value, source)
 
-    def from_env(action: argparse.Action) -> bool:
+class _Layering:
+    """Each flag's value, settled in ``args``, and where it came from."""
+
+    def __init__(
+        self, args: argparse.Namespace, environ: Mapping[str, str], layers: Layers
+    ) -> None:
+        self.args = args
+        self.environ = environ
+        self.layers = layers
+        self.out: dict[str, Setting] = {}
+
+    def settle(self, action: argparse.Action, value: Any, source: str) -> None:
+        setattr(self.args, action.dest, value)
+        self.out[action.dest] = Setting(_flag(action), value, source)
+
+    def from_flag_or_env(self, action: argparse.Action) -> bool:
+        """Settle ``action`` from the command line, else its environment variable;
+        False when neither gives it."""
+        value = getattr(self.args, action.dest)
+        if _given(action, value):
+            self.settle(action, value, "flag")
+            return True
         name = env_name(action)
-        if name not in environ:
+        if name not in self.environ:
             return False
         where = f"environment variable {name}"
-        settle(
-            action,
-            convert(action, environ[name], where, layers.defaults[action.dest]),
-            f"env {name}",
-        )
+        default = self.layers.defaults[action.dest]
+        self.settle(action, convert(action, self.environ[name], where, default), f"env {name}")
         return True
 
-    # The file is chosen by --config and --isolated first (flag > environment > default).
-    choosers = [a for a in layers.actions if a.dest in NOT_IN_FILE]
-    for action in choosers:
-        value = getattr(args, action.dest)
-        if _given(action, value):
-            settle(action, value, "flag")
-        elif not from_env(action):
-            settle(action, layers.defaults[action.dest], "default")
-    path = config_file(getattr(args, "config", None), bool(getattr(args, "isolated", False)))
+
+def _file_values(path: str | None, layers: Layers) -> tuple[dict[str, tuple[Any, Any]], str]:
+    """``[tool.fwcompat.serve]`` (or ``[serve]``) of ``path`` by flag name, and its label."""
+    from fwcompat._exceptions import ConfigError
+
     table = read_table(path) if path else {}
     label = (
         "[tool.fwcompat.serve]"
@@ -211,29 +239,13 @@ def resolve(
         else "[serve]"
     )
     by_key = {file_key(a): a for a in layers.actions if a.dest not in NOT_IN_FILE}
-    file_values: dict[str, Any] = {}
+    file_values: dict[str, tuple[Any, Any]] = {}
     for raw_key, value in table.items():
         key = str(raw_key).replace("_", "-")
         if key not in by_key:
             raise ConfigError(f"{path} {label}: unknown key {raw_key!r}{_hint(key, by_key)}")
         file_values[key] = (raw_key, value)
-    for action in layers.actions:
-        if action.dest in NOT_IN_FILE:
-            continue
-        value = getattr(args, action.dest)
-        if _given(action, value):
-            settle(action, value, "flag")
-        elif from_env(action):
-            pass
-        elif file_key(action) in file_values:
-            raw_key, raw = file_values[file_key(action)]
-            where = f"{path} {label}.{raw_key}"
-            settle(
-                action, convert(action, raw, where, layers.defaults[action.dest]), f"file {path}"
-            )
-        else:
-            settle(action, layers.defaults[action.dest], "default")
-    return out
+    return file_values, label
 
 
 def _hint(name: str, known: Mapping[str, Any]) -> str:
@@ -319,21 +331,18 @@ def config_file(config: str | None, isolated: bool) -> str | None:
         return config
     if isolated:
         return None
-    from fwcompat.cli import _pyproject
+    from fwcompat.settings.config_files import find_config
 
-    # The nearest config file, as the rest of the configuration finds it (find_config:
-    # fwcompat.toml or pyproject.toml, where the CLI has it; else the nearest pyproject.toml).
-    finder = getattr(_pyproject, "find_config", None) or _pyproject.find_pyproject
-    found: str | None = finder()
-    return found
+    # The nearest config file, as the rest of the configuration finds it.
+    return find_config()
 
 
 def read_table(path: str) -> dict[str, Any]:
     """``[tool.fwcompat.serve]`` of a pyproject.toml, or ``[serve]`` of another TOML file."""
     from fwcompat._exceptions import ConfigError
-    from fwcompat.cli._pyproject import _toml_load
+    from fwcompat.settings.config_files import read_toml
 
-    data = _toml_load(path)
+    data = read_toml(path)
     tool = data.get("tool")
     if isinstance(tool, dict) and isinstance(tool.get("fwcompat"), dict):
         data = tool["fwcompat"]

@@ -17,6 +17,13 @@ REPO = FIXTURES.parent.parent
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
+def fresh_python(program: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``program`` in a fresh interpreter (so that what it imports is its own)."""
+    return subprocess.run(
+        [sys.executable, "-c", program, *args], capture_output=True, text=True, check=False
+    )
+
+
 def console_script() -> str:
     """The installed ``fwcompat`` script, next to this interpreter (a venv's bin/)."""
     folder = Path(sys.executable).parent

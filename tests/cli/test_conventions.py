@@ -7,7 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
-from fwcompat.cli import SUBCOMMANDS, _subparsers, build_parser
+from fwcompat.cli import SUBCOMMANDS, Subcommand, _subparsers, build_parser
 
 from .conftest import FIXTURES, Run
 
@@ -58,10 +58,8 @@ def test_did_you_mean(run: Run, tmp_path: Path) -> None:
 def test_did_you_mean_covers_subcommands_added_later(monkeypatch: object) -> None:
     from fwcompat.cli import _mistyped_command
 
-    def add_lint(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        sub.add_parser("lint-later", help="lint", description="lint")
-
-    SUBCOMMANDS.append(add_lint)
+    lint = Subcommand("lint-later", "lint", "lint", lambda parser: None, lambda args: 0)
+    SUBCOMMANDS["lint-later"] = lint
     try:
         commands = list(_subparsers(build_parser()))
         assert "lint-later" in commands
@@ -69,7 +67,7 @@ def test_did_you_mean_covers_subcommands_added_later(monkeypatch: object) -> Non
             "unknown command 'lint-latr' (did you mean 'lint-later'?)"
         )
     finally:
-        SUBCOMMANDS.remove(add_lint)
+        del SUBCOMMANDS["lint-later"]
 
 
 def test_every_subcommand_and_option_has_help() -> None:

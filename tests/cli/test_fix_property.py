@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 import fwcompat
 from fwcompat.cli import main
 from fwcompat.cli._fix import same_document
-from fwcompat.cli._sources import classify, load_yaml
+from fwcompat.cli.sources.fixtures import classify
+from fwcompat.cli.sources.yaml_reader import load_yaml
 
 MODEL = "accounts/fireworks/models/kimi-k2p5"
 NAMED = ("cache_control", "ephemeral", "caller", "direct", "service_tier", "effort")

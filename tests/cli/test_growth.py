@@ -9,7 +9,8 @@ import json
 from collections.abc import Callable
 
 from fwcompat.cli._fix import Edit, fix_json_text
-from fwcompat.cli._sources import load_json, load_yaml
+from fwcompat.cli.sources.json_reader import load_json
+from fwcompat.cli.sources.yaml_reader import load_yaml
 from tests.cost import growth
 
 
@@ -65,7 +66,7 @@ def test_fixing_is_linear() -> None:
 
 
 def test_diff_is_linear() -> None:
-    from fwcompat.cli._fix import splice_diff
+    from fwcompat.cli._fix_diff import splice_diff
 
     def work(n: int) -> Callable[[], object]:
         text = tools_file(n)

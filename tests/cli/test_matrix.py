@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import fwcompat
-from fwcompat._surface import OUTCOMES, surface_entries
 from fwcompat.cli import main
 from fwcompat.cli._matrix import build_matrix, render
+from fwcompat.cli._surface import OUTCOMES, surface_entries
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "docs" / "compatibility-matrix.md"

@@ -21,7 +21,7 @@ from typing import NamedTuple
 import pytest
 
 from fwcompat.cli import main
-from fwcompat.cli._sources import inline_ignores
+from fwcompat.cli.sources.suppression import inline_ignores
 
 TIER = (
     "model: accounts/fireworks/models/kimi-k2p5\n"

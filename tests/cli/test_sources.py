@@ -11,12 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fwcompat.cli._fix import Edit, apply_edits, fix_json_text
-from fwcompat.cli._sources import (
-    json_offset,
-    load_json,
-    load_yaml,
-    offset_to_position,
-)
+from fwcompat.cli.sources.json_positions import json_offset, offset_to_position
+from fwcompat.cli.sources.json_reader import load_json
+from fwcompat.cli.sources.yaml_reader import load_yaml
 from fwcompat.engine._paths import escape, parse_pointer
 
 keys = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=6)
@@ -152,7 +149,8 @@ def apply_unified_diff(old: str, diff: str) -> str:
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(["a\n", "b\n", "}\n", "{\n", "x", "\n"]), max_size=30), st.data())
 def test_splice_diff_applies_back(pieces: list[str], data: Any) -> None:
-    from fwcompat.cli._fix import _splices_apply, splice_diff
+    from fwcompat.cli._fix import _splices_apply
+    from fwcompat.cli._fix_diff import splice_diff
 
     old = "".join(pieces)
     points = sorted(data.draw(st.sets(st.integers(0, len(old)), max_size=6)))
@@ -192,7 +190,7 @@ YAML_SPLICES = [
 def test_yaml_removals_splice_in_place(
     text: str, removals: list[tuple[str, ...]], expected: str
 ) -> None:
-    from fwcompat.cli._fix import fix_yaml_text
+    from fwcompat.cli._fix_yaml import fix_yaml_text
 
     new, applied = fix_yaml_text(text, [Edit(tokens, remove=True) for tokens in removals])
     assert new == expected

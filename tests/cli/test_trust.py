@@ -18,7 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fwcompat.cli._sources import REQUEST_KEYS, classify, json_offset, load_json
+from fwcompat.cli.sources.fixtures import REQUEST_KEYS, classify
+from fwcompat.cli.sources.json_positions import json_offset
+from fwcompat.cli.sources.json_reader import load_json
 
 from .conftest import FIXTURES, Run
 
@@ -445,7 +447,7 @@ def test_report_to_dev_null_never_replaces_it(run: Run) -> None:
 
 
 def test_yaml_replacement_keeps_the_scalar_style(run: Run, tmp_path: Path) -> None:
-    from fwcompat.cli._fix import _yaml_scalar
+    from fwcompat.cli._fix_yaml import _yaml_scalar
 
     path = tmp_path / "effort.yaml"
     text = f"model: {MODEL}\nmax_tokens: 1\nmessages: []\noutput_config:\n  effort: max  # x\n"

@@ -38,7 +38,7 @@ def test_wheel_contains_rules_and_schemas(wheel: Path) -> None:
     assert "fwcompat/_data/rules/fireworks/pack.yaml" in names
     assert "fwcompat/_data/schemas/fireworks-messages-request.schema.json" in names
     assert "fwcompat/_data/schemas/rule-file.schema.json" in names
-    assert "fwcompat/_data/schemas/anthropic-surface.yaml" in names  # fwcompat._surface
+    assert "fwcompat/_data/schemas/anthropic-surface.yaml" in names  # fwcompat.cli._surface
     for pack in ("fireworks", "fireworks-r4", "deepseek", "minimax"):
         assert f"fwcompat/_data/rules/{pack}/source.txt" in names  # the text each pack encodes
     assert "fwcompat/py.typed" in names

@@ -260,8 +260,8 @@ def test_toml_sample_is_a_valid_config(
 ) -> None:
     """Every key of a TOML sample exists: fwcompat reads it as it reads a user's file."""
     from fwcompat.cli import build_parser
-    from fwcompat.cli._pyproject import load_settings
     from fwcompat.serve._settings import resolve
+    from fwcompat.settings.config_files import load_settings
 
     path = tmp_path / "pyproject.toml"
     path.write_text(block.text)

@@ -10,7 +10,7 @@ import yaml
 
 import fwcompat
 from fwcompat._config import Config
-from fwcompat._surface import OUTCOMES, UNDOCUMENTED, SurfaceOutcome, surface, surface_entries
+from fwcompat.cli._surface import OUTCOMES, UNDOCUMENTED, SurfaceOutcome, surface, surface_entries
 from fwcompat.rulepacks._packs import shipped_pack_names
 
 PACKS = shipped_pack_names()

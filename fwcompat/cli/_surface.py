@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from ._check import check, list_rules
-from ._config import Config, coerce_config
-from ._diagnostics import Diagnostic, Severity
-from .rulepacks._resources import schemas_dir
+from fwcompat._check import check, list_rules
+from fwcompat._config import Config, coerce_config
+from fwcompat._diagnostics import Diagnostic, Severity
+from fwcompat.rulepacks import schemas_dir
 
 __all__ = [
     "OUTCOMES",

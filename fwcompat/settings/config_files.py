@@ -1,4 +1,4 @@
-"""Finding and reading fwcompat's settings: ``[tool.fwcompat]`` or a ``fwcompat.toml``.
+"""Finding and reading fwcompat's config files: ``[tool.fwcompat]`` or a ``fwcompat.toml``.
 
 Lookup, like ruff: ``--config FILE`` if given (its settings apply to every file,
 and its patterns are relative to the current folder); ``--isolated`` reads no file;
@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 from fwcompat._config import Config, looks_like_path
 from fwcompat._exceptions import ConfigError
 
-from ._sources import FileSettings
+from .file_selection import FileSettings
 
 __all__ = [
     "CONFIG_NAMES",
@@ -32,9 +32,9 @@ __all__ = [
     "Resolved",
     "SettingsResolver",
     "find_config",
-    "find_pyproject",
-    "load_config",
+    "key_line",
     "load_settings",
+    "read_toml",
 ]
 
 CONFIG_NAMES = (".fwcompat.toml", "fwcompat.toml", "pyproject.toml")
@@ -147,7 +147,7 @@ def _with_line(source: str, path: str, message: str, table: dict[str, Any]) -> s
     return message
 
 
-def _toml_load(path: str) -> dict[str, Any]:
+def read_toml(path: str) -> dict[str, Any]:
     import importlib
 
     # tomllib on 3.11+, its backport tomli on 3.10 (a dependency there).
@@ -198,7 +198,7 @@ def _config_in(folder: str) -> str | None:
         if name != "pyproject.toml":
             return candidate
         if _has_table(candidate):
-            tool = _toml_load(candidate).get("tool")
+            tool = read_toml(candidate).get("tool")
             if isinstance(tool, dict) and "fwcompat" in tool:
                 return candidate
     return None
@@ -217,27 +217,6 @@ def find_config(start: str | None = None) -> str | None:
         folder = parent
 
 
-def find_pyproject(start: str | None = None) -> str | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` with a ``[tool.fwcompat]`` table."""
-    folder = os.path.abspath(start or os.getcwd())
-    while True:
-        candidate = os.path.join(folder, "pyproject.toml")
-        if os.path.isfile(candidate) and _has_table(candidate):
-            tool = _toml_load(candidate).get("tool")
-            if isinstance(tool, dict) and "fwcompat" in tool:
-                return candidate
-        parent = os.path.dirname(folder)
-        if parent == folder:
-            return None
-        folder = parent
-
-
-def load_config(path: str | None = None, *, search: bool = True) -> tuple[Config, str | None]:
-    """(Config, file it came from). Default Config when no file is given or found."""
-    config, found, _ = load_settings(path, search=search)
-    return config, found
-
-
 def load_settings(
     path: str | None = None, *, search: bool = True
 ) -> tuple[Config, str | None, FileSettings]:
@@ -253,7 +232,7 @@ def load_settings(
         if path is None:
             return Config(), None, FileSettings()
         root = os.path.dirname(os.path.abspath(path))
-    data = _toml_load(path)
+    data = read_toml(path)
     tool = data.get("tool")
     if isinstance(tool, dict) and "fwcompat" in tool:
         table = tool["fwcompat"]
