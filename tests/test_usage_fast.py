@@ -110,7 +110,7 @@ def test_events_that_carry_no_usage_are_not_parsed(monkeypatch: Any) -> None:
     assert meter.ok
     assert meter.events == len(events) + 200
     # Only message_start, message_delta and message_stop were parsed.
-    assert sorted(json.loads(text)["type"] for text in parsed) == [
+    assert sorted(loads(text)["type"] for text in list(parsed)) == [
         "message_delta",
         "message_start",
         "message_stop",
