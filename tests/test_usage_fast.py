@@ -138,4 +138,4 @@ def test_metering_costs_fewer_calls_than_decoding_every_event() -> None:
 
     meter()  # warm: the default pack's shape is read once
     # 300 skipped events cost a few calls per 1400-byte chunk, not one pass per line.
-    assert calls(meter) * 10 < calls(decode)
+    assert calls(meter) * 5 < calls(decode)
