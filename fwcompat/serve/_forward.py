@@ -306,7 +306,7 @@ async def _pump(
         else:
             kind, what = "api_error", "the upstream connection broke mid-stream"
         record.error = f"{what} ({type(exc).__name__})"
-        frame = b"event: error\ndata: " + error_payload(kind, f"{what}: {_why(exc)}.") + b"\n\n"
+        frame = b"event: error\ndata: " + error_payload(f"{what}: {_why(exc)}.", kind) + b"\n\n"
         state.finished = True
         await send({"type": "http.response.body", "body": frame, "more_body": False})
         return False
