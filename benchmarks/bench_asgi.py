@@ -364,6 +364,68 @@ def sse_long_line() -> None:
     print(f"growth for 8x the bytes: feeding {ratio[0]:.1f}x, whole {ratio[1]:.1f}x")
 
 
+def sse_stream(deltas: int = 300) -> bytes:
+    """A streamed answer as Fireworks sends it: ``deltas`` text deltas, the usage at the end."""
+    frames = [
+        ("message_start", {"type": "message_start", "message": {
+            "id": "msg_1", "type": "message", "role": "assistant", "model": MODEL,
+            "content": [], "stop_reason": None, "usage": {"input_tokens": 0, "output_tokens": 0},
+        }}),
+        ("content_block_start", {"type": "content_block_start", "index": 0,
+                                 "content_block": {"type": "text", "text": ""}}),
+        ("ping", {"type": "ping"}),
+    ]  # fmt: skip
+    for i in range(deltas):
+        delta = {"type": "text_delta", "text": f" word{i} and some more text"}
+        frames.append(("content_block_delta",
+                       {"type": "content_block_delta", "index": 0, "delta": delta}))  # fmt: skip
+    frames += [
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                           "usage": {"input_tokens": 2000, "output_tokens": deltas}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]  # fmt: skip
+    return b"".join(f"event: {n}\ndata: {json.dumps(d)}\n\n".encode() for n, d in frames)
+
+
+def usage_meter(rounds: int = 50) -> None:
+    """The usage meter on a 300-delta stream, next to decoding the SSE alone and to
+    ``json.loads`` of every event (what a meter that parses everything pays)."""
+    from fwcompat.usage import SSEDecoder, UsageMeter
+
+    body = sse_stream()
+    chunks = [body[i : i + 1400] for i in range(0, len(body), 1400)]  # about one TCP segment
+
+    def meter() -> None:
+        m = UsageMeter()
+        for chunk in chunks:
+            m.feed_bytes(chunk)
+        m.finish()
+        assert m.usage is not None
+        assert m.ok
+
+    def decode_only() -> None:
+        decoder = SSEDecoder()
+        for chunk in chunks:
+            decoder.feed(chunk)
+
+    def parse_all() -> None:
+        decoder = SSEDecoder()
+        for chunk in chunks:
+            for event in decoder.feed(chunk):
+                json.loads(event.data)
+
+    print(f"\nUsage metering, one stream of 300 deltas ({len(body):,} bytes, best of {rounds})")
+    for name, fn in (("UsageMeter", meter), ("SSE decode only", decode_only),
+                     ("decode + json.loads of every event", parse_all)):  # fmt: skip
+        best = float("inf")
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        print(f"{name:<36}{best * 1e6:>10.1f} us/stream")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=2000)
@@ -380,6 +442,7 @@ def main() -> None:
         strict_decoder()
         head_of_line()
         sse_long_line()
+        usage_meter()
 
 
 if __name__ == "__main__":

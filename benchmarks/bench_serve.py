@@ -3,7 +3,10 @@
 All against the same Fireworks-like stub upstream, in one run, each server its own
 process on loopback:
 
-- "plain": the integration tests' ``ForwardingApp``: uvicorn + httpx, streaming, no fwcompat;
+- "plain aiohttp": a plain forwarding proxy (uvicorn + aiohttp, the client library of
+  ``fwcompat serve``, the same pool settings), streaming, no checks, no log, no metrics;
+- "plain httpx": the same proxy on httpx with a tuned pool (one client, http1, 64
+  keep-alive connections): the other client library measured for the upstream;
 - "fwcompat serve": the real command (``fwcompat serve --upstream <stub> --log-format json``,
   so its log line and metrics are paid for too);
 - "litellm": LiteLLM's proxy with one model whose ``api_base`` is the stub, when
@@ -11,16 +14,18 @@ process on loopback:
   ``pip install 'litellm[proxy]'``).
 
 A 20-message request (the one of ``bench_asgi.py``), non-streaming and streaming, at
-concurrency 1 and 64. Rounds alternate between the proxies so they see the same machine
+concurrency 1 and 64. The load client is aiohttp (the cheapest client measured), in this
+process. Rounds alternate between the proxies so they see the same machine
 state. Per request: total time and time to first body byte (TTFB); per case: median of
 each, throughput (requests per second of wall time), and the CPU time the proxy process
 spent per request (from /proc: the figure least disturbed by other load on the machine).
-The client runs in this process.
+The column ``serve/plain`` is fwcompat serve against the plain proxy on the same
+client library (aiohttp); ``httpx/aiohttp`` compares the two plain proxies.
 
     python benchmarks/bench_serve.py [--rounds 3] [--requests 100] [--litellm PATH]
 
-Not a test: the numbers depend on the machine. Target (issue 10): fwcompat serve adds at
-most 10% to median latency and TTFB, and costs at most 10% of throughput.
+Not a test: the numbers depend on the machine. Target (issue 17): fwcompat serve adds at
+most 10% to the median latency of the plain proxy, at c=1 and c=64, streamed and not.
 """
 
 from __future__ import annotations
@@ -45,12 +50,118 @@ from bench_asgi import free_port, twenty_messages  # noqa: E402
 LITELLM_KEY = "sk-bench-0123456789abcdef"
 
 
+_HOP = frozenset(
+    {b"host", b"connection", b"keep-alive", b"transfer-encoding", b"te", b"upgrade",
+     b"proxy-connection", b"content-length"}
+)  # fmt: skip
+
+
+async def _read_all(receive: Any) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _lifespan(receive: Any, send: Any, close: Any) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+class PlainHttpx:
+    """A plain forwarding proxy on httpx, its pool tuned: one client, http1, 64 kept alive."""
+
+    def __init__(self, upstream: str) -> None:
+        self.url = upstream.rstrip("/") + "/v1/messages"
+        self.client: Any = None
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        import httpx
+
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send, self.close)
+            return
+        if self.client is None:
+            limits = httpx.Limits(
+                max_connections=100, max_keepalive_connections=64, keepalive_expiry=4.0
+            )
+            self.client = httpx.AsyncClient(
+                timeout=httpx.Timeout(600, connect=10), limits=limits, trust_env=False
+            )
+        body = await _read_all(receive)
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP]
+        request = self.client.build_request("POST", self.url, headers=headers, content=body)
+        response = await self.client.send(request, stream=True)
+        try:
+            out = [(k, v) for k, v in response.headers.raw if k.lower() not in _HOP]
+            await send({"type": "http.response.start", "status": response.status_code,
+                        "headers": out})  # fmt: skip
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
+
+class PlainAiohttp:
+    """The same plain proxy on aiohttp, with the session settings of fwcompat serve."""
+
+    def __init__(self, upstream: str) -> None:
+        self.url = upstream.rstrip("/") + "/v1/messages"
+        self.session: Any = None
+
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        import aiohttp
+
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send, self.close)
+            return
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=100, limit_per_host=0, keepalive_timeout=4),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=600),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+                skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
+            )
+        body = await _read_all(receive)
+        headers = [
+            (k.decode("latin-1"), v.decode("latin-1"))
+            for k, v in scope["headers"]
+            if k.lower() not in _HOP
+        ]
+        async with self.session.post(self.url, headers=headers, data=body) as response:
+            out = [(k, v) for k, v in response.raw_headers if k.lower() not in _HOP]
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": out})  # fmt: skip
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 def serve(kind: str, port: int, upstream: str) -> None:
     """Run one server in this process (the benchmark starts itself with --serve)."""
     import uvicorn
-    from fireworks_stub import FireworksStub, ForwardingApp
+    from fireworks_stub import FireworksStub
 
-    app: Any = FireworksStub() if kind == "upstream" else ForwardingApp(upstream)
+    apps: dict[str, Any] = {"plain-httpx": PlainHttpx, "plain-aiohttp": PlainAiohttp}
+    app: Any = FireworksStub() if kind == "upstream" else apps[kind](upstream)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -123,13 +234,13 @@ async def one(client: Any, url: str, raw: bytes, headers: dict[str, str]) -> tup
     """(total seconds, seconds to the first body byte) of one request, body read in full."""
     t0 = time.perf_counter()
     first = 0.0
-    async with client.stream("POST", url, content=raw, headers=headers) as response:
-        async for chunk in response.aiter_raw():
+    async with client.post(url, data=raw, headers=headers) as response:
+        async for chunk in response.content.iter_any():
             if chunk and not first:
                 first = time.perf_counter()
         end = time.perf_counter()
-        if response.status_code != 200:
-            raise RuntimeError(f"{url}: {response.status_code} {await response.aread()!r}")
+        if response.status != 200:
+            raise RuntimeError(f"{url}: {response.status} {await response.read()!r}")
     return end - t0, first - t0
 
 
@@ -137,13 +248,12 @@ async def batch(
     url: str, raw: bytes, headers: dict[str, str], count: int, concurrency: int
 ) -> tuple[list[tuple[float, float]], float, int]:
     """``count`` requests by ``concurrency`` workers: the timings, the wall time, the failures."""
-    import httpx
+    import aiohttp
 
-    # keepalive_expiry under uvicorn's 5 s keep-alive: no request on a connection being closed
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2
-    )
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+    # keepalive under uvicorn's 5 s keep-alive: no request on a connection being closed
+    connector = aiohttp.TCPConnector(limit=concurrency, keepalive_timeout=2)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
         for _ in range(min(concurrency, 8)):  # warm connections
             await one(client, url, raw, headers)
         remaining = count
@@ -156,7 +266,7 @@ async def batch(
                 remaining -= 1
                 try:
                     out.append(await one(client, url, raw, headers))
-                except (httpx.HTTPError, RuntimeError) as exc:
+                except (aiohttp.ClientError, asyncio.TimeoutError, RuntimeError) as exc:
                     errors += 1
                     print(f"{url}: {type(exc).__name__}: {exc}", file=sys.stderr)
 
@@ -181,9 +291,10 @@ def measure(args: argparse.Namespace) -> None:
             up, up_url = start_self("upstream")
             procs.append(up)
             proxies: dict[str, tuple[str, int]] = {}
-            plain, url = start_self("plain", up_url)
-            proxies["plain"] = (url, plain.pid)
-            procs.append(plain)
+            for kind in ("plain-aiohttp", "plain-httpx"):
+                plain, url = start_self(kind, up_url)
+                proxies[kind.replace("-", " ")] = (url, plain.pid)
+                procs.append(plain)
             fw, url = start_fwcompat(up_url)
             proxies["fwcompat serve"] = (url, fw.pid)
             procs.append(fw)
@@ -242,13 +353,16 @@ def run(args: argparse.Namespace, proxies: dict[str, tuple[str, int]]) -> None:
     print_table(results, names, len(raw))
 
 
+RATIOS = (("serve/plain", "fwcompat serve", "plain aiohttp"), ("httpx/aiohttp", "plain httpx",
+          "plain aiohttp"))  # fmt: skip
+
+
 def print_table(
     results: dict[tuple[bool, int], dict[str, Any]], names: list[str], size: int
 ) -> None:
     print(f"\n20-message request ({size:,} bytes), loopback, same stub upstream")
-    head = (
-        f"{'case':<18}{'metric':<12}" + "".join(f"{n:>16}" for n in names) + f"{'serve/plain':>13}"
-    )
+    head = f"{'case':<18}{'metric':<12}" + "".join(f"{n:>16}" for n in names)
+    head += "".join(f"{label:>15}" for label, _, _ in RATIOS)
     print(head)
     print("-" * len(head))
     for (stream, concurrency), row in results.items():
@@ -257,12 +371,10 @@ def print_table(
             cells = "".join(
                 f"{row[n][i]:>16.0f}" if i in (2, 4) else f"{row[n][i]:>16.2f}" for n in names
             )
-            if i < 4:
-                ratio = row["fwcompat serve"][i] / row["plain"][i]
-                pct = f"{(ratio - 1) * 100:+.1f}%"
-            else:
-                pct = ""
-            print(f"{case if i == 0 else '':<18}{metric:<12}{cells}{pct:>13}")
+            for _, top, bottom in RATIOS:
+                ratio = row[top][i] / row[bottom][i] if i < 4 and row[bottom][i] else None
+                cells += f"{'' if ratio is None else f'x{ratio:.2f}':>15}"
+            print(f"{case if i == 0 else '':<18}{metric:<12}{cells}")
         print("-" * len(head))
 
 

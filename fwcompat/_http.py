@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
-from collections.abc import Iterable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from ._check import check
@@ -29,19 +31,41 @@ from ._diagnostics import Diagnostic, Result, Severity
 
 __all__ = [
     "MESSAGES_PATH",
+    "ASGIApp",
     "BodyError",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
     "api_path",
     "caller_stacklevel",
+    "check_body",
     "check_url",
     "codes_of",
     "decode_body",
+    "encode_body",
     "error_envelope",
+    "error_payload",
+    "header_dict",
     "log_diagnostics",
     "normalize_path",
+    "rebuild_headers",
     "rejection_message",
+    "request_id",
+    "send_error",
 ]
 
 MESSAGES_PATH = "/v1/messages"
+
+# ASGI, as the middleware and serve see it (no framework imported).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REQUEST_ID_KEY = "fwcompat.request_id"
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 logger = logging.getLogger("fwcompat")
 
@@ -166,6 +190,30 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     return body
 
 
+def check_body(
+    raw: bytes,
+    *,
+    headers: Mapping[str, str],
+    path: str,
+    config: Config,
+    base_url: str | None = None,
+) -> Result:
+    """Decode ``raw`` strictly (:func:`decode_body`, raising :class:`BodyError`) and check it:
+    the one reading of a request body that every front end forwards by."""
+    return check(decode_body(raw), headers=headers, base_url=base_url, path=path, config=config)
+
+
+def encode_body(result: Result, raw: bytes) -> bytes:
+    """What to forward for a checked body: ``raw`` itself when nothing changed, else the
+    normalized request as compact JSON (:class:`BodyError` when it nests too deeply)."""
+    if not result.changed:
+        return raw
+    try:
+        return json.dumps(result.request, separators=(",", ":"), check_circular=False).encode()
+    except (RecursionError, ValueError):
+        raise BodyError("Request body is nested too deeply.") from None
+
+
 def _json_type(value: Any) -> str:
     if value is None:
         return "null"
@@ -176,6 +224,42 @@ def _json_type(value: Any) -> str:
     if isinstance(value, str):
         return "a string"
     return "an array"
+
+
+def header_dict(raw: Any) -> dict[str, str]:
+    """ASGI header pairs as one ``str`` dict, lower-case names; repeats joined with ``, ``."""
+    out: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        out[key] = f"{out[key]}, {text}" if key in out else text
+    return out
+
+
+def rebuild_headers(
+    raw: Any, before: Mapping[str, str], after: Mapping[str, str], length: int
+) -> list[tuple[bytes, bytes]]:
+    """The request headers with ``content-length`` fixed and the header rules' edits applied."""
+    edited = after is not before and dict(after) != dict(before)
+    after_lower = {k.lower(): v for k, v in after.items()} if edited else {}
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in raw:
+        lower = name.lower()
+        if lower in (b"content-length", b"transfer-encoding"):
+            continue
+        if edited:
+            key = lower.decode("latin-1")
+            if key not in after_lower:
+                continue  # removed by a header rule
+            if after_lower[key] != before.get(key):
+                continue  # replaced: appended below
+        out.append((name, value))
+    if edited:
+        for key, text in after_lower.items():
+            if key not in before or before[key] != text:
+                out.append((key.encode("latin-1"), text.encode("latin-1")))
+    out.append((b"content-length", str(length).encode("ascii")))
+    return out
 
 
 # --------------------------------------------------------------------------- errors
@@ -189,6 +273,52 @@ def rejection_message(errors: Iterable[Diagnostic]) -> str:
 def error_envelope(message: str, kind: str = "invalid_request_error") -> dict[str, Any]:
     """Anthropic's error body: ``{"type": "error", "error": {"type": kind, "message": ...}}``."""
     return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def error_payload(message: str, kind: str = "invalid_request_error") -> bytes:
+    """:func:`error_envelope` as the bytes of a response body."""
+    return json.dumps(error_envelope(message, kind), ensure_ascii=False).encode()
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    kind: str,
+    message: str,
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    """Answer with an Anthropic error envelope (``kind`` is its ``error.type``)."""
+    payload = error_payload(message, kind)
+    head = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(payload)),
+        *headers,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+def request_id(scope: Scope) -> str:
+    """The id of this request in fwcompat's log records, set on ``scope`` on first use.
+
+    The client's ``x-request-id`` when it is a plain token of at most 128
+    characters, else a new ``req_`` + 24 hex digits. Every front end (the
+    middleware, its callbacks, ``serve``) logs under this one id.
+    """
+    found = scope.get(REQUEST_ID_KEY)
+    if isinstance(found, str):
+        return found
+    value = ""
+    for name, raw in scope.get("headers", ()):
+        if name.lower() == b"x-request-id":
+            text = raw.decode("latin-1")
+            if _CLIENT_ID.fullmatch(text):
+                value = text
+            break
+    if not value:
+        value = "req_" + uuid.uuid4().hex[:24]
+    scope[REQUEST_ID_KEY] = value
+    return value
 
 
 def codes_of(diagnostics: Iterable[Diagnostic]) -> str:

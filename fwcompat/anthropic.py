@@ -40,7 +40,6 @@ The HTTP library is the one the installed SDK uses: ``httpx2`` for anthropic
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import warnings
 from collections.abc import Callable, Mapping
@@ -55,7 +54,6 @@ except ImportError as exc:  # pragma: no cover - tested in a subprocess
         "pip install 'fwcompat[anthropic]'"
     ) from exc
 
-from ._check import check
 from ._config import Config, coerce_config
 from ._diagnostics import Diagnostic, Result, Severity
 from ._exceptions import IncompatibleRequestError as _IncompatibleRequestError
@@ -64,10 +62,12 @@ from ._http import (
     BodyError,
     api_path,
     caller_stacklevel,
+    check_body,
     check_url,
     codes_of,
-    decode_body,
+    encode_body,
     error_envelope,
+    error_payload,
     log_diagnostics,
     normalize_path,
     rejection_message,
@@ -138,7 +138,8 @@ class IncompatibleRequestError(_IncompatibleRequestError, anthropic.BadRequestEr
         text = str(self)
         if request is None:
             request = _http.Request("POST", "http://fwcompat.invalid" + MESSAGES_PATH)
-        envelope = error_envelope(message or rejection_message(self.errors))
+        text_message = message or rejection_message(self.errors)
+        envelope = error_envelope(text_message)
         response = _http.Response(
             400,
             headers={
@@ -146,7 +147,7 @@ class IncompatibleRequestError(_IncompatibleRequestError, anthropic.BadRequestEr
                 "x-should-retry": "false",
                 "x-fwcompat-rejected": codes_of(self.errors),
             },
-            content=json.dumps(envelope, ensure_ascii=False).encode(),
+            content=error_payload(text_message),
             request=request,
         )
         anthropic.BadRequestError.__init__(self, text, response=response, body=envelope)
@@ -221,14 +222,15 @@ class _Guard:
         if request.method.upper() != "POST" or path != MESSAGES_PATH:
             self._check_url(request, base_url, path, report)
             return request
+        headers = dict(request.headers.items())
         try:
-            body: Any = decode_body(content)
+            result = check_body(
+                content, headers=headers, base_url=base_url, path=path, config=self._config
+            )
         except BodyError as exc:
             raise IncompatibleRequestError(
                 (_body_diagnostic(exc),), request, message=exc.message
             ) from None
-        headers = dict(request.headers.items())
-        result = check(body, headers=headers, base_url=base_url, path=path, config=self._config)
         if report:
             self._report(request, result)
         if not result.ok:
@@ -236,11 +238,7 @@ class _Guard:
         headers_changed = result.headers is not headers and dict(result.headers) != headers
         if not result.changed and not headers_changed:
             return request
-        new_content = content
-        if result.changed:
-            new_content = json.dumps(
-                result.request, separators=(",", ":"), check_circular=False
-            ).encode()
+        new_content = encode_body(result, content)
         new_headers = _http.Headers(result.headers if headers_changed else request.headers)
         new_headers.pop("content-length", None)
         new_headers.pop("transfer-encoding", None)

@@ -39,12 +39,9 @@ the standard library: this module does not import Starlette.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
-import uuid
 import zlib
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,17 +51,25 @@ from ._diagnostics import Result
 from ._exceptions import ConfigError
 from ._http import (
     MESSAGES_PATH,
+    ASGIApp,
     BodyError,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    check_body,
     check_url,
     codes_of,
-    decode_body,
-    error_envelope,
+    encode_body,
+    header_dict,
     log_diagnostics,
     normalize_path,
+    rebuild_headers,
     rejection_message,
+    request_id,
+    send_error,
 )
 from .usage import (
-    FIREWORKS_SHAPE,
     StreamIssue,
     Usage,
     UsageMeter,
@@ -75,11 +80,6 @@ from .usage import (
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "DEFAULT_THREAD_THRESHOLD", "CompatMiddleware", "request_id"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 UsageCallback = Callable[[Scope, Usage | None, tuple[StreamIssue, ...]], None]
 ResultCallback = Callable[[Scope, Result], None]
 
@@ -91,34 +91,8 @@ DEFAULT_THREAD_THRESHOLD = 256 * 1024
 
 APPLIED_HEADER = b"x-fwcompat-applied"
 REJECTED_HEADER = b"x-fwcompat-rejected"
-REQUEST_ID_KEY = "fwcompat.request_id"
 
 logger = logging.getLogger("fwcompat")
-
-_CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
-
-
-def request_id(scope: Scope) -> str:
-    """The id of this request in fwcompat's log records, set on ``scope`` on first use.
-
-    The client's ``x-request-id`` when it is a plain token of at most 128
-    characters, else a new ``req_`` + 24 hex digits. Front ends built on the
-    middleware (and its callbacks) call it to log under the same id.
-    """
-    found = scope.get(REQUEST_ID_KEY)
-    if isinstance(found, str):
-        return found
-    value = ""
-    for name, raw in scope.get("headers", ()):
-        if name.lower() == b"x-request-id":
-            text = raw.decode("latin-1")
-            if _CLIENT_ID.fullmatch(text):
-                value = text
-            break
-    if not value:
-        value = "req_" + uuid.uuid4().hex[:24]
-    scope[REQUEST_ID_KEY] = value
-    return value
 
 
 def _client(scope: Scope) -> str | None:
@@ -224,7 +198,7 @@ class CompatMiddleware:
         self.on_result = on_result
         self.on_usage = on_usage
         # Usage is read the way the pack's provider reports it (its pack.yaml `usage:`).
-        self.usage_shape = usage_shape(self.config) if on_usage is not None else FIREWORKS_SHAPE
+        self.usage_shape = usage_shape(self.config) if on_usage is not None else None
         self._endpoint = normalize_path(path)
         self._url_results: dict[str, Result] = {}
         if upstream_base_url is not None:
@@ -305,26 +279,20 @@ class CompatMiddleware:
 
     def _decide(self, scope: Scope, raw: bytes) -> _Forward:
         """Parse and check a body: what to forward, or :class:`_Reject` (maybe in a thread)."""
+        headers = header_dict(scope["headers"])
         try:
-            body = decode_body(raw)
+            result = check_body(raw, headers=headers, path=MESSAGES_PATH, config=self.config)
         except BodyError as exc:
             raise _Reject(400, "invalid_request_error", exc.message) from None
-        headers = _header_dict(scope["headers"])
-        result = check(body, headers=headers, path=MESSAGES_PATH, config=self.config)
         self._report(scope, result)
         if not result.ok:
             raise _rejected(result)
-        if result.changed:
-            try:
-                raw = json.dumps(
-                    result.request, separators=(",", ":"), check_circular=False
-                ).encode()
-            except (RecursionError, ValueError):
-                raise _Reject(
-                    400, "invalid_request_error", "Request body is nested too deeply."
-                ) from None
+        try:
+            raw = encode_body(result, raw)
+        except BodyError as exc:
+            raise _Reject(400, "invalid_request_error", exc.message) from None
         applied = codes_of(d for d in result.diagnostics if d.action in ("removed", "replaced"))
-        new_headers = _rebuild_headers(scope["headers"], headers, result.headers, len(raw))
+        new_headers = rebuild_headers(scope["headers"], headers, result.headers, len(raw))
         return _Forward(raw, new_headers, applied.encode("ascii"))
 
     async def _forward(
@@ -347,22 +315,21 @@ class CompatMiddleware:
         if not applied and on_usage is None:
             await self.app(scope, replay, send)
             return
-        meter = _ResponseMeter(scope, on_usage, self.usage_shape) if on_usage is not None else None
+        shape = self.usage_shape
+        meter = (
+            None if on_usage is None or shape is None else _ResponseMeter(scope, on_usage, shape)
+        )
+        tap = SendTap(applied, meter)
+        taps = scope.get(SEND_TAPS_KEY)
+        if isinstance(taps, list):  # a front end that wraps send already runs the tap
+            taps.append(tap)
+            wrapped_send = send
+        else:
 
-        async def wrapped_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                if applied:
-                    message = dict(message)
-                    message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, applied)]
-                if meter is not None:
-                    meter.start(message)
-            elif meter is not None and message["type"] == "http.response.body":
-                meter.feed(message.get("body", b""))
-                if not message.get("more_body", False):
-                    await send(message)
-                    meter.report()
-                    return
-            await send(message)
+            async def wrapped_send(message: Message) -> None:
+                message = tap.before(message)
+                await send(message)
+                tap.after(message)
 
         try:
             await self.app(scope, replay, wrapped_send)
@@ -427,6 +394,43 @@ async def _in_thread(fn: Callable[..., _Forward], *args: Any) -> _Forward:
 
         return await anyio.to_thread.run_sync(fn, *args)
     return await asyncio.to_thread(fn, *args)
+
+
+SEND_TAPS_KEY = "fwcompat.send_taps"
+"""A front end that wraps ``send`` itself puts a list under this scope key; the middleware
+then adds its :class:`SendTap` there instead of wrapping ``send`` a second time."""
+
+
+class SendTap:
+    """What the middleware does to each response message: one tap, run by one wrapper."""
+
+    __slots__ = ("applied", "meter")
+
+    def __init__(self, applied: bytes, meter: _ResponseMeter | None) -> None:
+        self.applied = applied
+        self.meter = meter
+
+    def before(self, message: Message) -> Message:
+        """The message to send: ``x-fwcompat-applied`` added; its body fed to the meter."""
+        meter = self.meter
+        if message["type"] == "http.response.start":
+            if self.applied:
+                message = dict(message)
+                message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, self.applied)]
+            if meter is not None:
+                meter.start(message)
+        elif meter is not None and message["type"] == "http.response.body":
+            meter.feed(message.get("body", b""))
+        return message
+
+    def after(self, message: Message) -> None:
+        """Once ``message`` is sent: the last body message reports the usage."""
+        if (
+            self.meter is not None
+            and message["type"] == "http.response.body"
+            and not message.get("more_body", False)
+        ):
+            self.meter.report()
 
 
 class _ResponseMeter:
@@ -547,41 +551,6 @@ def _too_large(limit: int) -> _Reject:
     )
 
 
-def _header_dict(raw: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in raw:
-        key = name.decode("latin-1").lower()
-        text = value.decode("latin-1")
-        out[key] = f"{out[key]}, {text}" if key in out else text
-    return out
-
-
-def _rebuild_headers(
-    raw: Any, before: Mapping[str, str], after: Mapping[str, str], length: int
-) -> list[tuple[bytes, bytes]]:
-    """The request headers with ``content-length`` fixed and the header rules' edits applied."""
-    edited = after is not before and dict(after) != dict(before)
-    after_lower = {k.lower(): v for k, v in after.items()} if edited else {}
-    out: list[tuple[bytes, bytes]] = []
-    for name, value in raw:
-        lower = name.lower()
-        if lower in (b"content-length", b"transfer-encoding"):
-            continue
-        if edited:
-            key = lower.decode("latin-1")
-            if key not in after_lower:
-                continue  # removed by a header rule
-            if after_lower[key] != before.get(key):
-                continue  # replaced: appended below
-        out.append((name, value))
-    if edited:
-        for key, text in after_lower.items():
-            if key not in before or before[key] != text:
-                out.append((key.encode("latin-1"), text.encode("latin-1")))
-    out.append((b"content-length", str(length).encode("ascii")))
-    return out
-
-
 async def _send_error(send: Send, scope: Scope, reject: _Reject) -> None:
     """The middleware's own answer: Anthropic's error envelope, logged with the request id."""
     rid = request_id(scope)
@@ -600,12 +569,5 @@ async def _send_error(send: Send, scope: Scope, reject: _Reject) -> None:
             "status": reject.status,
         },
     )
-    payload = json.dumps(error_envelope(reject.message, reject.kind), ensure_ascii=False).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode("ascii")),
-        (b"request-id", rid.encode("ascii")),
-        *reject.headers,
-    ]
-    await send({"type": "http.response.start", "status": reject.status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload, "more_body": False})
+    headers = ((b"request-id", rid.encode("ascii")), *reject.headers)
+    await send_error(send, reject.status, reject.kind, reject.message, headers)

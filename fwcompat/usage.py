@@ -1,24 +1,24 @@
 """Token usage as each pack's provider reports it, for non-streaming and streaming responses.
 
-Each rule pack declares, in the ``usage:`` block of its ``pack.yaml``, where its
-provider puts the counts (:class:`UsageShape`; ``UsageMeter(pack="deepseek")``).
-Without a pack the meter reads the Fireworks shape. Fireworks' Anthropic-compatible
-endpoint reports usage like this:
+The meter is generic: where a provider puts the counts is pack data, the ``usage:``
+block of its ``pack.yaml`` (:class:`UsageShape`; ``UsageMeter(pack="deepseek")``).
+Without a pack the meter reads the shape of the default pack. The stream itself is
+Anthropic's protocol: ``message_start`` (with ``message.usage``), ``message_delta``
+(with ``usage``), ``message_stop`` and ``error`` events; a non-streaming response
+carries ``usage`` on the message (:func:`usage_from_response`).
 
-- **non-streaming**: ``usage`` on the response object (:func:`usage_from_response`);
-- **streaming**: exactly one ``message_delta`` event, the last event before
-  ``message_stop``, carries the real counts. The ``usage`` of ``message_start``
-  is always zero and must be ignored for metering.
-
-DeepSeek and MiniMax (and a pack that declares nothing) follow the shape Anthropic
-documents: ``message_start`` carries the input and cache counts, the
-``message_delta`` the cumulative ``output_tokens`` (and overrides any count it repeats).
+A pack says which counts ``message_start`` carries (none: its values are ignored,
+for a provider that documents them as always 0) and which the ``message_delta`` must
+carry; a count the ``message_delta`` carries overrides ``message_start``'s
+(cumulative). A pack that declares nothing gets the shape Anthropic documents.
 
 :class:`UsageMeter` is fed a stream's events one at a time (dicts as parsed from
 SSE, or the ``anthropic`` SDK's event objects) and reports a :class:`StreamIssue`
-whenever the stream breaks that documented shape. :class:`SSEDecoder` turns raw
-response bytes into :class:`SSEEvent` objects, so a gateway that sees bytes can
-meter without the SDK::
+whenever the stream breaks the documented shape. Fed raw bytes, it decodes and
+parses only the events that can carry usage (``message_start``,
+``message_delta``, ``message_stop``, ``error``): the others are counted, and
+their data only checked to open a JSON object. So a gateway that sees bytes can
+meter without the SDK, at a small cost per stream::
 
     meter = UsageMeter()
     for chunk in response_chunks:
@@ -33,14 +33,19 @@ Nothing here imports the SDK or an HTTP library.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fwcompat._config import coerce_config
+from fwcompat._sse import SSEDecoder, SSEEvent, aiter_sse, iter_sse, iter_sse_lines
+from fwcompat.rulepacks import load_pack
+
 __all__ = [
     "ANTHROPIC_SHAPE",
-    "FIREWORKS_SHAPE",
     "SSEDecoder",
     "SSEEvent",
     "StreamIssue",
@@ -64,7 +69,7 @@ class UsageShape:
     """Where a provider reports token counts: a pack's ``usage:`` block, as data.
 
     - ``message_start``: counts read from ``message_start.message.usage`` (empty: its
-      values are ignored, as Fireworks documents they are always 0);
+      values are ignored, for a provider that documents them as always 0);
     - ``message_delta``: counts the ``message_delta`` must carry (``FWU004`` when one is
       missing); any count it carries overrides ``message_start``'s (cumulative);
     - ``response``: counts a non-streaming response's ``usage`` must carry;
@@ -74,7 +79,7 @@ class UsageShape:
     message_start: tuple[str, ...] = ()
     message_delta: tuple[str, ...] = ("input_tokens", "output_tokens")
     response: tuple[str, ...] = ("input_tokens", "output_tokens")
-    provider: str = "Fireworks AI"
+    provider: str = "the provider"
 
     @classmethod
     def from_pack(cls, pack: Any) -> UsageShape:
@@ -92,9 +97,6 @@ class UsageShape:
         )
 
 
-FIREWORKS_SHAPE = UsageShape()
-"""Fireworks: the one ``message_delta`` carries every count; ``message_start``'s are 0."""
-
 ANTHROPIC_SHAPE = UsageShape(
     message_start=COUNTS, message_delta=("output_tokens",), provider="Anthropic"
 )
@@ -102,26 +104,37 @@ ANTHROPIC_SHAPE = UsageShape(
 ``output_tokens`` (and any count that changed) in ``message_delta``."""
 
 
+@functools.lru_cache(maxsize=32)
+def _named_shape(pack: str | None) -> UsageShape:
+    """The shape of a shipped pack (``None``: the default pack), read once per name."""
+    config = coerce_config(None if pack is None else {"pack": pack})
+    return UsageShape.from_pack(load_pack(config.pack, config.rule_files, config.pack_dir))
+
+
 def usage_shape(pack: Any = None) -> UsageShape:
     """The usage shape of a pack: a shipped pack's name, a ``fwcompat.Config`` or config
-    dict (its pack, pack_dir and rule files), or ``None`` for Fireworks'."""
-    if pack is None:
-        return FIREWORKS_SHAPE
+    dict (its pack, pack_dir and rule files), or ``None`` for the default pack's."""
     if isinstance(pack, UsageShape):
         return pack
-    from ._config import coerce_config
-    from .rulepacks._packs import load_pack
-
-    config = coerce_config({"pack": pack} if isinstance(pack, str) else pack)
+    if pack is None or isinstance(pack, str):
+        return _named_shape(pack)
+    config = coerce_config(pack)
     return UsageShape.from_pack(load_pack(config.pack, config.rule_files, config.pack_dir))
+
+
+def __getattr__(name: str) -> UsageShape:
+    # FIREWORKS_SHAPE: kept for callers of 0.x; read from the fireworks pack, not written here.
+    if name == "FIREWORKS_SHAPE":
+        return usage_shape("fireworks")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts of one response.
 
-    ``input_tokens`` and ``output_tokens`` are what Fireworks documents; the cache
-    counts are ``None`` when the response does not carry them.
+    ``input_tokens`` and ``output_tokens`` are always there; the cache counts are
+    ``None`` when the response does not carry them.
     """
 
     input_tokens: int = 0
@@ -151,7 +164,7 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class StreamIssue:
-    """A way a stream differs from the shape Fireworks documents.
+    """A way a stream differs from the shape its provider documents (the pack's ``usage:``).
 
     Not a :class:`fwcompat.Diagnostic`: that type describes a place in a
     *request* (body, headers or url); a stream issue describes the *response*
@@ -171,7 +184,8 @@ class StreamIssue:
     - ``FWU005`` ``no-message-stop``: the stream ended without ``message_stop``
       (it was cut off).
     - ``FWU006`` ``error-event``: the stream carried an ``error`` event.
-    - ``FWU007`` ``bad-event``: an SSE ``data`` field that is not a JSON object.
+    - ``FWU007`` ``bad-event``: an SSE ``data`` field that is not a JSON object (for an
+      event that cannot carry usage, only its first character is checked: ``{``).
     """
 
     code: str
@@ -185,6 +199,28 @@ class StreamIssue:
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "slug": self.slug, "message": self.message, "event": self.event}
+
+
+_METERED = frozenset({"message_start", "message_delta", "message_stop", "error"})
+"""The events of Anthropic's stream protocol that the meter reads; others carry no usage."""
+
+_PLAIN_EVENTS = re.compile(rb"(?:(?:event:.*\n)?data:[ \t]*\{.*\n\n)*")
+"""A run of events of one optional ``event:`` line and one ``data:`` line opening an object
+(``.`` never meets a line end here: the fast path sees no ``\\r``)."""
+
+_OBJECT_START = re.compile(r"[ \t\n\r]*\{")
+
+
+def _first_hit(region: bytes) -> int:
+    """Where ``message_`` or ``error`` first occurs in ``region``, or -1."""
+    message = region.find(b"message_")
+    error = region.find(b"error", 0, message if message >= 0 else len(region))
+    return error if error >= 0 else message
+
+
+def _may_carry_usage(data: str) -> bool:
+    """Whether an event's data may have a metered ``type`` (cheap: a substring test)."""
+    return "message_" in data or "error" in data
 
 
 def _get(obj: Any, key: str) -> Any:
@@ -242,7 +278,7 @@ def usage_from_response(response: Any, pack: Any = None) -> Usage | None:
     raw body as ``bytes``/``str``. Returns ``None`` when there is no usable
     ``usage`` (not a message, no usage object, or a count the pack's
     :class:`UsageShape` requires that is not an integer). ``pack``: as for
-    :func:`usage_shape` (a pack name, a config, a shape; Fireworks' by default).
+    :func:`usage_shape` (a pack name, a config, a shape; the default pack's by default).
     """
     shape = usage_shape(pack)
     if isinstance(response, (bytes, bytearray, str)):
@@ -266,16 +302,14 @@ class UsageMeter:
     takes raw response bytes in chunks of any size.
 
     ``pack`` says where the provider puts the counts (:func:`usage_shape`: a pack
-    name such as ``"deepseek"``, a config, or a :class:`UsageShape`). By default,
-    Fireworks' shape: ``message_start`` usage is ignored (always 0 on Fireworks);
-    the counts come from the ``message_delta`` event. Issues are collected in
-    :attr:`issues`; the end-of-stream checks (``FWU001``, ``FWU005``) run in
-    :meth:`finish`.
+    name such as ``"deepseek"``, a config, or a :class:`UsageShape`; by default the
+    default pack's). Issues are collected in :attr:`issues`; the end-of-stream checks
+    (``FWU001``, ``FWU005``) run in :meth:`finish`.
     """
 
     __slots__ = (
-        "_decoder", "_deltas", "_finished", "_issues", "_start", "_stopped", "_usage",
-        "events", "shape",
+        "_decoder", "_deltas", "_finished", "_issues", "_pieces", "_region", "_start",
+        "_stopped", "_usage", "events", "shape",
     )  # fmt: skip
 
     def __init__(self, pack: Any = None) -> None:
@@ -289,7 +323,9 @@ class UsageMeter:
         self._stopped = False
         self._finished = False
         self._issues: list[StreamIssue] = []
-        self._decoder: SSEDecoder | None = None
+        self._decoder: SSEDecoder | None = None  # the general decoder, once one is needed
+        self._pieces: list[bytes] = []  # bytes after the last blank line (fast path)
+        self._region: SSEDecoder | None = None  # decodes what the fast path cannot skip
 
     @property
     def usage(self) -> Usage | None:
@@ -358,11 +394,18 @@ class UsageMeter:
             self._issue("FWU006", "error-event", f"the stream carried an error event{text}", index)
 
     def feed_sse(self, event: SSEEvent) -> None:
-        """Account for one decoded SSE event; its ``data`` is parsed as JSON."""
-        try:
-            data = json.loads(event.data) if event.data else None
-        except (ValueError, RecursionError):  # RecursionError: data such as 50,000 '['
+        """Account for one decoded SSE event; its ``data`` is parsed as JSON when it may
+        carry usage (a ``message_*`` or ``error`` event), else only checked to be an object."""
+        if event.event not in _METERED and not _may_carry_usage(event.data):
+            if _OBJECT_START.match(event.data):
+                self.events += 1  # an object that carries no usage: no need to parse it
+                return
             data = None
+        else:
+            try:
+                data = json.loads(event.data) if event.data else None
+            except (ValueError, RecursionError):  # RecursionError: data such as 50,000 '['
+                data = None
         if not isinstance(data, dict):
             if event.event in (None, "ping") and not event.data:
                 return  # keep-alive frames carry nothing to meter
@@ -379,10 +422,65 @@ class UsageMeter:
         self.feed(data)
 
     def feed_bytes(self, chunk: bytes) -> None:
-        """Account for a chunk of a raw ``text/event-stream`` body (any split)."""
-        if self._decoder is None:
-            self._decoder = SSEDecoder()
-        for event in self._decoder.feed(chunk):
+        """Account for a chunk of a raw ``text/event-stream`` body (any split).
+
+        Complete events are taken at each blank line; a run of events that cannot carry
+        usage, each one ``data:`` line opening a JSON object, is counted without being
+        decoded. Anything else (another line ending, ``id:`` fields...) goes through
+        :class:`SSEDecoder`, so every stream reads as the general decoder reads it.
+        """
+        if self._decoder is not None:
+            for event in self._decoder.feed(chunk):
+                self.feed_sse(event)
+            return
+        if not chunk:
+            return
+        pieces = self._pieces
+        if b"\r" in chunk or (self._region is None and not pieces and chunk[:1] == b"\xef"):
+            # \r line endings, or a byte order mark: the general decoder from here on
+            self._decoder = SSEDecoder(at_start=self._region is None)
+            self._pieces = []
+            self.feed_bytes(b"".join(pieces) + chunk)
+            return
+        cut = chunk.rfind(b"\n\n")
+        if cut >= 0:
+            end = cut + 2
+        elif chunk[:1] == b"\n" and pieces and pieces[-1][-1:] == b"\n":
+            end = 1  # the blank line's two newlines are split across chunks
+        else:
+            pieces.append(chunk)  # inside an event: kept as is, joined once it ends
+            return
+        region = b"".join((*pieces, chunk[:end])) if pieces else chunk[:end]
+        self._pieces = [chunk[end:]] if end < len(chunk) else []
+        self._feed_region(region)
+
+    def _feed_region(self, region: bytes) -> None:
+        """Complete events (``region`` ends with a blank line), in the fast path: only the
+        events that name a metered type are decoded; the runs between them are counted."""
+        if self._region is None:  # the stream opened without a byte order mark (else: general)
+            self._region = SSEDecoder(at_start=False)
+        while region:
+            hit = _first_hit(region)
+            if hit < 0:
+                self._skip(region)
+                return
+            start = region.rfind(b"\n\n", 0, hit) + 2 if hit else 0
+            if start < 2:
+                start = 0
+            end = region.find(b"\n\n", hit) + 2
+            if start:
+                self._skip(region[:start])
+            for event in self._region.feed(region[start:end]):
+                self.feed_sse(event)
+            region = region[end:]
+
+    def _skip(self, run: bytes) -> None:
+        """Count a run of events without usage, or decode it when it is not plain."""
+        if _PLAIN_EVENTS.fullmatch(run) is not None:
+            self.events += run.count(b"\n\n")
+            return
+        assert self._region is not None
+        for event in self._region.feed(run):
             self.feed_sse(event)
 
     def finish(self) -> Usage | None:
@@ -393,6 +491,11 @@ class UsageMeter:
         if self._finished:
             return self._usage
         self._finished = True
+        if self._pieces:  # an unterminated last event: the general decoder reads it
+            pieces, self._pieces = self._pieces, []
+            self._decoder = SSEDecoder(at_start=self._region is None)
+            for event in self._decoder.feed(b"".join(pieces)):
+                self.feed_sse(event)
         if self._decoder is not None:
             for event in self._decoder.flush():
                 self.feed_sse(event)
@@ -408,169 +511,3 @@ class UsageMeter:
                 "FWU005", "no-message-stop", "the stream ended without a message_stop event", None
             )
         return self._usage
-
-
-# --------------------------------------------------------------------------- SSE
-
-
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    """One server-sent event: its ``event`` name (``None`` if unnamed) and ``data``."""
-
-    event: str | None
-    data: str
-    id: str | None = None
-    retry: int | None = None
-
-    def json(self) -> Any:
-        """``data`` parsed as JSON (raises ``ValueError`` if it is not JSON)."""
-        return json.loads(self.data)
-
-
-class SSEDecoder:
-    """An incremental ``text/event-stream`` decoder (WHATWG HTML, "event stream").
-
-    Feed it bytes in chunks split anywhere (inside a line or a UTF-8 sequence);
-    it returns the events completed so far. Lines end in ``\\n``, ``\\r\\n`` or
-    ``\\r``; comment lines (``:...``) are skipped; several ``data:`` lines are
-    joined with ``\\n``; an event is dispatched at a blank line when it has
-    data or a name. :meth:`flush` dispatches what an unterminated stream left.
-    """
-
-    __slots__ = ("_data", "_event", "_first", "_id", "_partial", "_pending_cr", "_retry")
-
-    def __init__(self) -> None:
-        self._partial: list[bytes] = []  # the pieces of an unterminated line
-        self._pending_cr = False
-        self._first = True
-        self._event: str | None = None
-        self._data: list[str] = []
-        self._id: str | None = None
-        self._retry: int | None = None
-
-    def feed(self, chunk: bytes) -> list[SSEEvent]:
-        """Decode ``chunk``; return the events it completed.
-
-        Linear in the bytes fed, however a long line is split: each byte is
-        scanned once, and a line's pieces are joined once, when it ends.
-        """
-        if not chunk:
-            return []  # an empty chunk must not forget a \r that ended the last one
-        if self._pending_cr:
-            self._pending_cr = False
-            if chunk[:1] == b"\n":
-                chunk = chunk[1:]  # the \n of a \r\n split across chunks
-                if not chunk:
-                    return []
-        if b"\n" not in chunk and b"\r" not in chunk:  # inside a long line: keep it as is
-            self._partial.append(chunk)
-            return []
-        lines = chunk.splitlines(keepends=True)  # bytes: only \r\n, \r and \n end a line
-        tail = lines[-1]
-        if tail[-1:] in (b"\n", b"\r"):
-            self._pending_cr = tail[-1:] == b"\r"
-        else:
-            lines.pop()
-            if not lines:
-                self._partial.append(tail)
-                return []
-        events: list[SSEEvent] = []
-        for i, line in enumerate(lines):
-            line = line[:-2] if line[-2:] == b"\r\n" else line[:-1]
-            if i == 0 and self._partial:
-                self._partial.append(line)
-                line = b"".join(self._partial)
-                self._partial = []
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        if tail[-1:] not in (b"\n", b"\r"):
-            self._partial.append(tail)
-        return events
-
-    def flush(self) -> list[SSEEvent]:
-        """End of stream: decode a last unterminated line and dispatch a pending event."""
-        events: list[SSEEvent] = []
-        if self._partial:
-            line = b"".join(self._partial)
-            self._partial = []
-            event = self._line(line)
-            if event is not None:
-                events.append(event)
-        event = self._dispatch()
-        if event is not None:
-            events.append(event)
-        return events
-
-    def _line(self, raw: bytes) -> SSEEvent | None:
-        # Split on bytes, then decode each part once: ':' never occurs inside a UTF-8
-        # sequence, so this reads exactly as decoding the line first, with fewer copies.
-        start = 0
-        if self._first:
-            self._first = False
-            if raw.startswith(b"\xef\xbb\xbf"):  # a byte order mark opens the stream
-                start = 3
-        if len(raw) == start:
-            return self._dispatch()
-        if raw[start] == 0x3A:  # ":" comment
-            return None
-        colon = raw.find(b":", start)
-        if colon == -1:
-            name, value = raw[start:].decode("utf-8", errors="replace"), ""
-        else:
-            name = raw[start:colon].decode("utf-8", errors="replace")
-            at = colon + 2 if raw[colon + 1 : colon + 2] == b" " else colon + 1
-            value = str(memoryview(raw)[at:], "utf-8", "replace")
-        if name == "data":
-            self._data.append(value)
-        elif name == "event":
-            self._event = value
-        elif name == "id":
-            if "\0" not in value:
-                self._id = value
-        elif name == "retry" and value.isascii() and value.isdigit():
-            self._retry = int(value)
-        return None
-
-    def _dispatch(self) -> SSEEvent | None:
-        if not self._data and self._event is None:
-            return None
-        event = SSEEvent(self._event, "\n".join(self._data), self._id, self._retry)
-        self._event = None
-        self._data = []
-        self._retry = None
-        return event
-
-
-def iter_sse(chunks: Iterable[bytes | str]) -> Iterator[SSEEvent]:
-    """Events of an SSE body given as byte chunks, or as text lines/chunks.
-
-    ``str`` items are encoded as UTF-8; pass lines *with* their line endings
-    (as ``iter_lines(keepends=True)`` or a file object gives them).
-    """
-    decoder = SSEDecoder()
-    for chunk in chunks:
-        yield from decoder.feed(chunk.encode() if isinstance(chunk, str) else chunk)
-    yield from decoder.flush()
-
-
-def iter_sse_lines(lines: Iterable[bytes | str]) -> Iterator[SSEEvent]:
-    """Events of an SSE body given line by line, each item one line (ending optional).
-
-    For readers that already split lines, such as ``response.iter_lines()``.
-    """
-    decoder = SSEDecoder()
-    for line in lines:
-        raw = line.encode() if isinstance(line, str) else line
-        yield from decoder.feed(raw.rstrip(b"\r\n") + b"\n")
-    yield from decoder.flush()
-
-
-async def aiter_sse(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[SSEEvent]:
-    """Async :func:`iter_sse`, e.g. over ``response.aiter_bytes()``."""
-    decoder = SSEDecoder()
-    async for chunk in chunks:
-        for event in decoder.feed(chunk.encode() if isinstance(chunk, str) else chunk):
-            yield event
-    for event in decoder.flush():
-        yield event

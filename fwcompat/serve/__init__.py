@@ -6,7 +6,7 @@ points at it; every ``POST /v1/messages`` goes through
 rule path) and is forwarded to the pack's endpoint, the response streamed back
 unbuffered.
 
-Needs the ``serve`` extra (``pip install 'fwcompat[serve]'``: uvicorn, httpx,
+Needs the ``serve`` extra (``pip install 'fwcompat[serve]'``: uvicorn, aiohttp,
 prometheus-client). This package imports none of them until an app is built, so
 ``fwcompat --help`` stays fast and the base install lean.
 """

@@ -13,14 +13,13 @@ import asyncio
 import dataclasses
 import hmac
 import os
-import re
 import time
-import uuid
 from typing import Any
 
 from fwcompat._config import Config
 from fwcompat._diagnostics import Result
-from fwcompat.asgi import CompatMiddleware
+from fwcompat._http import request_id
+from fwcompat.asgi import SEND_TAPS_KEY, CompatMiddleware, SendTap
 from fwcompat.usage import StreamIssue, Usage
 
 from ._errors import Message, Receive, Scope, Send, send_error, send_json
@@ -31,7 +30,6 @@ from ._record import RECORD_KEY, RequestRecord
 from ._settings import ServeSettings
 
 REQUEST_ID_HEADER = b"x-fwcompat-request-id"
-_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
 
 ASYNCIO_ONLY = (
     "the fwcompat proxy runs on asyncio only (uvicorn, or hypercorn with an asyncio or "
@@ -106,19 +104,24 @@ class ServeApp:
 
     async def _proxy(self, scope: Scope, receive: Receive, send: Send) -> None:
         record = RequestRecord(
-            request_id=_request_id(scope),
+            request_id=request_id(scope),
             method=scope["method"],
             path=scope["path"],
             started=time.perf_counter(),
         )
         rid = record.request_id.encode("ascii")
+        taps: list[SendTap] = []  # the middleware's work on each message, in this one wrapper
 
         async def send_tagged(message: Message) -> None:
+            for tap in taps:
+                message = tap.before(message)
             if message["type"] == "http.response.start":
                 record.status = message["status"]
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, rid)]
             await send(message)
+            for tap in taps:
+                tap.after(message)
 
         async def receive_teed() -> Message:
             message = await receive()
@@ -136,6 +139,7 @@ class ServeApp:
                 return
             scope = dict(scope)
             scope[RECORD_KEY] = record
+            scope[SEND_TAPS_KEY] = taps
             await self.middleware(scope, receive_teed, send_tagged)
         except BaseException as exc:
             failed = True
@@ -207,14 +211,6 @@ def _on_usage(scope: Scope, usage: Usage | None, issues: tuple[StreamIssue, ...]
     if record is not None:
         record.usage = usage
         record.stream_issues = issues
-
-
-def _request_id(scope: Scope) -> str:
-    """The client's ``x-request-id`` when it is a sane token, else a fresh one."""
-    for name, value in scope["headers"]:
-        if name.lower() == b"x-request-id" and _REQUEST_ID.match(value):
-            return str(value.decode("ascii"))
-    return "req_" + uuid.uuid4().hex[:24]
 
 
 async def _unauthorized(send: Send) -> None:

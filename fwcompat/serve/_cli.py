@@ -230,6 +230,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(show(settings_shown))
         return 0
     try:
+        import aiohttp  # noqa: F401
         import httpx  # noqa: F401
         import prometheus_client  # noqa: F401
         import uvicorn  # noqa: F401

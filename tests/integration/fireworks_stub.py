@@ -30,18 +30,13 @@ import json
 import socket
 import threading
 import zlib
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import uvicorn
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from fwcompat._http import ASGIApp, Receive, Scope, Send
 
 MODEL = "accounts/fireworks/models/kimi-k2p5"
 REPLY = ["Hello", " from", " the", " stub."]

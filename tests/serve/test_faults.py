@@ -200,3 +200,27 @@ def test_unreachable_upstream_is_a_502_api_error(serve: ServeFactory, upstream: 
     (line,) = proxy.wait_records(1)
     assert line["status"] == 502
     assert line["error"].startswith("upstream unreachable")
+
+
+def test_a_full_upstream_pool_is_a_529_overloaded_error() -> None:
+    from fireworks_stub import FireworksStub, ServerThread
+
+    from fwcompat.serve import ServeSettings, create_app
+
+    stub = FireworksStub()
+    with ServerThread(stub) as upstream:
+        settings = ServeSettings(upstream=upstream.url, max_connections=1, connect_timeout=0.5)
+        with ServerThread(create_app(settings)) as proxy, httpx.Client(timeout=60) as client:
+            held = {**STREAM_BODY}
+            url = proxy.url + "/v1/messages"
+            with client.stream("POST", url, json=held, headers={"x-stub-shape": "held"}) as first:
+                assert first.status_code == 200  # streaming: it holds the one connection
+                assert wait_until(lambda: len(stub.received) == 1)
+                second = httpx.post(url, json={**STREAM_BODY, "stream": False}, timeout=30)
+                stub.release()
+                assert b"message_stop" in first.read()
+            assert second.status_code == 529
+            assert second.json()["error"]["type"] == "overloaded_error"
+            assert len(stub.received) == 1  # the second request never went upstream
+            after = client.post(url, json={**STREAM_BODY, "stream": False})
+            assert after.status_code == 200  # the connection went back to the pool

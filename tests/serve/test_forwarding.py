@@ -381,3 +381,13 @@ def test_healthz_and_metrics(proxy: Proxy, upstream: Upstream) -> None:
     assert f'fwcompat_serve_tokens_total{{kind="input",model="{MODEL}"}}' in text
     assert "fwcompat_serve_upstream_latency_seconds_bucket" in text
     assert "fwcompat_serve_in_flight_requests 0.0" in text
+
+
+def test_a_rejected_request_has_one_id(proxy: Proxy, upstream: Upstream) -> None:
+    # No x-request-id: the middleware's request-id and serve's header name the same new id.
+    response = httpx.post(proxy.url + "/v1/messages", content=b"{not json", timeout=30)
+    assert response.status_code == 400
+    rid = response.headers["x-fwcompat-request-id"]
+    assert rid.startswith("req_")
+    assert response.headers["request-id"] == rid
+    assert proxy.line(rid)["status"] == 400
