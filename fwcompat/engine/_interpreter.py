@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fwcompat._config import Config
-from fwcompat._diagnostics import Diagnostic, Fix, Result, Scope, Severity
+from fwcompat._diagnostics import Diagnostic, Fix, Result, Scope, Severity, make_result
 from fwcompat.engine._model import CompiledRule, Pack, Rule, passed_through, replacement_specs
 from fwcompat.engine._replacements import computed_replacement
 from fwcompat.engine._tables import pack_tables
@@ -66,6 +66,7 @@ class _Scope:
     fallback: PathTrie  # the path rules the prefilter could not translate
     gate: Callable[[Any], bool] | None  # prefilter + schema; None: always run the rules
     locator: Locator | None  # where the translated rules fire, found natively
+    plain: tuple[int, ...] = ()  # translated rules with a plain path: looked up directly
 
 
 @dataclass(frozen=True)
@@ -89,9 +90,12 @@ def _add(trie: PathTrie, index: int, compiled: CompiledRule) -> None:
 
 def _body_checks(
     steps: list[_Step], tables: Tables
-) -> tuple[Callable[[Any], bool], Locator, PathTrie]:
-    """The body's one-pass gate, the native locator, and the rules left to Python."""
-    translated: list[tuple[int, str | None, Any]] = []
+) -> tuple[Callable[[Any], bool], Locator, PathTrie, tuple[int, ...]]:
+    """The body's one-pass gate, the native locator (for paths with a * or an index),
+    the rules left to Python, and the translated rules whose path is plain."""
+    translated: list[Any] = []
+    located: list[Any] = []  # the rules with a * or an index in their path
+    plain: list[int] = []
     fallback = PathTrie()
     schemas: list[CompiledSchema] = []
     for index, step in enumerate(steps):
@@ -101,21 +105,22 @@ def _body_checks(
             continue
         try:
             no_fire = no_fire_schema(
-                compiled.selector.tokens, _when(compiled), compiled.matches_absent, tables
+                compiled.selector.tokens, _when(compiled), compiled.matches_absent, tables, index
             )
         except Untranslatable:
             _add(fallback, index, compiled)
             continue
-        if no_fire is not True:
-            tokens = compiled.selector.tokens
-            plain_first = tokens and tokens[0] != "*" and not compiled.matches_absent
-            translated.append((index, tokens[0] if plain_first else None, no_fire))
+        translated.append(no_fire)
+        if step.plain is None:
+            located.append(no_fire)
+        else:
+            plain.append(index)
     first = schemas[0] if schemas else CompiledSchema(True, name="any JSON")
-    merged = merge([s for _, _, s in translated])
+    merged = merge(translated)
     constraints = () if merged is True else (merged,)
     checks = [first.gate(*constraints), *(s.is_valid for s in schemas[1:])]
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
-    return gate, Locator(translated), fallback
+    return gate, Locator(merge(located)), fallback, tuple(plain)
 
 
 def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
@@ -164,8 +169,8 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             if compiled.schema is None:
                 _add(trie, index, compiled)
         if name == "body":
-            gate, locator, fallback = _body_checks(scope_steps, tables)
-            scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator)
+            gate, locator, fallback, looked_up = _body_checks(scope_steps, tables)
+            scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator, looked_up)
         else:
             scopes[name] = _Scope(tuple(scope_steps), trie, trie, None, None)
     return Plan(pack=pack, scopes=scopes, tables=tables, config=config)
@@ -370,45 +375,42 @@ def _rematch(step: _Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
 def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int, list[Place]]:
     """Every place each path rule fires, per rule, in document order.
 
-    Native yes/no checks name the translated rules that fire; only their paths (and
-    those of the few rules left to Python) are walked. A document jsonschema-rs
-    cannot read is walked for every rule at once.
+    One native pass names the translated rules that fire and where; Python reads
+    values only there (and walks the paths of the few rules left to it). A document
+    jsonschema-rs cannot read is walked for every rule at once.
     """
     ctx = Context(tables, document)
-    firing = scope.locator.firing(document) if scope.locator is not None else None
-    if firing is None:
+    located = scope.locator.locate(document) if scope.locator is not None else None
+    if located is None:
         return _by_rule(scope.trie.walk(document, ctx, fold_case=fold))
     found = scope.fallback.walk(document, ctx, fold_case=fold)
-    for index in firing:
+    for index in scope.plain:  # a path of member names: looked up directly
+        step = scope.steps[index]
+        assert step.plain is not None
+        value = _lookup(document, step.plain)
+        if value is _UNREACHABLE or (value is MISSING and not step.compiled.matches_absent):
+            continue
+        if step.compiled.predicate(value, step.plain[-1] if step.plain else "", ctx):
+            found.append((index, step.plain, value))
+    for index in sorted(located):
         step = scope.steps[index]
         predicate = step.compiled.predicate
-        if step.plain is not None:  # a path of member names: look it up directly
-            value = _lookup(document, step.plain)
-            key = step.plain[-1] if step.plain else ""
-            seen = value is not MISSING or step.compiled.matches_absent
-            if value is not _UNREACHABLE and seen and predicate(value, key, ctx):
-                found.append((index, step.plain, value))
-            continue
-        located = _located(scope, index, document)
-        if located is None:  # not understood: walk this rule's path in Python
+        places = _located(step, located[index], document)
+        if places is None:  # not understood: walk this rule's path in Python
             found += [(index, s, v) for _, s, v in step.trie.walk(document, ctx)]
             continue
-        for segments, value in located:
+        for segments, value in places:
             if predicate(value, segments[-1] if segments else "", ctx):
                 found.append((index, segments, value))
     return _by_rule(found)
 
 
-def _located(scope: _Scope, index: int, document: Any) -> list[Place] | None:
+def _located(step: _Step, raw: list[tuple[Any, ...]], document: Any) -> list[Place] | None:
     """The places the locator reports for a rule, re-read against the document and in
     document order; None if any report does not fit the document."""
-    assert scope.locator is not None
-    raw = scope.locator.places(index, document)
-    if raw is None:
-        return None
-    depth = len(scope.steps[index].compiled.selector.tokens)
+    depth = len(step.compiled.selector.tokens)
     out: list[Place] = []
-    for path in raw:
+    for path in dict.fromkeys(raw):
         if len(path) != depth:  # a member named "" was dropped from the report
             return None
         place = _reread(document, path)
@@ -627,6 +629,12 @@ def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
 
 def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -> Result:
     """Apply a prepared pack to one request: the normalized request and its diagnostics."""
+    body_scope = plan.scopes["body"]
+    if headers is None and base_url is None and path is None and type(body) is dict:
+        # The common case, a clean body alone: one native pass and a Result.
+        gate = body_scope.gate
+        if gate is not None and body_scope.fallback.empty and gate(body):
+            return make_result(body, {}, (), plan.pack.name, plan.pack.revision)
     diagnostics: list[Diagnostic] = []
     tables = plan.tables
 
@@ -647,15 +655,10 @@ def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -
         if isinstance(new_headers, dict):
             out_headers = new_headers
 
-    body_scope = plan.scopes["body"]
     new_body = body
     if not _clean(body_scope, body, tables):
         new_body, found = _run_scope("body", body, body_scope, tables)
         diagnostics += _document_order(body, found)
-    return Result(
-        request=new_body,
-        headers=out_headers,
-        diagnostics=tuple(diagnostics),
-        pack=plan.pack.name,
-        revision=plan.pack.revision,
+    return make_result(
+        new_body, out_headers, tuple(diagnostics), plan.pack.name, plan.pack.revision
     )

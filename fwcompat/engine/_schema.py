@@ -29,6 +29,7 @@ import jsonschema_rs
 
 from ._json import TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
+from ._unions import MARK, keyed_unions, union_message
 
 __all__ = ["CompiledSchema", "SchemaCompileError", "SchemaViolation", "compile_validator"]
 
@@ -48,6 +49,11 @@ error is for nesting beyond :data:`~fwcompat.engine._json.MAX_DEPTH` from the ro
 MAX_EXPANDED = 5_000_000
 """Values a document may hold, counted as serialized, before errors are not explained
 one by one (a 32 MB body holds a few million at most)."""
+
+
+MAX_ERRORS = 10_000
+"""Problems explained per document; past that, one more says how the list was cut, so
+memory stays in proportion to this bound rather than to a body of 700,000 bad blocks."""
 
 
 class SchemaCompileError(ValueError):
@@ -97,9 +103,11 @@ _ANY_JSON = {"$ref": f"#/$defs/{_JSON}0"}
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA_ONE = (
-    "additionalProperties", "items", "not", "if", "then", "else", "contains",
+    "additionalProperties", "items", "not", "then", "else", "contains",
     "unevaluatedProperties", "unevaluatedItems",
 )  # fmt: skip
+# "if" is left as written: it only chooses between "then" and "else", which check the
+# value; made strict, it would choose differently (and walk the value once more).
 
 
 def _exclusive(branches: list[Any], root: Any) -> bool:
@@ -161,7 +169,9 @@ class CompiledSchema:
     def __init__(self, schema: Any, *, name: str = "schema") -> None:
         self.name = name
         self.schema = schema
-        self._validator = compile_validator(schema, name)
+        # Errors are explained on the same schema with type-keyed unions (bounded memory).
+        self._reported = keyed_unions(schema)
+        self._validator = compile_validator(self._reported, name)
         self._fast: Callable[[Any], bool] | None = None
 
     def gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
@@ -221,11 +231,17 @@ class CompiledSchema:
         document = _without(instance, [p for p, _ in problems]) if problems else instance
         out = [SchemaViolation(p, m, "json") for p, m in problems]
         try:
-            errors = list(self._validator.iter_errors(document))
+            errors = self._validator.iter_errors(document)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             return out or [SchemaViolation((), f"cannot be validated: {exc}", "json")]
         bad = {p for p, _ in problems}
         for error in errors:
+            if len(out) >= MAX_ERRORS:
+                message = (
+                    f"more than {MAX_ERRORS:,} problems: only the first {MAX_ERRORS:,} are listed"
+                )
+                out.append(SchemaViolation((), message, "json"))
+                break
             if skip:
                 raw = tuple(str(seg) for seg in error.instance_path)
                 if any(raw[:n] in skip for n in range(len(raw) + 1)):
@@ -236,7 +252,7 @@ class CompiledSchema:
         return out
 
     def _node(self, schema_path: Sequence[Any]) -> Any:
-        node: Any = self.schema
+        node: Any = self._reported
         for token in schema_path:
             if isinstance(node, Mapping):
                 node = node.get(token)
@@ -269,6 +285,11 @@ class CompiledSchema:
 
         def one(message: str, at: tuple[Segment, ...] = path) -> list[SchemaViolation]:
             return [SchemaViolation(at, message, _KEYWORDS.get(kind, kind))]
+
+        if isinstance(parent.get(MARK), Mapping):
+            worded = union_message(parent[MARK], kind, path, value)
+            if worded is not None:
+                return [SchemaViolation(*worded)]
 
         if kind == "Required":
             prop = data["property"]
