@@ -35,14 +35,13 @@ from fwcompat.engine._replacements import computed_replacement
 from fwcompat.engine._tables import pack_tables
 
 from ._conditions import Context
-from ._json import short
+from ._findings import CopyOnWrite, Fields, Found, diagnostic, document_order, under
 from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
 from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
 from ._schema import CompiledSchema
 
 __all__ = ["Plan", "make_plan", "run_plan"]
 
-Found = list[tuple[tuple[Segment, ...], Diagnostic]]
 Tables = Mapping[str, Mapping[str, str]]
 Place = tuple[tuple[Segment, ...], Any]
 _UNREACHABLE: Any = object()  # a path whose parent is missing: no rule sees it
@@ -176,112 +175,6 @@ def make_plan(pack: Pack, config: Config) -> Plan:
     return Plan(pack=pack, scopes=scopes, tables=tables, config=config)
 
 
-class _CopyOnWrite:
-    """A document plus the set of containers this run already owns (copied)."""
-
-    __slots__ = ("_keep", "_owned", "root")
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-        self._owned: set[int] = set()
-        self._keep: list[Any] = []  # owned copies stay alive, so their ids stay unique
-
-    def _own(self, node: Any) -> Any:
-        if id(node) in self._owned:
-            return node
-        copy: Any = dict(node) if isinstance(node, dict) else list(node)
-        self._owned.add(id(copy))
-        self._keep.append(copy)
-        return copy
-
-    def _parent(self, segments: tuple[Segment, ...]) -> Any:
-        self.root = node = self._own(self.root)
-        for seg in segments[:-1]:
-            child = node[seg]
-            owned = self._own(child)
-            if owned is not child:
-                node[seg] = owned
-            node = owned
-        return node
-
-    def remove(self, segments: tuple[Segment, ...]) -> None:
-        del self._parent(segments)[segments[-1]]
-
-    def replace(self, segments: tuple[Segment, ...], value: Any) -> None:
-        self._parent(segments)[segments[-1]] = value
-
-
-def _where(segments: tuple[Segment, ...]) -> str:
-    """A human path such as ``messages[2].content[0].type``."""
-    if not segments:
-        return "the request"
-    out = ""
-    for seg in segments:
-        out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
-    return out
-
-
-def _shown(value: Any) -> str:
-    return "(absent)" if value is MISSING else short(value)
-
-
-class _Fields(dict[str, str]):
-    """A message's placeholders, each computed only if the template names it."""
-
-    __slots__ = ("_pointer", "_replacement", "_segments", "_value")
-
-    def __init__(self, segments: tuple[Segment, ...], pointer: str, value: Any, replacement: Any):
-        super().__init__()
-        self._segments = segments
-        self._pointer = pointer
-        self._value = value
-        self._replacement = replacement
-
-    def __missing__(self, name: str) -> str:
-        if name == "value":
-            return _shown(self._value)
-        if name in ("type", "name"):
-            value = self._value
-            return _shown(value.get(name, MISSING) if isinstance(value, dict) else MISSING)
-        if name == "key":
-            return str(self._segments[-1]) if self._segments else ""
-        if name == "pointer":
-            return self._pointer
-        if name == "replacement":
-            return _shown(self._replacement)
-        if name == "where":
-            return _where(self._segments)
-        return ""  # error: only validate rules fill it
-
-
-def _diagnostic(
-    rule: Rule,
-    severity: Severity,
-    pointer: str,
-    message: str,
-    fix: Fix | None,
-    action: str | None = None,
-) -> Diagnostic:
-    return Diagnostic(
-        code=rule.code,
-        rule=rule.name,
-        severity=severity,
-        scope=rule.scope,
-        path=pointer,
-        action=action or rule.past_action,  # type: ignore[arg-type]
-        message=message,
-        doc=rule.doc,
-        fix=fix,
-        pack=rule.pack,
-        revision=rule.revision,
-    )
-
-
-def _under(segments: tuple[Segment, ...], rejected: set[tuple[Segment, ...]]) -> bool:
-    """Whether ``segments`` is at or under a rejected place: one set lookup per depth."""
-    return bool(rejected) and any(segments[:n] in rejected for n in range(len(segments) + 1))
-
-
 def _validate(
     step: _Step,
     document: Any,
@@ -296,7 +189,7 @@ def _validate(
     ctx = Context(tables, document)
     skip = frozenset(tuple(str(seg) for seg in place) for place in rejected)
     for err in schema.iter_errors(document, skip=skip):
-        if _under(err.path, rejected):
+        if under(err.path, rejected):
             continue
         # A member a removing rule handles is that rule's to report (or, when it is
         # ignored, to let through).
@@ -304,10 +197,10 @@ def _validate(
             continue
         at = err.path[:-1] if err.keyword == "required" else err.path
         pointer = format_pointer(err.path)
-        fields = _Fields(at, pointer, MISSING, None)
+        fields = Fields(at, pointer, MISSING, None)
         fields["error"] = err.message
         message = rule.message.format_map(fields)
-        found.append((err.path, _diagnostic(rule, step.severity, pointer, message, None)))
+        found.append((err.path, diagnostic(rule, step.severity, pointer, message, None)))
 
 
 def _overlapping(
@@ -476,7 +369,7 @@ def _run_scope(
     A rule is looked at only if it matched, or if an earlier edit may have changed
     what it sees (then it is matched again, alone, on the edited document).
     """
-    doc = _CopyOnWrite(document)
+    doc = CopyOnWrite(document)
     fold = scope_name == "headers"  # HTTP header names are case-insensitive
     matched = _match(scope, document, tables, fold) if isinstance(document, dict) else {}
     edits: list[tuple[tuple[Segment, ...], bool]] = []
@@ -485,67 +378,91 @@ def _run_scope(
     rejected: set[tuple[Segment, ...]] = set()
     removed: set[tuple[Segment, ...]] = set()  # member removals (no array elements)
     for index, step in enumerate(scope.steps):
-        compiled = step.compiled
-        if compiled.schema is not None:
+        if step.compiled.schema is not None:
             _validate(step, doc.root, rejected, found, tables)
             continue
         matches = matched.get(index)
         if edits and isinstance(doc.root, dict) and _touched(step, edited_first):
-            ctx = Context(tables, doc.root)
-            tokens = compiled.selector.tokens
-            overlapping = _overlapping(tokens, compiled.matches_absent, edits)
-            places = _changed_places(tokens, overlapping) if step.local and not fold else None
-            if not step.local or places is None:
-                matches = _rematch(step, doc.root, ctx, fold)
-            elif places:
-                matches = _rematch_at(step, matches or [], places, doc.root, ctx)
+            matches = _matched_again(step, matches, edits, doc.root, tables, fold)
         if matches and removed:  # a match at or under a removed member is gone with it
-            matches = [m for m in matches if not _under(m[0], removed)]
+            matches = [m for m in matches if not under(m[0], removed)]
         if not matches:
             continue
-        rule = compiled.rule
         if step.refuse:
             _refused(step, matches, doc.root, tables, rejected, found)
             continue
-        if rule.action in ("remove", "replace"):
-            edits.extend((segments, rule.action == "remove") for segments, _ in matches)
-            if rule.action == "remove":
+        action = step.compiled.rule.action
+        if action in ("remove", "replace"):
+            edits.extend((segments, action == "remove") for segments, _ in matches)
+            if action == "remove":
                 if any(seg and isinstance(seg[-1], int) for seg, _ in matches):
                     removed.clear()  # indexes shifted: the recorded places are stale
                 removed.update(seg for seg, _ in matches if seg and isinstance(seg[-1], str))
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
-        # A fix whose rule the configuration raised to an error still applies to the
-        # normalized request, but the request is not ok: its message must not read as if
-        # the change made it fine.
-        raised = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
-        # Apply edits last-first so removing array elements keeps earlier indices valid.
-        for segments, value in reversed(matches):
-            fix = None
-            replacement: Any = None
-            if rule.action == "remove":
-                doc.remove(segments)
-                fix = step.fix
-            elif rule.action == "replace":
-                assert rule.replace is not None
-                ctx = Context(tables, doc.root)
-                replacement = computed_replacement(rule.replace, value, ctx)
-                doc.replace(segments, replacement)
-                fix = Fix(rule.fix or "safe", replacement)
-            elif rule.action == "reject":
-                rejected.add(segments)
-            pointer = format_pointer(segments)
-            fields = _Fields(segments, pointer, value, replacement)
-            if raised and fix is not None:
-                verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
-                message = (
-                    f"{rule.title} ({fields['where']}: {fields['value']}); an error by "
-                    f"configuration ({rule.code}): the request must not be sent as it is "
-                    f"(the fix would {verb})"
-                )
-            else:
-                message = rule.message.format_map(fields)
-            found.append((segments, _diagnostic(rule, step.severity, pointer, message, fix)))
+        _apply(step, matches, doc, tables, rejected, found)
     return doc.root, found
+
+
+def _matched_again(
+    step: _Step,
+    matches: list[Place] | None,
+    edits: list[tuple[tuple[Segment, ...], bool]],
+    root: Any,
+    tables: Tables,
+    fold: bool,
+) -> list[Place] | None:
+    """A rule's matches after earlier edits: asked again where they changed what it sees."""
+    ctx = Context(tables, root)
+    tokens = step.compiled.selector.tokens
+    overlapping = _overlapping(tokens, step.compiled.matches_absent, edits)
+    places = _changed_places(tokens, overlapping) if step.local and not fold else None
+    if not step.local or places is None:
+        return _rematch(step, root, ctx, fold)
+    if places:
+        return _rematch_at(step, matches or [], places, root, ctx)
+    return matches
+
+
+def _apply(
+    step: _Step,
+    matches: list[Place],
+    doc: CopyOnWrite,
+    tables: Tables,
+    rejected: set[tuple[Segment, ...]],
+    found: Found,
+) -> None:
+    """One rule's edits and diagnostics at its matches, last first (so that removing
+    array elements keeps the earlier indexes valid)."""
+    rule = step.compiled.rule
+    # A fix whose rule the configuration raised to an error still applies to the
+    # normalized request, but the request is not ok: its message must not read as if
+    # the change made it fine.
+    raised = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
+    for segments, value in reversed(matches):
+        fix = None
+        replacement: Any = None
+        if rule.action == "remove":
+            doc.remove(segments)
+            fix = step.fix
+        elif rule.action == "replace":
+            assert rule.replace is not None
+            replacement = computed_replacement(rule.replace, value, Context(tables, doc.root))
+            doc.replace(segments, replacement)
+            fix = Fix(rule.fix or "safe", replacement)
+        elif rule.action == "reject":
+            rejected.add(segments)
+        pointer = format_pointer(segments)
+        fields = Fields(segments, pointer, value, replacement)
+        if raised and fix is not None:
+            verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
+            message = (
+                f"{rule.title} ({fields['where']}: {fields['value']}); an error by "
+                f"configuration ({rule.code}): the request must not be sent as it is "
+                f"(the fix would {verb})"
+            )
+        else:
+            message = rule.message.format_map(fields)
+        found.append((segments, diagnostic(rule, step.severity, pointer, message, fix)))
 
 
 def _refused(
@@ -566,7 +483,7 @@ def _refused(
             replacement = computed_replacement(rule.replace, value, Context(tables, root))
         rejected.add(segments)
         pointer = format_pointer(segments)
-        fields = _Fields(segments, pointer, value, replacement)
+        fields = Fields(segments, pointer, value, replacement)
         verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
         message = (
             f"{rule.title} ({fields['where']}: {fields['value']}); not changed: the fix would "
@@ -574,7 +491,7 @@ def _refused(
             "Change the request, or opt in with --unsafe-fixes / Config(unsafe_fixes=True)."
         )
         found.append(
-            (segments, _diagnostic(rule, step.severity, pointer, message, None, "rejected"))
+            (segments, diagnostic(rule, step.severity, pointer, message, None, "rejected"))
         )
 
 
@@ -584,39 +501,6 @@ def _touched(step: _Step, edited_first: set[str]) -> bool:
         return True  # it reads other fields of the request
     tokens = step.compiled.selector.tokens
     return not tokens or tokens[0] == "*" or tokens[0] in edited_first
-
-
-def _document_order(original: Any, found: Found) -> list[Diagnostic]:
-    """Sort diagnostics by where their pointer sits in the original document (stable).
-
-    Each object's member positions are indexed once, so the cost is linear in the
-    number of diagnostics times their depth, plus the objects they pass through.
-    """
-    if len(found) < 2:
-        return [d for _, d in found]
-    key_positions: dict[int, dict[Any, int]] = {}
-    end = 1 << 62
-
-    def position(segments: tuple[Segment, ...]) -> tuple[int, ...]:
-        node = original
-        out: list[int] = []
-        for seg in segments:
-            if isinstance(node, dict):
-                index = key_positions.get(id(node))
-                if index is None:
-                    index = key_positions[id(node)] = {k: i for i, k in enumerate(node)}
-                pos = index.get(seg, end)
-                out.append(pos)
-                node = node[seg] if pos != end else None
-            elif isinstance(node, (list, tuple)) and isinstance(seg, int) and seg < len(node):
-                out.append(seg)
-                node = node[seg]
-            else:
-                out.append(end)
-                node = None
-        return tuple(out)
-
-    return [d for _, d in sorted(found, key=lambda item: position(item[0]))]
 
 
 def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
@@ -645,20 +529,20 @@ def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -
         if path is not None:
             url_doc["path"] = path
         _, found = _run_scope("url", url_doc, plan.scopes["url"], tables)
-        diagnostics += _document_order(url_doc, found)
+        diagnostics += document_order(url_doc, found)
 
     out_headers: dict[str, Any] = {}
     if headers is not None:
         header_doc: Any = dict(headers.items()) if isinstance(headers, Mapping) else headers
         new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], tables)
-        diagnostics += _document_order(header_doc, found)
+        diagnostics += document_order(header_doc, found)
         if isinstance(new_headers, dict):
             out_headers = new_headers
 
     new_body = body
     if not _clean(body_scope, body, tables):
         new_body, found = _run_scope("body", body, body_scope, tables)
-        diagnostics += _document_order(body, found)
+        diagnostics += document_order(body, found)
     return make_result(
         new_body, out_headers, tuple(diagnostics), plan.pack.name, plan.pack.revision
     )

@@ -319,56 +319,54 @@ def ecma_pattern(pattern: str) -> str:
     if caseless:
         pattern = pattern[4:]
     out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            if i + 1 >= n or pattern[i + 1] not in _ESCAPABLE:
-                raise Untranslatable("escape sequence")
-            out.append(pattern[i : i + 2])
-            i += 2
-        elif c == "[":
-            end = _class_end(pattern, i)
-            body = pattern[i + 1 : end]
-            if caseless and any(ch.isalpha() for ch in body):
-                if "-" in body.strip("-") or body.startswith("^"):
-                    raise Untranslatable("a caseless class with a range or negation")
-                body = "".join(_caseless(ch) if ch.isalpha() else ch for ch in body)
-            out.append("[" + body + "]")
-            i = end + 1
-        elif c == "(":
-            if pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
-                raise Untranslatable("group extension")
-            out.append(c)
-            i += 1
-        elif c == ".":
-            out.append("[^\\n]")
-            i += 1
-        elif c == "$":
-            if i != n - 1:
-                raise Untranslatable("$ before the end")
-            # Python's $ also matches before a final newline. Nothing follows it, so
-            # consuming that newline reads the same, and needs no lookahead (which would
-            # force jsonschema-rs onto its slower backtracking engine).
-            out.append("\\n?$")
-            i += 1
-        elif c == "{":
-            end = pattern.find("}", i)
-            body = pattern[i + 1 : end] if end > 0 else ""
-            lo, _, hi = body.partition(",")
-            if not (lo.isdigit() and (hi == "" or hi.isdigit())):
-                raise Untranslatable("a brace that is not a quantifier")
-            out.append(pattern[i : end + 1])
-            i = end + 1
-        elif caseless and c.isalpha():
-            out.append("[" + _caseless(c) + "]")
-            i += 1
-        elif c.isprintable():
-            out.append(c)
-            i += 1
-        else:
-            raise Untranslatable("control character")
+    i = 0
+    while i < len(pattern):
+        piece, i = _ecma_piece(pattern, i, caseless)
+        out.append(piece)
     return "".join(out)
+
+
+def _ecma_piece(pattern: str, i: int, caseless: bool) -> tuple[str, int]:
+    """The ECMA-262 spelling of the piece of ``pattern`` at ``i``, and where the next
+    piece starts; :class:`Untranslatable` if the dialects may read it differently."""
+    c = pattern[i]
+    if c == "\\":
+        if i + 1 >= len(pattern) or pattern[i + 1] not in _ESCAPABLE:
+            raise Untranslatable("escape sequence")
+        return pattern[i : i + 2], i + 2
+    if c == "[":
+        end = _class_end(pattern, i)
+        body = pattern[i + 1 : end]
+        if caseless and any(ch.isalpha() for ch in body):
+            if "-" in body.strip("-") or body.startswith("^"):
+                raise Untranslatable("a caseless class with a range or negation")
+            body = "".join(_caseless(ch) if ch.isalpha() else ch for ch in body)
+        return "[" + body + "]", end + 1
+    if c == "(":
+        if pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+            raise Untranslatable("group extension")
+        return c, i + 1
+    if c == ".":
+        return "[^\\n]", i + 1
+    if c == "$":
+        if i != len(pattern) - 1:
+            raise Untranslatable("$ before the end")
+        # Python's $ also matches before a final newline. Nothing follows it, so
+        # consuming that newline reads the same, and needs no lookahead (which would
+        # force jsonschema-rs onto its slower backtracking engine).
+        return "\\n?$", i + 1
+    if c == "{":
+        end = pattern.find("}", i)
+        body = pattern[i + 1 : end] if end > 0 else ""
+        lo, _, hi = body.partition(",")
+        if not (lo.isdigit() and (hi == "" or hi.isdigit())):
+            raise Untranslatable("a brace that is not a quantifier")
+        return pattern[i : end + 1], end + 1
+    if caseless and c.isalpha():
+        return "[" + _caseless(c) + "]", i + 1
+    if c.isprintable():
+        return c, i + 1
+    raise Untranslatable("control character")
 
 
 def _class_end(pattern: str, start: int) -> int:
