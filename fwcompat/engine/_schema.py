@@ -27,9 +27,10 @@ from typing import Any
 
 import jsonschema_rs
 
+from ._fuse import fuse
 from ._json import TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
-from ._unions import MARK, keyed_unions, union_message
+from ._unions import MARK, exclusive, keyed_unions, union_message
 
 __all__ = ["CompiledSchema", "SchemaCompileError", "SchemaViolation", "compile_validator"]
 
@@ -110,19 +111,6 @@ _SUBSCHEMA_ONE = (
 # value; made strict, it would choose differently (and walk the value once more).
 
 
-def _exclusive(branches: list[Any], root: Any) -> bool:
-    """Whether every branch (through local $refs) pins ``type`` to its own constant."""
-    resolved = []
-    for branch in branches:
-        node = branch
-        if isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-            node = root
-            for token in branch["$ref"].removeprefix("#/").split("/"):
-                node = node.get(token) if isinstance(node, Mapping) else None
-        resolved.append(node)
-    return _discriminator(resolved) is not None
-
-
 def _json_only(schema: Any, root: Any = None) -> Any:
     """The same schema for JSON documents, which rejects what is not JSON anywhere.
 
@@ -144,7 +132,7 @@ def _json_only(schema: Any, root: Any = None) -> Any:
     for key in _SUBSCHEMA_LISTS:
         if isinstance(out.get(key), list):
             out[key] = [_json_only(v, root) for v in out[key]]
-    if isinstance(out.get("oneOf"), list) and "anyOf" not in out and _exclusive(out["oneOf"], root):
+    if isinstance(out.get("oneOf"), list) and "anyOf" not in out and exclusive(out["oneOf"], root):
         # Branches that pin "type" to distinct constants cannot both hold: "any" is "one",
         # and jsonschema-rs may stop at the first branch that holds.
         out["anyOf"] = out.pop("oneOf")
@@ -185,12 +173,16 @@ class CompiledSchema:
         defs = dict(schema.get("$defs") or {}) if isinstance(schema, Mapping) else {}
         if isinstance(schema, Mapping):
             schema = {k: v for k, v in schema.items() if k not in ("$defs", "$schema", "$id")}
-        defs[f"{_JSON}-document"] = schema
-        # Constraints first: on a request some rule fires on, the pass stops early.
-        root = {
-            "$defs": {**defs, **_json_defs()},
-            "allOf": [*constraints, {"$ref": f"#/$defs/{_JSON}-document"}],
-        }
+        defs.update(_json_defs())
+
+        def resolve(ref: str) -> Any:
+            name = ref.removeprefix("#/$defs/")
+            return defs.get(name) if "/" not in name and not name.startswith("#") else None
+
+        # The constraints are pushed down to where the schema checks the same values.
+        for constraint in constraints:
+            schema = fuse(schema, constraint, resolve)
+        root = {"$defs": defs, "allOf": [schema]}
         check = compile_validator(root, self.name).is_valid
 
         def is_valid(instance: Any) -> bool:

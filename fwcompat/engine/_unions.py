@@ -22,7 +22,7 @@ from typing import Any
 
 from ._json import describe, short
 
-__all__ = ["MARK", "keyed_unions", "union_message"]
+__all__ = ["MARK", "exclusive", "keyed_unions", "union_message"]
 
 MARK = "x-fwcompat-union"
 _ANNOTATION_KEYS = frozenset({"title", "description", "$comment"})
@@ -67,6 +67,8 @@ def _widest(name: str) -> str:
 def _by_json_type(node: Mapping[str, Any], branches: list[Any], root: Any) -> Any:
     """A union whose branches declare disjoint JSON types (a string, or an array of
     blocks): ``if``/``then`` on the type, the last ``else`` naming every type."""
+    if not branches:
+        return None  # not a valid union: left for the validator to say so
     declared = [_declared(_resolve(b, root)) for b in branches]
     seen: list[str] = []
     for names in declared:
@@ -128,7 +130,11 @@ def _catch_all(branch: Any, consts: list[str]) -> bool:
     )
 
 
-def _keyed(node: Mapping[str, Any], keyword: str, branches: list[Any], root: Any) -> Any:
+def _keyed_branches(
+    branches: list[Any], root: Any
+) -> tuple[list[tuple[str, Any]], list[Any]] | None:
+    """The branches pinning ``type`` (with their constants) and the catch-all (if any),
+    when the union is keyed on ``type``; None otherwise."""
     pinned: list[tuple[str, Any]] = []
     others: list[Any] = []
     for branch in branches:
@@ -142,6 +148,20 @@ def _keyed(node: Mapping[str, Any], keyword: str, branches: list[Any], root: Any
         return None
     if others and not _catch_all(_resolve(others[0], root), consts):
         return None
+    return pinned, others
+
+
+def exclusive(branches: list[Any], root: Any) -> bool:
+    """Whether at most one branch of the union can hold: it is keyed on ``type``."""
+    return _keyed_branches(branches, root) is not None
+
+
+def _keyed(node: Mapping[str, Any], keyword: str, branches: list[Any], root: Any) -> Any:
+    split = _keyed_branches(branches, root)
+    if split is None:
+        return None
+    pinned, others = split
+    consts = [c for c, _ in pinned]
     title = node.get("title")
     what = title if isinstance(title, str) else None
     mark: dict[str, Any] = {"what": what, "kinds": consts, "keyword": keyword}
