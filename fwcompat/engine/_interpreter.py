@@ -45,6 +45,7 @@ __all__ = ["Plan", "make_plan", "run_plan"]
 Tables = Mapping[str, Mapping[str, str]]
 Place = tuple[tuple[Segment, ...], Any]
 _UNREACHABLE: Any = object()  # a path whose parent is missing: no rule sees it
+_UNREADABLE = (ValueError, TypeError, OverflowError, RecursionError)  # raised by jsonschema-rs
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class Plan:
     scopes: Mapping[str, _Scope]
     tables: Tables
     config: Config
+    clean: Callable[[Any], bool] | None = None
+    """jsonschema-rs's own check that a body is valid and no rule can fire on it (it may
+    raise for what it cannot read); None when some body rule is left to Python."""
 
 
 def _when(compiled: CompiledRule) -> Mapping[str, Any]:
@@ -89,7 +93,7 @@ def _add(trie: PathTrie, index: int, compiled: CompiledRule) -> None:
 
 def _body_checks(
     steps: list[_Step], tables: Tables
-) -> tuple[Callable[[Any], bool], Locator, PathTrie, tuple[int, ...]]:
+) -> tuple[Callable[[Any], bool], Locator, PathTrie, tuple[int, ...], Callable[[Any], bool] | None]:
     """The body's one-pass gate, the native locator (for paths with a * or an index),
     the rules left to Python, and the translated rules whose path is plain."""
     translated: list[Any] = []
@@ -116,10 +120,23 @@ def _body_checks(
             plain.append(index)
     first = schemas[0] if schemas else CompiledSchema(True, name="any JSON")
     merged = merge(translated)
-    constraints = () if merged is True else (merged,)
-    checks = [first.gate(*constraints), *(s.is_valid for s in schemas[1:])]
+    native = first.native_gate(*(() if merged is True else (merged,)))
+    checks = [_guarded(native), *(s.is_valid for s in schemas[1:])]
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
-    return gate, Locator(merge(located)), fallback, tuple(plain)
+    clean = native if len(schemas) <= 1 and fallback.empty else None
+    return gate, Locator(merge(located)), fallback, tuple(plain), clean
+
+
+def _guarded(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """``check``, answering "no" for what jsonschema-rs cannot read."""
+
+    def is_valid(instance: Any) -> bool:
+        try:
+            return bool(check(instance))
+        except _UNREADABLE:
+            return False
+
+    return is_valid
 
 
 def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
@@ -161,6 +178,7 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             severity = Severity.ERROR
         steps[rule.scope].append(_Step(compiled, severity, local, alone, plain, fix, refuse))
     scopes: dict[str, _Scope] = {}
+    clean: Callable[[Any], bool] | None = None
     for name, scope_steps in steps.items():
         trie = PathTrie()
         for index, step in enumerate(scope_steps):
@@ -168,11 +186,11 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             if compiled.schema is None:
                 _add(trie, index, compiled)
         if name == "body":
-            gate, locator, fallback, looked_up = _body_checks(scope_steps, tables)
+            gate, locator, fallback, looked_up, clean = _body_checks(scope_steps, tables)
             scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator, looked_up)
         else:
             scopes[name] = _Scope(tuple(scope_steps), trie, trie, None, None)
-    return Plan(pack=pack, scopes=scopes, tables=tables, config=config)
+    return Plan(pack=pack, scopes=scopes, tables=tables, config=config, clean=clean)
 
 
 def _validate(
@@ -513,12 +531,15 @@ def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
 
 def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -> Result:
     """Apply a prepared pack to one request: the normalized request and its diagnostics."""
-    body_scope = plan.scopes["body"]
-    if headers is None and base_url is None and path is None and type(body) is dict:
+    clean = plan.clean
+    if clean is not None and headers is None and base_url is None and path is None:
         # The common case, a clean body alone: one native pass and a Result.
-        gate = body_scope.gate
-        if gate is not None and body_scope.fallback.empty and gate(body):
-            return make_result(body, {}, (), plan.pack.name, plan.pack.revision)
+        try:
+            if type(body) is dict and clean(body):
+                return make_result(body, {}, (), plan.pack.name, plan.pack.revision)
+        except _UNREADABLE:
+            pass
+    body_scope = plan.scopes["body"]
     diagnostics: list[Diagnostic] = []
     tables = plan.tables
 

@@ -162,13 +162,10 @@ class CompiledSchema:
         self._validator = compile_validator(self._reported, name)
         self._fast: Callable[[Any], bool] | None = None
 
-    def gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
-        """A yes/no check: valid JSON, valid here, and every extra constraint holds.
-
-        ``constraints`` are schemas evaluated at the root, in one pass of the
-        native validator (the interpreter adds "no rule can fire" here). Never
-        raises: anything jsonschema-rs cannot take is simply "not valid".
-        """
+    def native_gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
+        """:meth:`gate` without its guard: jsonschema-rs's own ``is_valid``, which raises
+        ``ValueError``/``TypeError``/``OverflowError``/``RecursionError`` for what it cannot
+        take (callers on a hot path catch these themselves)."""
         schema = _json_only(self.schema)
         defs = dict(schema.get("$defs") or {}) if isinstance(schema, Mapping) else {}
         if isinstance(schema, Mapping):
@@ -183,7 +180,17 @@ class CompiledSchema:
         for constraint in constraints:
             schema = fuse(schema, constraint, resolve)
         root = {"$defs": defs, "allOf": [schema]}
-        check = compile_validator(root, self.name).is_valid
+        check: Callable[[Any], bool] = compile_validator(root, self.name).is_valid
+        return check
+
+    def gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
+        """A yes/no check: valid JSON, valid here, and every extra constraint holds.
+
+        ``constraints`` are schemas evaluated at the root, in one pass of the
+        native validator (the interpreter adds "no rule can fire" here). Never
+        raises: anything jsonschema-rs cannot take is simply "not valid".
+        """
+        check = self.native_gate(*constraints)
 
         def is_valid(instance: Any) -> bool:
             try:
