@@ -25,7 +25,7 @@ Nothing here knows about any provider.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fwcompat._config import Config
@@ -77,6 +77,8 @@ class Plan:
     scopes: Mapping[str, _Scope]
     tables: Tables
     config: Config
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """URL and header documents already checked, with what was found (data only)."""
     clean: Callable[[Any], bool] | None = None
     """jsonschema-rs's own check that a body is valid and no rule can fire on it (it may
     raise for what it cannot read); None when some body rule is left to Python."""
@@ -539,31 +541,67 @@ def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -
                 return make_result(body, {}, (), plan.pack.name, plan.pack.revision)
         except _UNREADABLE:
             pass
-    body_scope = plan.scopes["body"]
     diagnostics: list[Diagnostic] = []
-    tables = plan.tables
-
     if base_url is not None or path is not None:
-        url_doc: dict[str, Any] = {}
-        if base_url is not None:
-            url_doc["base_url"] = base_url
-        if path is not None:
-            url_doc["path"] = path
-        _, found = _run_scope("url", url_doc, plan.scopes["url"], tables)
-        diagnostics += document_order(url_doc, found)
-
+        diagnostics += _url_findings(plan, base_url, path)
     out_headers: dict[str, Any] = {}
     if headers is not None:
-        header_doc: Any = dict(headers.items()) if isinstance(headers, Mapping) else headers
-        new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], tables)
-        diagnostics += document_order(header_doc, found)
-        if isinstance(new_headers, dict):
-            out_headers = new_headers
-
+        out_headers, found_headers = _header_findings(plan, headers)
+        diagnostics += found_headers
     new_body = body
-    if not _clean(body_scope, body, tables):
-        new_body, found = _run_scope("body", body, body_scope, tables)
+    body_scope = plan.scopes["body"]
+    if not _clean(body_scope, body, plan.tables):
+        new_body, found = _run_scope("body", body, body_scope, plan.tables)
         diagnostics += document_order(body, found)
     return make_result(
         new_body, out_headers, tuple(diagnostics), plan.pack.name, plan.pack.revision
     )
+
+
+_MEMO_SIZE = 256
+"""URL and header documents remembered per plan, with their findings (a client sends
+the same few again and again); past this many, the memo starts over."""
+
+
+def _memo_key(scope: str, items: Any) -> tuple[Any, ...] | None:
+    """A key for a document of string members (in order), or None: not remembered."""
+    key = (scope, *items)
+    return key if all(type(k) is str and type(v) is str for k, v in items) else None
+
+
+def _url_findings(plan: Plan, base_url: Any, path: Any) -> tuple[Diagnostic, ...]:
+    url_doc: dict[str, Any] = {}
+    if base_url is not None:
+        url_doc["base_url"] = base_url
+    if path is not None:
+        url_doc["path"] = path
+    key = _memo_key("url", tuple(url_doc.items()))
+    found_before = plan.memo.get(key) if key is not None else None
+    if found_before is not None:
+        return found_before  # type: ignore[no-any-return]
+    _, found = _run_scope("url", url_doc, plan.scopes["url"], plan.tables)
+    diagnostics = tuple(document_order(url_doc, found))
+    _remember(plan, key, diagnostics)
+    return diagnostics
+
+
+def _header_findings(plan: Plan, headers: Any) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
+    """The normalized headers (a new dict each time) and their diagnostics."""
+    header_doc: Any = dict(headers.items()) if isinstance(headers, Mapping) else headers
+    key = _memo_key("headers", tuple(header_doc.items())) if type(header_doc) is dict else None
+    before = plan.memo.get(key) if key is not None else None
+    if before is not None:
+        return dict(before[0]), before[1]
+    new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], plan.tables)
+    out = new_headers if isinstance(new_headers, dict) else {}
+    diagnostics = tuple(document_order(header_doc, found))
+    _remember(plan, key, (dict(out), diagnostics))
+    return out, diagnostics
+
+
+def _remember(plan: Plan, key: tuple[Any, ...] | None, value: Any) -> None:
+    if key is None:
+        return
+    if len(plan.memo) >= _MEMO_SIZE:
+        plan.memo.clear()
+    plan.memo[key] = value
