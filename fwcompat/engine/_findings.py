@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fwcompat._diagnostics import Diagnostic, Fix, Severity
+from fwcompat._diagnostics import Diagnostic, Fix, Severity, make_diagnostic
 from fwcompat.engine._model import Rule
 
 from ._json import short
@@ -107,18 +107,18 @@ def diagnostic(
     fix: Fix | None,
     action: str | None = None,
 ) -> Diagnostic:
-    return Diagnostic(
-        code=rule.code,
-        rule=rule.name,
-        severity=severity,
-        scope=rule.scope,
-        path=pointer,
-        action=action or rule.past_action,  # type: ignore[arg-type]
-        message=message,
-        doc=rule.doc,
-        fix=fix,
-        pack=rule.pack,
-        revision=rule.revision,
+    return make_diagnostic(
+        rule.code,
+        rule.name,
+        severity,
+        rule.scope,
+        pointer,
+        action or rule.past_action,
+        message,
+        rule.doc,
+        fix,
+        rule.pack,
+        rule.revision,
     )
 
 

@@ -37,14 +37,13 @@ from fwcompat.engine._tables import pack_tables
 from ._conditions import Context
 from ._findings import CopyOnWrite, Fields, Found, diagnostic, document_order, under
 from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
+from ._places import UNREACHABLE, Place, by_rule, lookup, position, reread
 from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
 from ._schema import CompiledSchema
 
 __all__ = ["Plan", "make_plan", "run_plan"]
 
 Tables = Mapping[str, Mapping[str, str]]
-Place = tuple[tuple[Segment, ...], Any]
-_UNREACHABLE: Any = object()  # a path whose parent is missing: no rule sees it
 _UNREADABLE = (ValueError, TypeError, OverflowError, RecursionError)  # raised by jsonschema-rs
 
 
@@ -269,7 +268,7 @@ def _rematch_at(
     compiled = step.compiled
     out = [(segments, value) for segments, value in before if segments not in places]
     for place in places:
-        found = _reread(root, place)
+        found = reread(root, place)
         if found is None:
             continue  # its parent is gone
         segments, value = found
@@ -277,7 +276,7 @@ def _rematch_at(
             continue
         if compiled.predicate(value, segments[-1] if segments else "", ctx):
             out.append((segments, value))
-    out.sort(key=lambda place: _position(place[0]))
+    out.sort(key=lambda place: position(place[0]))
     return out
 
 
@@ -295,13 +294,13 @@ def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int
     ctx = Context(tables, document)
     located = scope.locator.locate(document) if scope.locator is not None else None
     if located is None:
-        return _by_rule(scope.trie.walk(document, ctx, fold_case=fold))
+        return by_rule(scope.trie.walk(document, ctx, fold_case=fold))
     found = scope.fallback.walk(document, ctx, fold_case=fold)
     for index in scope.plain:  # a path of member names: looked up directly
         step = scope.steps[index]
         assert step.plain is not None
-        value = _lookup(document, step.plain)
-        if value is _UNREACHABLE or (value is MISSING and not step.compiled.matches_absent):
+        value = lookup(document, step.plain)
+        if value is UNREACHABLE or (value is MISSING and not step.compiled.matches_absent):
             continue
         if step.compiled.predicate(value, step.plain[-1] if step.plain else "", ctx):
             found.append((index, step.plain, value))
@@ -315,7 +314,7 @@ def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int
         for segments, value in places:
             if predicate(value, segments[-1] if segments else "", ctx):
                 found.append((index, segments, value))
-    return _by_rule(found)
+    return by_rule(found)
 
 
 def _located(step: _Step, raw: list[tuple[Any, ...]], document: Any) -> list[Place] | None:
@@ -326,59 +325,12 @@ def _located(step: _Step, raw: list[tuple[Any, ...]], document: Any) -> list[Pla
     for path in dict.fromkeys(raw):
         if len(path) != depth:  # a member named "" was dropped from the report
             return None
-        place = _reread(document, path)
+        place = reread(document, path)
         if place is None:
             return None
         out.append(place)
-    out.sort(key=lambda place: _position(place[0]))
+    out.sort(key=lambda place: position(place[0]))
     return out
-
-
-def _position(segments: tuple[Segment, ...]) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, s) if isinstance(s, int) else (1, s) for s in segments)
-
-
-def _reread(document: Any, raw: tuple[Any, ...]) -> Place | None:
-    """A reported place with segments typed as the document has them (member names
-    are strings, indexes ints), and its value; only the last member may be absent."""
-    node = document
-    segments: list[Segment] = []
-    last = len(raw) - 1
-    for depth, seg in enumerate(raw):
-        if isinstance(node, dict):
-            key = seg if isinstance(seg, str) else str(seg)
-            if key not in node:
-                return ((*segments, key), MISSING) if depth == last else None
-            segments.append(key)
-            node = node[key]
-        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
-            segments.append(seg)
-            node = node[seg]
-        else:
-            return None
-    return tuple(segments), node
-
-
-def _lookup(document: Any, tokens: tuple[str, ...]) -> Any:
-    """The value at a path of member names; MISSING if absent (an absent last member)
-    or unreachable (then no rule can see it: callers check the parent exists)."""
-    node = document
-    for token in tokens[:-1]:
-        if not isinstance(node, dict) or token not in node:
-            return _UNREACHABLE
-        node = node[token]
-    if not tokens:
-        return node
-    if not isinstance(node, dict):
-        return _UNREACHABLE
-    return node.get(tokens[-1], MISSING)
-
-
-def _by_rule(found: list[tuple[int, tuple[Segment, ...], Any]]) -> dict[int, list[Place]]:
-    matched: dict[int, list[Place]] = {}
-    for index, segments, value in found:
-        matched.setdefault(index, []).append((segments, value))
-    return matched
 
 
 def _run_scope(
@@ -394,6 +346,7 @@ def _run_scope(
     matched = _match(scope, document, tables, fold) if isinstance(document, dict) else {}
     edits: list[tuple[tuple[Segment, ...], bool]] = []
     edited_first: set[str] = set()  # first members of edited paths: most rules skip quickly
+    edits_under: dict[str | None, list[tuple[tuple[Segment, ...], bool]]] = {}  # by first member
     found: Found = []
     rejected: set[tuple[Segment, ...]] = set()
     removed: set[tuple[Segment, ...]] = set()  # member removals (no array elements)
@@ -403,7 +356,11 @@ def _run_scope(
             continue
         matches = matched.get(index)
         if edits and isinstance(doc.root, dict) and _touched(step, edited_first):
-            matches = _matched_again(step, matches, edits, doc.root, tables, fold)
+            tokens = step.compiled.selector.tokens
+            near = edits
+            if tokens and tokens[0] != "*":
+                near = edits_under.get(tokens[0], []) + edits_under.get(None, [])
+            matches = _matched_again(step, matches, near, doc.root, tables, fold)
         if matches and removed:  # a match at or under a removed member is gone with it
             matches = [m for m in matches if not under(m[0], removed)]
         if not matches:
@@ -418,6 +375,9 @@ def _run_scope(
                 if any(seg and isinstance(seg[-1], int) for seg, _ in matches):
                     removed.clear()  # indexes shifted: the recorded places are stale
                 removed.update(seg for seg, _ in matches if seg and isinstance(seg[-1], str))
+            for segments, _ in matches:  # None: the whole document, which every rule sees
+                first = str(segments[0]) if segments else None
+                edits_under.setdefault(first, []).append((segments, action == "remove"))
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
         _apply(step, matches, doc, tables, rejected, found)
     return doc.root, found
@@ -433,6 +393,8 @@ def _matched_again(
 ) -> list[Place] | None:
     """A rule's matches after earlier edits: asked again where they changed what it sees."""
     ctx = Context(tables, root)
+    if not step.local:
+        return _rematch(step, root, ctx, fold)  # it reads other fields: asked again everywhere
     tokens = step.compiled.selector.tokens
     overlapping = _overlapping(tokens, step.compiled.matches_absent, edits)
     places = _changed_places(tokens, overlapping) if step.local and not fold else None
