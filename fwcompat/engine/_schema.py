@@ -89,13 +89,8 @@ def _json_defs() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for depth in range(GATE_DEPTH):
         deeper = {"$ref": f"#/$defs/{_JSON}{depth + 1}"}
-        defs[f"{_JSON}{depth}"] = {
-            "anyOf": [
-                {"type": _SCALARS},
-                {"type": "array", "items": deeper},
-                {"type": "object", "additionalProperties": deeper},
-            ]
-        }
+        # "items" looks only at arrays, "additionalProperties" only at objects: no union.
+        defs[f"{_JSON}{depth}"] = {"items": deeper, "additionalProperties": deeper}
     defs[f"{_JSON}{GATE_DEPTH}"] = {"type": _SCALARS}
     return defs
 
