@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any
 
 from fwcompat._config import Config
@@ -548,16 +549,21 @@ def _url_findings(plan: Plan, base_url: Any, path: Any) -> tuple[Diagnostic, ...
 
 
 def _header_findings(plan: Plan, headers: Any) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
-    """The normalized headers (a new dict each time) and their diagnostics."""
+    """The normalized headers (a new dict each time) and their diagnostics. Headers carry
+    credentials: they are remembered by a digest, and the normalized copy is kept only
+    when a rule changed it."""
     header_doc: Any = dict(headers.items()) if isinstance(headers, Mapping) else headers
     key = _memo_key("headers", tuple(header_doc.items())) if type(header_doc) is dict else None
+    if key is not None:
+        text = "".join(f"{len(k)}:{k}{len(v)}:{v}" for k, v in key[1:])
+        key = ("headers", blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
     before = plan.memo.get(key) if key is not None else None
     if before is not None:
-        return dict(before[0]), before[1]
+        return dict(header_doc if before[0] is None else before[0]), before[1]
     new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], plan.tables)
     out = new_headers if isinstance(new_headers, dict) else {}
     diagnostics = tuple(document_order(header_doc, found))
-    _remember(plan, key, (dict(out), diagnostics))
+    _remember(plan, key, (None if out == header_doc else dict(out), diagnostics))
     return out, diagnostics
 
 
