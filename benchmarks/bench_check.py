@@ -2,6 +2,12 @@
 
     python benchmarks/bench_check.py [--repeat 7] [--quick]
 
+Each figure is printed next to its anchors, as a ratio to json.dumps of the same body:
+orjson.dumps, msgspec's JSON decode of the body's bytes (if installed), jsonschema-rs
+``is_valid`` with the request schema alone, and jsonschema-rs following every member
+and element through a recursive reference that asks nothing of them (a native walk).
+"sdk" is check() with the headers, base URL and path an SDK request carries.
+
 Requests are text-heavy agent turns (text, thinking with a signature, tool_use,
 tool_result with about 1.5 KB of code, five tools; no images, whose long base64
 strings make json.dumps slow and every ratio look better). "Dirty" adds 7
@@ -59,25 +65,107 @@ def _one_nested_edit(n: int) -> dict[str, Any]:
     return {"model": "accounts/fireworks/models/kimi-k2p5", "messages": messages}
 
 
+def _anchors() -> tuple[list[str], Callable[[Any], list[Callable[[], Any]]]]:
+    """Names and makers of the anchor calls, for whichever libraries are installed."""
+    import jsonschema_rs
+
+    root = Path(__file__).resolve().parent.parent
+    schema = json.loads((root / "schemas/fireworks-messages-request.schema.json").read_text())
+    request_schema = jsonschema_rs.validator_for(schema).is_valid
+    every = {"$ref": "#/$defs/v"}
+    walk = jsonschema_rs.validator_for(
+        {"$defs": {"v": {"items": every, "additionalProperties": every}}, **every}
+    ).is_valid
+    names = ["rs schema", "rs walk"]
+    makers: list[Callable[[Any, bytes], Callable[[], Any]]] = [
+        lambda body, raw: lambda: request_schema(body),
+        lambda body, raw: lambda: walk(body),
+    ]
+    try:
+        import orjson
+
+        names.append("orjson")
+        makers.append(lambda body, raw: lambda: orjson.dumps(body))
+    except ImportError:
+        pass
+    try:
+        import msgspec
+
+        decode = msgspec.json.decode
+        names.append("msgspec")
+        makers.append(lambda body, raw: lambda: decode(raw))
+    except ImportError:
+        pass
+
+    def calls(body: Any) -> list[Callable[[], Any]]:
+        raw = json.dumps(body).encode()
+        return [make(body, raw) for make in makers]
+
+    return names, calls
+
+
+SDK = {
+    "headers": {
+        "content-type": "application/json",
+        "x-api-key": "sk-benchmark",
+        "anthropic-version": "2023-06-01",
+        "user-agent": "Anthropic/Python 0.40.0",
+    },
+    "base_url": "https://api.fireworks.ai/inference",
+    "path": "/v1/messages",
+}
+
+
 def table(repeat: int, sizes: tuple[int, ...]) -> None:
-    print(f"{'messages':>8} {'bytes':>10} {'json.dumps':>11} {'clean':>9} {'ratio':>6} "
-          f"{'dirty':>9} {'ratio':>6}  targets: clean <= 1.0x at 1 message, <= 0.15x and "
-          "dirty <= 0.5x at 20-2,000")  # fmt: skip
+    names, anchors = _anchors()
+    head = "".join(f"{n:>10}" for n in names)
+    print("ratios to json.dumps of the same body (goals: clean <= 0.10x at 20-2,000 messages, "
+          "<= 0.6x at 1; dirty <= 0.5x at 20)")  # fmt: skip
+    print(f"{'messages':>8} {'bytes':>10} {'json.dumps':>11}{head} {'clean':>7} {'sdk':>7} "
+          f"{'dirty':>7}")  # fmt: skip
     for n in sizes:
         body = agent_turns(n)
         messy = dirty(body) if n > 1 else None
         assert not fwcompat.check(body).diagnostics
         fns: list[Callable[[], Any]] = [
             lambda body=body: json.dumps(body),
+            *anchors(body),
             lambda body=body: fwcompat.check(body),
+            lambda body=body: fwcompat.check(body, **SDK),
         ]
         if messy is not None:
             assert len(fwcompat.check(messy).diagnostics) == 7
             fns.append(lambda messy=messy: fwcompat.check(messy))
         t = per_call(fns, repeat)
-        dirty_cols = f"{t[2] * 1e6:>7.1f}us {t[2] / t[0]:>5.2f}x" if messy else f"{'-':>9} {'-':>6}"
-        print(f"{n:>8} {len(json.dumps(body)):>10,} {t[0] * 1e6:>9.1f}us "
-              f"{t[1] * 1e6:>7.1f}us {t[1] / t[0]:>5.2f}x {dirty_cols}")  # fmt: skip
+        ratios = "".join(f"{x / t[0]:>9.2f}x" for x in t[1 : 1 + len(names)])
+        rest = t[1 + len(names) :]
+        dirty_col = f"{rest[2] / t[0]:>6.2f}x" if messy is not None else f"{'-':>7}"
+        print(f"{n:>8} {len(json.dumps(body)):>10,} {t[0] * 1e6:>9.1f}us{ratios} "
+              f"{rest[0] / t[0]:>6.2f}x {rest[1] / t[0]:>6.2f}x {dirty_col}")  # fmt: skip
+
+
+def bad_typed_memory() -> None:
+    """Peak memory of check() on 2,000 content blocks with an invalid type (0.2 MB)."""
+    import tracemalloc
+
+    kinds = {
+        "type is a number": lambda: {"type": 123, "text": "x" * 60},
+        "no type": lambda: {"text": "x" * 60},
+        "unknown type": lambda: {"type": "hologram", "text": "x" * 60},
+    }
+    for name, block in kinds.items():
+        content = [block() for _ in range(2000)]
+        body = {"model": "accounts/fireworks/models/kimi-k2p5", "max_tokens": 10,
+                "messages": [{"role": "user", "content": content}]}  # fmt: skip
+        tracemalloc.start()
+        start = time.process_time()
+        fwcompat.check(body)
+        seconds = time.process_time() - start
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        size = len(json.dumps(body))
+        print(f"bad-typed body, {name:<18} {size:>9,} bytes: peak {peak / 1e6:6.1f} MB "
+              f"over baseline (goal <= 10 MB), {seconds:.2f} s traced")  # fmt: skip
 
 
 def growth(repeat: int, name: str, make: Callable[[int], Any], small: int, large: int) -> None:
@@ -98,6 +186,8 @@ def main() -> int:
     print(f"fwcompat {fwcompat.__version__}, Python {sys.version.split()[0]}")
     fwcompat.check(agent_turns(2))  # load and compile the pack outside the timings
     table(repeat, (1, 20, 200) if args.quick else (1, 20, 200, 2000))
+    print()
+    bad_typed_memory()
     print()
     print(f"{'growth':<44} {'small':>7} {'time':>11} {'large':>7} {'time':>11} {'ratio':>8}")
     growth(repeat, "server tools rejected (target <= 10x)", _server_tools, 500, 4000)

@@ -212,123 +212,177 @@ def _conjunction(checks: list[Predicate]) -> Predicate:
 
 
 def _one(key: str, arg: Any, where: str, lazy: bool = False) -> Predicate:
-    if key == "present":
-        if not isinstance(arg, bool):
-            raise ConditionError(where, "present must be true or false")
-        return (lambda v, k, t: v is not MISSING) if arg else (lambda v, k, t: v is MISSING)
-    if key in ("type", "not_type"):
-        names = [arg] if isinstance(arg, str) else arg
-        if not isinstance(names, list) or not names or any(n not in _TYPE_CHECKS for n in names):
-            raise ConditionError(where, f"expected JSON type name(s) from {sorted(_TYPE_CHECKS)}")
-        tests = [_TYPE_CHECKS[n] for n in names]
-        if key == "type":
-            return lambda v, k, t: v is not MISSING and any(c(v) for c in tests)
-        return lambda v, k, t: v is not MISSING and not any(c(v) for c in tests)
-    if key == "equals":
-        if isinstance(arg, str):
-            return lambda v, k, t: v == arg and isinstance(v, str)
-        return lambda v, k, t: v is not MISSING and _json_equal(v, arg)
-    if key in ("in", "not_in"):
-        if not isinstance(arg, list):
-            raise ConditionError(where, f"{key} expects a list of values")
-        values = list(arg)
-        if all(isinstance(x, str) for x in values):
-            strings = frozenset(values)
-            if key == "in":
-                return lambda v, k, t: isinstance(v, str) and v in strings
-            return lambda v, k, t: v is not MISSING and not (isinstance(v, str) and v in strings)
+    """One entry of a condition, compiled by its keyword's compiler."""
+    return _COMPILERS[key](key, arg, where, lazy)
+
+
+def _present(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, bool):
+        raise ConditionError(where, "present must be true or false")
+    return (lambda v, k, t: v is not MISSING) if arg else (lambda v, k, t: v is MISSING)
+
+
+def _type(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    names = [arg] if isinstance(arg, str) else arg
+    if not isinstance(names, list) or not names or any(n not in _TYPE_CHECKS for n in names):
+        raise ConditionError(where, f"expected JSON type name(s) from {sorted(_TYPE_CHECKS)}")
+    tests = [_TYPE_CHECKS[n] for n in names]
+    if key == "type":
+        return lambda v, k, t: v is not MISSING and any(c(v) for c in tests)
+    return lambda v, k, t: v is not MISSING and not any(c(v) for c in tests)
+
+
+def _equals(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if isinstance(arg, str):
+        return lambda v, k, t: v == arg and isinstance(v, str)
+    return lambda v, k, t: v is not MISSING and _json_equal(v, arg)
+
+
+def _in(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, list):
+        raise ConditionError(where, f"{key} expects a list of values")
+    values = list(arg)
+    if all(isinstance(x, str) for x in values):
+        strings = frozenset(values)
         if key == "in":
-            return lambda v, k, t: v is not MISSING and any(_json_equal(v, x) for x in values)
-        return lambda v, k, t: v is not MISSING and not any(_json_equal(v, x) for x in values)
-    if key in ("matches", "not_matches"):
-        if not isinstance(arg, str):
-            raise ConditionError(where, f"{key} expects a regular expression string")
-        regex: re.Pattern[str] | _LazyPattern
-        if lazy:
-            regex = _LazyPattern(arg)
-        else:
-            try:
-                regex = re.compile(arg)
-            except re.error as exc:
-                raise ConditionError(where, f"bad regular expression {arg!r}: {exc}") from None
-        if key == "matches":
-            return lambda v, k, t: isinstance(v, str) and regex.search(v) is not None
-        return lambda v, k, t: isinstance(v, str) and regex.search(v) is None
-    if key in ("key_in", "key_not_in"):
-        if not isinstance(arg, list) or not all(isinstance(x, str) for x in arg):
-            raise ConditionError(where, f"{key} expects a list of member names")
-        names_set = frozenset(arg)
-        if key == "key_in":
-            return lambda v, k, t: str(k) in names_set
-        # An object member not in the list: array elements (int keys) never match.
-        return lambda v, k, t: isinstance(k, str) and k not in names_set
-    if key in ("in_table", "not_in_table"):
-        if not isinstance(arg, str):
-            raise ConditionError(where, f"{key} expects a config table name")
-        if key == "in_table":
-            return lambda v, k, t: isinstance(v, str) and v in t.tables.get(arg, {})
-        return lambda v, k, t: isinstance(v, str) and v not in t.tables.get(arg, {})
-    if key == "members":
-        if not isinstance(arg, Mapping) or not arg:
-            raise ConditionError(where, "members expects a mapping of member name to condition")
-        subs = [(str(name), _compile(c, f"{where}.{name}", lazy)) for name, c in arg.items()]
-        by_name = _string_set(arg)
-        if by_name is not None:  # the common {type: {equals/in: ...}}: one call, no closure
-            ((name, wanted),) = by_name.items()
-            return lambda v, k, t: (
-                isinstance(v, dict) and isinstance(x := v.get(name), str) and x in wanted
-            )
-        if len(subs) == 1:
-            ((name, only),) = subs
-            return lambda v, k, t: isinstance(v, dict) and only(v.get(name, MISSING), name, t)
+            return lambda v, k, t: isinstance(v, str) and v in strings
+        return lambda v, k, t: v is not MISSING and not (isinstance(v, str) and v in strings)
+    if key == "in":
+        return lambda v, k, t: v is not MISSING and any(_json_equal(v, x) for x in values)
+    return lambda v, k, t: v is not MISSING and not any(_json_equal(v, x) for x in values)
 
-        def members(v: Any, k: Segment, t: Context) -> bool:
-            if not isinstance(v, dict):
-                return False
-            return all(p(v.get(name, MISSING), name, t) for name, p in subs)
 
-        return members
-    if key in ("any_of", "all_of"):
-        if not isinstance(arg, list) or not arg:
-            raise ConditionError(where, f"{key} expects a non-empty list of conditions")
-        parts = [_compile(c, f"{where}[{i}]", lazy) for i, c in enumerate(arg)]
-        if key == "any_of":
-            return lambda v, k, t: any(p(v, k, t) for p in parts)
-        return lambda v, k, t: all(p(v, k, t) for p in parts)
-    if key in _COMPARE:
-        compare = _COMPARE[key]
-        if _is_number(arg):
-            bound = arg
-            return lambda v, k, t: _is_number(v) and compare(v, bound)
-        if isinstance(arg, Mapping) and set(arg) == {"field"}:
-            other = compile_pointer(arg["field"], f"{where}.field")
+def _matches(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, str):
+        raise ConditionError(where, f"{key} expects a regular expression string")
+    regex: re.Pattern[str] | _LazyPattern
+    if lazy:
+        regex = _LazyPattern(arg)
+    else:
+        try:
+            regex = re.compile(arg)
+        except re.error as exc:
+            raise ConditionError(where, f"bad regular expression {arg!r}: {exc}") from None
+    if key == "matches":
+        return lambda v, k, t: isinstance(v, str) and regex.search(v) is not None
+    return lambda v, k, t: isinstance(v, str) and regex.search(v) is None
 
-            def against_field(v: Any, k: Segment, t: Context) -> bool:
-                w = resolve(t.root, other)
-                return _is_number(v) and _is_number(w) and compare(v, w)
 
-            return against_field
-        raise ConditionError(where, f"{key} expects a number or {{field: /pointer}}")
-    if key == "fields":
-        if not isinstance(arg, Mapping) or not arg:
-            raise ConditionError(where, "fields expects a mapping of JSON Pointer to condition")
-        refs = [
-            (compile_pointer(ptr, f"{where}.{ptr}"), _compile(c, f"{where}.{ptr}", lazy))
-            for ptr, c in arg.items()
-        ]
+def _key_in(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, list) or not all(isinstance(x, str) for x in arg):
+        raise ConditionError(where, f"{key} expects a list of member names")
+    names_set = frozenset(arg)
+    if key == "key_in":
+        return lambda v, k, t: str(k) in names_set
+    # An object member not in the list: array elements (int keys) never match.
+    return lambda v, k, t: isinstance(k, str) and k not in names_set
 
-        def fields(v: Any, k: Segment, t: Context) -> bool:
-            for tokens, p in refs:
-                if not p(resolve(t.root, tokens), tokens[-1] if tokens else "", t):
-                    return False
-            return True
 
-        return fields
-    if key == "last":
-        last = _compile(arg, where, lazy)
+def _in_table(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, str):
+        raise ConditionError(where, f"{key} expects a config table name")
+    if key == "in_table":
+        return lambda v, k, t: isinstance(v, str) and v in t.tables.get(arg, {})
+    return lambda v, k, t: isinstance(v, str) and v not in t.tables.get(arg, {})
+
+
+def _members(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, Mapping) or not arg:
+        raise ConditionError(where, "members expects a mapping of member name to condition")
+    subs = [(str(name), _compile(c, f"{where}.{name}", lazy)) for name, c in arg.items()]
+    by_name = _string_set(arg)
+    if by_name is not None:  # the common {type: {equals/in: ...}}: one call, no closure
+        ((name, wanted),) = by_name.items()
         return lambda v, k, t: (
-            isinstance(v, (list, tuple)) and bool(v) and last(v[-1], len(v) - 1, t)
+            isinstance(v, dict) and isinstance(x := v.get(name), str) and x in wanted
         )
-    # key == "not"
+    if len(subs) == 1:
+        ((name, only),) = subs
+        return lambda v, k, t: isinstance(v, dict) and only(v.get(name, MISSING), name, t)
+
+    def members(v: Any, k: Segment, t: Context) -> bool:
+        if not isinstance(v, dict):
+            return False
+        return all(p(v.get(name, MISSING), name, t) for name, p in subs)
+
+    return members
+
+
+def _any_of(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, list) or not arg:
+        raise ConditionError(where, f"{key} expects a non-empty list of conditions")
+    parts = [_compile(c, f"{where}[{i}]", lazy) for i, c in enumerate(arg)]
+    if key == "any_of":
+        return lambda v, k, t: any(p(v, k, t) for p in parts)
+    return lambda v, k, t: all(p(v, k, t) for p in parts)
+
+
+def _compare(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    compare = _COMPARE[key]
+    if _is_number(arg):
+        bound = arg
+        return lambda v, k, t: _is_number(v) and compare(v, bound)
+    if isinstance(arg, Mapping) and set(arg) == {"field"}:
+        other = compile_pointer(arg["field"], f"{where}.field")
+
+        def against_field(v: Any, k: Segment, t: Context) -> bool:
+            w = resolve(t.root, other)
+            return _is_number(v) and _is_number(w) and compare(v, w)
+
+        return against_field
+    raise ConditionError(where, f"{key} expects a number or {{field: /pointer}}")
+
+
+def _fields(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    if not isinstance(arg, Mapping) or not arg:
+        raise ConditionError(where, "fields expects a mapping of JSON Pointer to condition")
+    refs = [
+        (compile_pointer(ptr, f"{where}.{ptr}"), _compile(c, f"{where}.{ptr}", lazy))
+        for ptr, c in arg.items()
+    ]
+
+    def fields(v: Any, k: Segment, t: Context) -> bool:
+        for tokens, p in refs:
+            if not p(resolve(t.root, tokens), tokens[-1] if tokens else "", t):
+                return False
+        return True
+
+    return fields
+
+
+def _last(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
+    last = _compile(arg, where, lazy)
+    return lambda v, k, t: isinstance(v, (list, tuple)) and bool(v) and last(v[-1], len(v) - 1, t)
+
+
+def _not(key: str, arg: Any, where: str, lazy: bool) -> Predicate:
     inner = _compile(arg, where, lazy)
     return lambda v, k, t: not inner(v, k, t)
+
+
+_COMPILERS: dict[str, Callable[[str, Any, str, bool], Predicate]] = {
+    "present": _present,
+    "type": _type,
+    "not_type": _type,
+    "equals": _equals,
+    "in": _in,
+    "not_in": _in,
+    "matches": _matches,
+    "not_matches": _matches,
+    "key_in": _key_in,
+    "key_not_in": _key_in,
+    "in_table": _in_table,
+    "not_in_table": _in_table,
+    "members": _members,
+    "any_of": _any_of,
+    "all_of": _any_of,
+    "not": _not,
+    "gt": _compare,
+    "ge": _compare,
+    "lt": _compare,
+    "le": _compare,
+    "fields": _fields,
+    "last": _last,
+}
+"""Each condition keyword's compiler (the keys are exactly the known conditions)."""
+assert set(_COMPILERS) == set(_KNOWN)

@@ -25,27 +25,27 @@ Nothing here knows about any provider.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from hashlib import blake2b
 from typing import Any
 
 from fwcompat._config import Config
-from fwcompat._diagnostics import Diagnostic, Fix, Result, Scope, Severity
+from fwcompat._diagnostics import Diagnostic, Fix, Result, Scope, Severity, make_result
 from fwcompat.engine._model import CompiledRule, Pack, Rule, passed_through, replacement_specs
 from fwcompat.engine._replacements import computed_replacement
 from fwcompat.engine._tables import pack_tables
 
 from ._conditions import Context
-from ._json import short
+from ._findings import CopyOnWrite, Fields, Found, diagnostic, document_order, under
 from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
+from ._places import UNREACHABLE, Place, by_rule, lookup, position, reread
 from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
 from ._schema import CompiledSchema
 
 __all__ = ["Plan", "make_plan", "run_plan"]
 
-Found = list[tuple[tuple[Segment, ...], Diagnostic]]
 Tables = Mapping[str, Mapping[str, str]]
-Place = tuple[tuple[Segment, ...], Any]
-_UNREACHABLE: Any = object()  # a path whose parent is missing: no rule sees it
+_UNREADABLE = (ValueError, TypeError, OverflowError, RecursionError)  # raised by jsonschema-rs
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class _Scope:
     fallback: PathTrie  # the path rules the prefilter could not translate
     gate: Callable[[Any], bool] | None  # prefilter + schema; None: always run the rules
     locator: Locator | None  # where the translated rules fire, found natively
+    plain: tuple[int, ...] = ()  # translated rules with a plain path: looked up directly
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ class Plan:
     scopes: Mapping[str, _Scope]
     tables: Tables
     config: Config
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """URL and header documents already checked, with what was found (data only)."""
+    clean: Callable[[Any], bool] | None = None
+    """jsonschema-rs's own check that a body is valid and no rule can fire on it (it may
+    raise for what it cannot read); None when some body rule is left to Python."""
 
 
 def _when(compiled: CompiledRule) -> Mapping[str, Any]:
@@ -89,9 +95,12 @@ def _add(trie: PathTrie, index: int, compiled: CompiledRule) -> None:
 
 def _body_checks(
     steps: list[_Step], tables: Tables
-) -> tuple[Callable[[Any], bool], Locator, PathTrie]:
-    """The body's one-pass gate, the native locator, and the rules left to Python."""
-    translated: list[tuple[int, str | None, Any]] = []
+) -> tuple[Callable[[Any], bool], Locator, PathTrie, tuple[int, ...], Callable[[Any], bool] | None]:
+    """The body's one-pass gate, the native locator (for paths with a * or an index),
+    the rules left to Python, and the translated rules whose path is plain."""
+    translated: list[Any] = []
+    located: list[Any] = []  # the rules with a * or an index in their path
+    plain: list[int] = []
     fallback = PathTrie()
     schemas: list[CompiledSchema] = []
     for index, step in enumerate(steps):
@@ -101,21 +110,35 @@ def _body_checks(
             continue
         try:
             no_fire = no_fire_schema(
-                compiled.selector.tokens, _when(compiled), compiled.matches_absent, tables
+                compiled.selector.tokens, _when(compiled), compiled.matches_absent, tables, index
             )
         except Untranslatable:
             _add(fallback, index, compiled)
             continue
-        if no_fire is not True:
-            tokens = compiled.selector.tokens
-            plain_first = tokens and tokens[0] != "*" and not compiled.matches_absent
-            translated.append((index, tokens[0] if plain_first else None, no_fire))
+        translated.append(no_fire)
+        if step.plain is None:
+            located.append(no_fire)
+        else:
+            plain.append(index)
     first = schemas[0] if schemas else CompiledSchema(True, name="any JSON")
-    merged = merge([s for _, _, s in translated])
-    constraints = () if merged is True else (merged,)
-    checks = [first.gate(*constraints), *(s.is_valid for s in schemas[1:])]
+    merged = merge(translated)
+    native = first.native_gate(*(() if merged is True else (merged,)))
+    checks = [_guarded(native), *(s.is_valid for s in schemas[1:])]
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
-    return gate, Locator(translated), fallback
+    clean = native if len(schemas) <= 1 and fallback.empty else None
+    return gate, Locator(merge(located)), fallback, tuple(plain), clean
+
+
+def _guarded(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """``check``, answering "no" for what jsonschema-rs cannot read."""
+
+    def is_valid(instance: Any) -> bool:
+        try:
+            return bool(check(instance))
+        except _UNREADABLE:
+            return False
+
+    return is_valid
 
 
 def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
@@ -157,6 +180,7 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             severity = Severity.ERROR
         steps[rule.scope].append(_Step(compiled, severity, local, alone, plain, fix, refuse))
     scopes: dict[str, _Scope] = {}
+    clean: Callable[[Any], bool] | None = None
     for name, scope_steps in steps.items():
         trie = PathTrie()
         for index, step in enumerate(scope_steps):
@@ -164,117 +188,11 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             if compiled.schema is None:
                 _add(trie, index, compiled)
         if name == "body":
-            gate, locator, fallback = _body_checks(scope_steps, tables)
-            scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator)
+            gate, locator, fallback, looked_up, clean = _body_checks(scope_steps, tables)
+            scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator, looked_up)
         else:
             scopes[name] = _Scope(tuple(scope_steps), trie, trie, None, None)
-    return Plan(pack=pack, scopes=scopes, tables=tables, config=config)
-
-
-class _CopyOnWrite:
-    """A document plus the set of containers this run already owns (copied)."""
-
-    __slots__ = ("_keep", "_owned", "root")
-
-    def __init__(self, root: Any) -> None:
-        self.root = root
-        self._owned: set[int] = set()
-        self._keep: list[Any] = []  # owned copies stay alive, so their ids stay unique
-
-    def _own(self, node: Any) -> Any:
-        if id(node) in self._owned:
-            return node
-        copy: Any = dict(node) if isinstance(node, dict) else list(node)
-        self._owned.add(id(copy))
-        self._keep.append(copy)
-        return copy
-
-    def _parent(self, segments: tuple[Segment, ...]) -> Any:
-        self.root = node = self._own(self.root)
-        for seg in segments[:-1]:
-            child = node[seg]
-            owned = self._own(child)
-            if owned is not child:
-                node[seg] = owned
-            node = owned
-        return node
-
-    def remove(self, segments: tuple[Segment, ...]) -> None:
-        del self._parent(segments)[segments[-1]]
-
-    def replace(self, segments: tuple[Segment, ...], value: Any) -> None:
-        self._parent(segments)[segments[-1]] = value
-
-
-def _where(segments: tuple[Segment, ...]) -> str:
-    """A human path such as ``messages[2].content[0].type``."""
-    if not segments:
-        return "the request"
-    out = ""
-    for seg in segments:
-        out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else str(seg))
-    return out
-
-
-def _shown(value: Any) -> str:
-    return "(absent)" if value is MISSING else short(value)
-
-
-class _Fields(dict[str, str]):
-    """A message's placeholders, each computed only if the template names it."""
-
-    __slots__ = ("_pointer", "_replacement", "_segments", "_value")
-
-    def __init__(self, segments: tuple[Segment, ...], pointer: str, value: Any, replacement: Any):
-        super().__init__()
-        self._segments = segments
-        self._pointer = pointer
-        self._value = value
-        self._replacement = replacement
-
-    def __missing__(self, name: str) -> str:
-        if name == "value":
-            return _shown(self._value)
-        if name in ("type", "name"):
-            value = self._value
-            return _shown(value.get(name, MISSING) if isinstance(value, dict) else MISSING)
-        if name == "key":
-            return str(self._segments[-1]) if self._segments else ""
-        if name == "pointer":
-            return self._pointer
-        if name == "replacement":
-            return _shown(self._replacement)
-        if name == "where":
-            return _where(self._segments)
-        return ""  # error: only validate rules fill it
-
-
-def _diagnostic(
-    rule: Rule,
-    severity: Severity,
-    pointer: str,
-    message: str,
-    fix: Fix | None,
-    action: str | None = None,
-) -> Diagnostic:
-    return Diagnostic(
-        code=rule.code,
-        rule=rule.name,
-        severity=severity,
-        scope=rule.scope,
-        path=pointer,
-        action=action or rule.past_action,  # type: ignore[arg-type]
-        message=message,
-        doc=rule.doc,
-        fix=fix,
-        pack=rule.pack,
-        revision=rule.revision,
-    )
-
-
-def _under(segments: tuple[Segment, ...], rejected: set[tuple[Segment, ...]]) -> bool:
-    """Whether ``segments`` is at or under a rejected place: one set lookup per depth."""
-    return bool(rejected) and any(segments[:n] in rejected for n in range(len(segments) + 1))
+    return Plan(pack=pack, scopes=scopes, tables=tables, config=config, clean=clean)
 
 
 def _validate(
@@ -291,7 +209,7 @@ def _validate(
     ctx = Context(tables, document)
     skip = frozenset(tuple(str(seg) for seg in place) for place in rejected)
     for err in schema.iter_errors(document, skip=skip):
-        if _under(err.path, rejected):
+        if under(err.path, rejected):
             continue
         # A member a removing rule handles is that rule's to report (or, when it is
         # ignored, to let through).
@@ -299,10 +217,10 @@ def _validate(
             continue
         at = err.path[:-1] if err.keyword == "required" else err.path
         pointer = format_pointer(err.path)
-        fields = _Fields(at, pointer, MISSING, None)
+        fields = Fields(at, pointer, MISSING, None)
         fields["error"] = err.message
         message = rule.message.format_map(fields)
-        found.append((err.path, _diagnostic(rule, step.severity, pointer, message, None)))
+        found.append((err.path, diagnostic(rule, step.severity, pointer, message, None)))
 
 
 def _overlapping(
@@ -351,7 +269,7 @@ def _rematch_at(
     compiled = step.compiled
     out = [(segments, value) for segments, value in before if segments not in places]
     for place in places:
-        found = _reread(root, place)
+        found = reread(root, place)
         if found is None:
             continue  # its parent is gone
         segments, value = found
@@ -359,7 +277,7 @@ def _rematch_at(
             continue
         if compiled.predicate(value, segments[-1] if segments else "", ctx):
             out.append((segments, value))
-    out.sort(key=lambda place: _position(place[0]))
+    out.sort(key=lambda place: position(place[0]))
     return out
 
 
@@ -370,100 +288,50 @@ def _rematch(step: _Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
 def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int, list[Place]]:
     """Every place each path rule fires, per rule, in document order.
 
-    Native yes/no checks name the translated rules that fire; only their paths (and
-    those of the few rules left to Python) are walked. A document jsonschema-rs
-    cannot read is walked for every rule at once.
+    One native pass names the translated rules that fire and where; Python reads
+    values only there (and walks the paths of the few rules left to it). A document
+    jsonschema-rs cannot read is walked for every rule at once.
     """
     ctx = Context(tables, document)
-    firing = scope.locator.firing(document) if scope.locator is not None else None
-    if firing is None:
-        return _by_rule(scope.trie.walk(document, ctx, fold_case=fold))
+    located = scope.locator.locate(document) if scope.locator is not None else None
+    if located is None:
+        return by_rule(scope.trie.walk(document, ctx, fold_case=fold))
     found = scope.fallback.walk(document, ctx, fold_case=fold)
-    for index in firing:
+    for index in scope.plain:  # a path of member names: looked up directly
+        step = scope.steps[index]
+        assert step.plain is not None
+        value = lookup(document, step.plain)
+        if value is UNREACHABLE or (value is MISSING and not step.compiled.matches_absent):
+            continue
+        if step.compiled.predicate(value, step.plain[-1] if step.plain else "", ctx):
+            found.append((index, step.plain, value))
+    for index in sorted(located):
         step = scope.steps[index]
         predicate = step.compiled.predicate
-        if step.plain is not None:  # a path of member names: look it up directly
-            value = _lookup(document, step.plain)
-            key = step.plain[-1] if step.plain else ""
-            seen = value is not MISSING or step.compiled.matches_absent
-            if value is not _UNREACHABLE and seen and predicate(value, key, ctx):
-                found.append((index, step.plain, value))
-            continue
-        located = _located(scope, index, document)
-        if located is None:  # not understood: walk this rule's path in Python
+        places = _located(step, located[index], document)
+        if places is None:  # not understood: walk this rule's path in Python
             found += [(index, s, v) for _, s, v in step.trie.walk(document, ctx)]
             continue
-        for segments, value in located:
+        for segments, value in places:
             if predicate(value, segments[-1] if segments else "", ctx):
                 found.append((index, segments, value))
-    return _by_rule(found)
+    return by_rule(found)
 
 
-def _located(scope: _Scope, index: int, document: Any) -> list[Place] | None:
+def _located(step: _Step, raw: list[tuple[Any, ...]], document: Any) -> list[Place] | None:
     """The places the locator reports for a rule, re-read against the document and in
     document order; None if any report does not fit the document."""
-    assert scope.locator is not None
-    raw = scope.locator.places(index, document)
-    if raw is None:
-        return None
-    depth = len(scope.steps[index].compiled.selector.tokens)
+    depth = len(step.compiled.selector.tokens)
     out: list[Place] = []
-    for path in raw:
+    for path in dict.fromkeys(raw):
         if len(path) != depth:  # a member named "" was dropped from the report
             return None
-        place = _reread(document, path)
+        place = reread(document, path)
         if place is None:
             return None
         out.append(place)
-    out.sort(key=lambda place: _position(place[0]))
+    out.sort(key=lambda place: position(place[0]))
     return out
-
-
-def _position(segments: tuple[Segment, ...]) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, s) if isinstance(s, int) else (1, s) for s in segments)
-
-
-def _reread(document: Any, raw: tuple[Any, ...]) -> Place | None:
-    """A reported place with segments typed as the document has them (member names
-    are strings, indexes ints), and its value; only the last member may be absent."""
-    node = document
-    segments: list[Segment] = []
-    last = len(raw) - 1
-    for depth, seg in enumerate(raw):
-        if isinstance(node, dict):
-            key = seg if isinstance(seg, str) else str(seg)
-            if key not in node:
-                return ((*segments, key), MISSING) if depth == last else None
-            segments.append(key)
-            node = node[key]
-        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
-            segments.append(seg)
-            node = node[seg]
-        else:
-            return None
-    return tuple(segments), node
-
-
-def _lookup(document: Any, tokens: tuple[str, ...]) -> Any:
-    """The value at a path of member names; MISSING if absent (an absent last member)
-    or unreachable (then no rule can see it: callers check the parent exists)."""
-    node = document
-    for token in tokens[:-1]:
-        if not isinstance(node, dict) or token not in node:
-            return _UNREACHABLE
-        node = node[token]
-    if not tokens:
-        return node
-    if not isinstance(node, dict):
-        return _UNREACHABLE
-    return node.get(tokens[-1], MISSING)
-
-
-def _by_rule(found: list[tuple[int, tuple[Segment, ...], Any]]) -> dict[int, list[Place]]:
-    matched: dict[int, list[Place]] = {}
-    for index, segments, value in found:
-        matched.setdefault(index, []).append((segments, value))
-    return matched
 
 
 def _run_scope(
@@ -474,76 +342,110 @@ def _run_scope(
     A rule is looked at only if it matched, or if an earlier edit may have changed
     what it sees (then it is matched again, alone, on the edited document).
     """
-    doc = _CopyOnWrite(document)
+    doc = CopyOnWrite(document)
     fold = scope_name == "headers"  # HTTP header names are case-insensitive
     matched = _match(scope, document, tables, fold) if isinstance(document, dict) else {}
     edits: list[tuple[tuple[Segment, ...], bool]] = []
     edited_first: set[str] = set()  # first members of edited paths: most rules skip quickly
+    edits_under: dict[str | None, list[tuple[tuple[Segment, ...], bool]]] = {}  # by first member
     found: Found = []
     rejected: set[tuple[Segment, ...]] = set()
     removed: set[tuple[Segment, ...]] = set()  # member removals (no array elements)
     for index, step in enumerate(scope.steps):
-        compiled = step.compiled
-        if compiled.schema is not None:
+        if step.compiled.schema is not None:
             _validate(step, doc.root, rejected, found, tables)
             continue
         matches = matched.get(index)
         if edits and isinstance(doc.root, dict) and _touched(step, edited_first):
-            ctx = Context(tables, doc.root)
-            tokens = compiled.selector.tokens
-            overlapping = _overlapping(tokens, compiled.matches_absent, edits)
-            places = _changed_places(tokens, overlapping) if step.local and not fold else None
-            if not step.local or places is None:
-                matches = _rematch(step, doc.root, ctx, fold)
-            elif places:
-                matches = _rematch_at(step, matches or [], places, doc.root, ctx)
+            tokens = step.compiled.selector.tokens
+            near = edits
+            if tokens and tokens[0] != "*":
+                near = edits_under.get(tokens[0], []) + edits_under.get(None, [])
+            matches = _matched_again(step, matches, near, doc.root, tables, fold)
         if matches and removed:  # a match at or under a removed member is gone with it
-            matches = [m for m in matches if not _under(m[0], removed)]
+            matches = [m for m in matches if not under(m[0], removed)]
         if not matches:
             continue
-        rule = compiled.rule
         if step.refuse:
             _refused(step, matches, doc.root, tables, rejected, found)
             continue
-        if rule.action in ("remove", "replace"):
-            edits.extend((segments, rule.action == "remove") for segments, _ in matches)
-            if rule.action == "remove":
+        action = step.compiled.rule.action
+        if action in ("remove", "replace"):
+            edits.extend((segments, action == "remove") for segments, _ in matches)
+            if action == "remove":
                 if any(seg and isinstance(seg[-1], int) for seg, _ in matches):
                     removed.clear()  # indexes shifted: the recorded places are stale
                 removed.update(seg for seg, _ in matches if seg and isinstance(seg[-1], str))
+            for segments, _ in matches:  # None: the whole document, which every rule sees
+                first = str(segments[0]) if segments else None
+                edits_under.setdefault(first, []).append((segments, action == "remove"))
             edited_first.update(str(segments[0]) for segments, _ in matches if segments)
-        # A fix whose rule the configuration raised to an error still applies to the
-        # normalized request, but the request is not ok: its message must not read as if
-        # the change made it fine.
-        raised = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
-        # Apply edits last-first so removing array elements keeps earlier indices valid.
-        for segments, value in reversed(matches):
-            fix = None
-            replacement: Any = None
-            if rule.action == "remove":
-                doc.remove(segments)
-                fix = step.fix
-            elif rule.action == "replace":
-                assert rule.replace is not None
-                ctx = Context(tables, doc.root)
-                replacement = computed_replacement(rule.replace, value, ctx)
-                doc.replace(segments, replacement)
-                fix = Fix(rule.fix or "safe", replacement)
-            elif rule.action == "reject":
-                rejected.add(segments)
-            pointer = format_pointer(segments)
-            fields = _Fields(segments, pointer, value, replacement)
-            if raised and fix is not None:
-                verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
-                message = (
-                    f"{rule.title} ({fields['where']}: {fields['value']}); an error by "
-                    f"configuration ({rule.code}): the request must not be sent as it is "
-                    f"(the fix would {verb})"
-                )
-            else:
-                message = rule.message.format_map(fields)
-            found.append((segments, _diagnostic(rule, step.severity, pointer, message, fix)))
+        _apply(step, matches, doc, tables, rejected, found)
     return doc.root, found
+
+
+def _matched_again(
+    step: _Step,
+    matches: list[Place] | None,
+    edits: list[tuple[tuple[Segment, ...], bool]],
+    root: Any,
+    tables: Tables,
+    fold: bool,
+) -> list[Place] | None:
+    """A rule's matches after earlier edits: asked again where they changed what it sees."""
+    ctx = Context(tables, root)
+    if not step.local:
+        return _rematch(step, root, ctx, fold)  # it reads other fields: asked again everywhere
+    tokens = step.compiled.selector.tokens
+    overlapping = _overlapping(tokens, step.compiled.matches_absent, edits)
+    places = _changed_places(tokens, overlapping) if step.local and not fold else None
+    if not step.local or places is None:
+        return _rematch(step, root, ctx, fold)
+    if places:
+        return _rematch_at(step, matches or [], places, root, ctx)
+    return matches
+
+
+def _apply(
+    step: _Step,
+    matches: list[Place],
+    doc: CopyOnWrite,
+    tables: Tables,
+    rejected: set[tuple[Segment, ...]],
+    found: Found,
+) -> None:
+    """One rule's edits and diagnostics at its matches, last first (so that removing
+    array elements keeps the earlier indexes valid)."""
+    rule = step.compiled.rule
+    # A fix whose rule the configuration raised to an error still applies to the
+    # normalized request, but the request is not ok: its message must not read as if
+    # the change made it fine.
+    raised = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
+    for segments, value in reversed(matches):
+        fix = None
+        replacement: Any = None
+        if rule.action == "remove":
+            doc.remove(segments)
+            fix = step.fix
+        elif rule.action == "replace":
+            assert rule.replace is not None
+            replacement = computed_replacement(rule.replace, value, Context(tables, doc.root))
+            doc.replace(segments, replacement)
+            fix = Fix(rule.fix or "safe", replacement)
+        elif rule.action == "reject":
+            rejected.add(segments)
+        pointer = format_pointer(segments)
+        fields = Fields(segments, pointer, value, replacement)
+        if raised and fix is not None:
+            verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
+            message = (
+                f"{rule.title} ({fields['where']}: {fields['value']}); an error by "
+                f"configuration ({rule.code}): the request must not be sent as it is "
+                f"(the fix would {verb})"
+            )
+        else:
+            message = rule.message.format_map(fields)
+        found.append((segments, diagnostic(rule, step.severity, pointer, message, fix)))
 
 
 def _refused(
@@ -564,7 +466,7 @@ def _refused(
             replacement = computed_replacement(rule.replace, value, Context(tables, root))
         rejected.add(segments)
         pointer = format_pointer(segments)
-        fields = _Fields(segments, pointer, value, replacement)
+        fields = Fields(segments, pointer, value, replacement)
         verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
         message = (
             f"{rule.title} ({fields['where']}: {fields['value']}); not changed: the fix would "
@@ -572,7 +474,7 @@ def _refused(
             "Change the request, or opt in with --unsafe-fixes / Config(unsafe_fixes=True)."
         )
         found.append(
-            (segments, _diagnostic(rule, step.severity, pointer, message, None, "rejected"))
+            (segments, diagnostic(rule, step.severity, pointer, message, None, "rejected"))
         )
 
 
@@ -582,39 +484,6 @@ def _touched(step: _Step, edited_first: set[str]) -> bool:
         return True  # it reads other fields of the request
     tokens = step.compiled.selector.tokens
     return not tokens or tokens[0] == "*" or tokens[0] in edited_first
-
-
-def _document_order(original: Any, found: Found) -> list[Diagnostic]:
-    """Sort diagnostics by where their pointer sits in the original document (stable).
-
-    Each object's member positions are indexed once, so the cost is linear in the
-    number of diagnostics times their depth, plus the objects they pass through.
-    """
-    if len(found) < 2:
-        return [d for _, d in found]
-    key_positions: dict[int, dict[Any, int]] = {}
-    end = 1 << 62
-
-    def position(segments: tuple[Segment, ...]) -> tuple[int, ...]:
-        node = original
-        out: list[int] = []
-        for seg in segments:
-            if isinstance(node, dict):
-                index = key_positions.get(id(node))
-                if index is None:
-                    index = key_positions[id(node)] = {k: i for i, k in enumerate(node)}
-                pos = index.get(seg, end)
-                out.append(pos)
-                node = node[seg] if pos != end else None
-            elif isinstance(node, (list, tuple)) and isinstance(seg, int) and seg < len(node):
-                out.append(seg)
-                node = node[seg]
-            else:
-                out.append(end)
-                node = None
-        return tuple(out)
-
-    return [d for _, d in sorted(found, key=lambda item: position(item[0]))]
 
 
 def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
@@ -627,35 +496,80 @@ def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
 
 def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -> Result:
     """Apply a prepared pack to one request: the normalized request and its diagnostics."""
+    clean = plan.clean
+    if clean is not None and headers is None and base_url is None and path is None:
+        # The common case, a clean body alone: one native pass and a Result.
+        try:
+            if type(body) is dict and clean(body):
+                return make_result(body, {}, (), plan.pack.name, plan.pack.revision)
+        except _UNREADABLE:
+            pass
     diagnostics: list[Diagnostic] = []
-    tables = plan.tables
-
     if base_url is not None or path is not None:
-        url_doc: dict[str, Any] = {}
-        if base_url is not None:
-            url_doc["base_url"] = base_url
-        if path is not None:
-            url_doc["path"] = path
-        _, found = _run_scope("url", url_doc, plan.scopes["url"], tables)
-        diagnostics += _document_order(url_doc, found)
-
+        diagnostics += _url_findings(plan, base_url, path)
     out_headers: dict[str, Any] = {}
     if headers is not None:
-        header_doc: Any = dict(headers.items()) if isinstance(headers, Mapping) else headers
-        new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], tables)
-        diagnostics += _document_order(header_doc, found)
-        if isinstance(new_headers, dict):
-            out_headers = new_headers
-
-    body_scope = plan.scopes["body"]
+        out_headers, found_headers = _header_findings(plan, headers)
+        diagnostics += found_headers
     new_body = body
-    if not _clean(body_scope, body, tables):
-        new_body, found = _run_scope("body", body, body_scope, tables)
-        diagnostics += _document_order(body, found)
-    return Result(
-        request=new_body,
-        headers=out_headers,
-        diagnostics=tuple(diagnostics),
-        pack=plan.pack.name,
-        revision=plan.pack.revision,
+    body_scope = plan.scopes["body"]
+    if not _clean(body_scope, body, plan.tables):
+        new_body, found = _run_scope("body", body, body_scope, plan.tables)
+        diagnostics += document_order(body, found)
+    return make_result(
+        new_body, out_headers, tuple(diagnostics), plan.pack.name, plan.pack.revision
     )
+
+
+_MEMO_SIZE = 256
+"""URL and header documents remembered per plan, with their findings (a client sends
+the same few again and again); past this many, the memo starts over."""
+
+
+def _memo_key(scope: str, items: Any) -> tuple[Any, ...] | None:
+    """A key for a document of string members (in order), or None: not remembered."""
+    key = (scope, *items)
+    return key if all(type(k) is str and type(v) is str for k, v in items) else None
+
+
+def _url_findings(plan: Plan, base_url: Any, path: Any) -> tuple[Diagnostic, ...]:
+    url_doc: dict[str, Any] = {}
+    if base_url is not None:
+        url_doc["base_url"] = base_url
+    if path is not None:
+        url_doc["path"] = path
+    key = _memo_key("url", tuple(url_doc.items()))
+    found_before = plan.memo.get(key) if key is not None else None
+    if found_before is not None:
+        return found_before  # type: ignore[no-any-return]
+    _, found = _run_scope("url", url_doc, plan.scopes["url"], plan.tables)
+    diagnostics = tuple(document_order(url_doc, found))
+    _remember(plan, key, diagnostics)
+    return diagnostics
+
+
+def _header_findings(plan: Plan, headers: Any) -> tuple[dict[str, Any], tuple[Diagnostic, ...]]:
+    """The normalized headers (a new dict each time) and their diagnostics. Headers carry
+    credentials: they are remembered by a digest, and the normalized copy is kept only
+    when a rule changed it."""
+    header_doc: Any = dict(headers.items()) if isinstance(headers, Mapping) else headers
+    key = _memo_key("headers", tuple(header_doc.items())) if type(header_doc) is dict else None
+    if key is not None:
+        text = "".join(f"{len(k)}:{k}{len(v)}:{v}" for k, v in key[1:])
+        key = ("headers", blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest())
+    before = plan.memo.get(key) if key is not None else None
+    if before is not None:
+        return dict(header_doc if before[0] is None else before[0]), before[1]
+    new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], plan.tables)
+    out = new_headers if isinstance(new_headers, dict) else {}
+    diagnostics = tuple(document_order(header_doc, found))
+    _remember(plan, key, (None if out == header_doc else dict(out), diagnostics))
+    return out, diagnostics
+
+
+def _remember(plan: Plan, key: tuple[Any, ...] | None, value: Any) -> None:
+    if key is None:
+        return
+    if len(plan.memo) >= _MEMO_SIZE:
+        plan.memo.clear()
+    plan.memo[key] = value

@@ -25,6 +25,7 @@ from ._tables import GlobTable
 
 __all__ = [
     "LOCAL_CONDITIONS",
+    "RULE_TAG",
     "Locator",
     "Untranslatable",
     "merge",
@@ -41,6 +42,8 @@ LOCAL_CONDITIONS = frozenset(
 )  # fmt: skip
 """Conditions that look only at the value, its member name and the config tables
 (a comparison only when it is against a number, not ``{field: ...}``)."""
+RULE_TAG = "x-fwcompat-rule"
+"""The key under which a place a rule fires at names the rule (ignored by validators)."""
 _BOUNDS = {"gt": "exclusiveMinimum", "ge": "minimum", "lt": "exclusiveMaximum", "le": "maximum"}
 
 Tables = Mapping[str, Mapping[str, Any]]
@@ -85,12 +88,19 @@ def uses_only_local(when: Any) -> bool:
 
 
 def no_fire_schema(
-    tokens: Sequence[str], when: Mapping[str, Any] | None, absent: bool, tables: Tables
+    tokens: Sequence[str],
+    when: Mapping[str, Any] | None,
+    absent: bool,
+    tables: Tables,
+    tag: int | None = None,
 ) -> Any:
     """A schema a document satisfies exactly when this rule finds nothing in it.
 
+    ``tag`` (the rule's index) is written into each place the rule fires at, under
+    :data:`RULE_TAG`: the :class:`Locator` reads it back from jsonschema-rs's reports.
     Raises :class:`Untranslatable` when no exact translation is known.
     """
+    marks = {} if tag is None else {RULE_TAG: tag}
     when = when or {}
     if not uses_only_local(when):
         raise Untranslatable("condition on other fields")
@@ -100,31 +110,32 @@ def no_fire_schema(
         predicate, _ = compile_condition(when)
         if not predicate(MISSING, tokens[-1], Context(tables)):
             return True
-        return _nest(tokens[:-1], {"required": [tokens[-1]]})
+        return _nest(tokens[:-1], {"required": [tokens[-1]], **marks})
     if tokens and tokens[-1] == WILDCARD:
         names = sorted(_key_names(when))
-        other = _leaf(_fires(when, _OTHER, tables))
-        element = _leaf(_fires(when, _INDEX, tables))
+        other = _leaf(_fires(when, _OTHER, tables), marks)
+        element = _leaf(_fires(when, _INDEX, tables), marks)
         leaf: dict[str, Any] = {"additionalProperties": other, "items": element}
         if any(is_index(n) for n in names):
             raise Untranslatable("key condition naming an array index")
         if names:
-            leaf["properties"] = {n: _leaf(_fires(when, n, tables)) for n in names}
+            leaf["properties"] = {n: _leaf(_fires(when, n, tables), marks) for n in names}
         if all(v is True for v in (other, element, *leaf.get("properties", {}).values())):
             return True
         return _nest(tokens[:-1], leaf)
     key = tokens[-1] if tokens else ""
     if tokens and is_index(key):
         raise Untranslatable("an index as the last token")
-    leaf_schema = _leaf(_fires(when, key, tables))
+    leaf_schema = _leaf(_fires(when, key, tables), marks)
     return True if leaf_schema is True else _nest(tokens, leaf_schema)
 
 
-def _leaf(fires: Any) -> Any:
+def _leaf(fires: Any, marks: Mapping[str, Any]) -> Any:
     """The schema a selected value must meet for the rule not to fire. "Fires on any
     value" is ``{"not": {}}`` rather than ``false``, so that jsonschema-rs reports it
     at the value itself (the locator reads match places from those reports)."""
-    return {"not": {}} if fires is True else _negate(fires)
+    leaf = {"not": {}} if fires is True else _negate(fires)
+    return {**leaf, **marks} if isinstance(leaf, dict) else leaf
 
 
 def merge(schemas: Sequence[Any]) -> Any:
@@ -308,56 +319,54 @@ def ecma_pattern(pattern: str) -> str:
     if caseless:
         pattern = pattern[4:]
     out: list[str] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            if i + 1 >= n or pattern[i + 1] not in _ESCAPABLE:
-                raise Untranslatable("escape sequence")
-            out.append(pattern[i : i + 2])
-            i += 2
-        elif c == "[":
-            end = _class_end(pattern, i)
-            body = pattern[i + 1 : end]
-            if caseless and any(ch.isalpha() for ch in body):
-                if "-" in body.strip("-") or body.startswith("^"):
-                    raise Untranslatable("a caseless class with a range or negation")
-                body = "".join(_caseless(ch) if ch.isalpha() else ch for ch in body)
-            out.append("[" + body + "]")
-            i = end + 1
-        elif c == "(":
-            if pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
-                raise Untranslatable("group extension")
-            out.append(c)
-            i += 1
-        elif c == ".":
-            out.append("[^\\n]")
-            i += 1
-        elif c == "$":
-            if i != n - 1:
-                raise Untranslatable("$ before the end")
-            # Python's $ also matches before a final newline. Nothing follows it, so
-            # consuming that newline reads the same, and needs no lookahead (which would
-            # force jsonschema-rs onto its slower backtracking engine).
-            out.append("\\n?$")
-            i += 1
-        elif c == "{":
-            end = pattern.find("}", i)
-            body = pattern[i + 1 : end] if end > 0 else ""
-            lo, _, hi = body.partition(",")
-            if not (lo.isdigit() and (hi == "" or hi.isdigit())):
-                raise Untranslatable("a brace that is not a quantifier")
-            out.append(pattern[i : end + 1])
-            i = end + 1
-        elif caseless and c.isalpha():
-            out.append("[" + _caseless(c) + "]")
-            i += 1
-        elif c.isprintable():
-            out.append(c)
-            i += 1
-        else:
-            raise Untranslatable("control character")
+    i = 0
+    while i < len(pattern):
+        piece, i = _ecma_piece(pattern, i, caseless)
+        out.append(piece)
     return "".join(out)
+
+
+def _ecma_piece(pattern: str, i: int, caseless: bool) -> tuple[str, int]:
+    """The ECMA-262 spelling of the piece of ``pattern`` at ``i``, and where the next
+    piece starts; :class:`Untranslatable` if the dialects may read it differently."""
+    c = pattern[i]
+    if c == "\\":
+        if i + 1 >= len(pattern) or pattern[i + 1] not in _ESCAPABLE:
+            raise Untranslatable("escape sequence")
+        return pattern[i : i + 2], i + 2
+    if c == "[":
+        end = _class_end(pattern, i)
+        body = pattern[i + 1 : end]
+        if caseless and any(ch.isalpha() for ch in body):
+            if "-" in body.strip("-") or body.startswith("^"):
+                raise Untranslatable("a caseless class with a range or negation")
+            body = "".join(_caseless(ch) if ch.isalpha() else ch for ch in body)
+        return "[" + body + "]", end + 1
+    if c == "(":
+        if pattern.startswith("(?", i) and not pattern.startswith("(?:", i):
+            raise Untranslatable("group extension")
+        return c, i + 1
+    if c == ".":
+        return "[^\\n]", i + 1
+    if c == "$":
+        if i != len(pattern) - 1:
+            raise Untranslatable("$ before the end")
+        # Python's $ also matches before a final newline. Nothing follows it, so
+        # consuming that newline reads the same, and needs no lookahead (which would
+        # force jsonschema-rs onto its slower backtracking engine).
+        return "\\n?$", i + 1
+    if c == "{":
+        end = pattern.find("}", i)
+        body = pattern[i + 1 : end] if end > 0 else ""
+        lo, _, hi = body.partition(",")
+        if not (lo.isdigit() and (hi == "" or hi.isdigit())):
+            raise Untranslatable("a brace that is not a quantifier")
+        return pattern[i : end + 1], end + 1
+    if caseless and c.isalpha():
+        return "[" + _caseless(c) + "]", i + 1
+    if c.isprintable():
+        return c, i + 1
+    raise Untranslatable("control character")
 
 
 def _class_end(pattern: str, start: int) -> int:
@@ -388,74 +397,71 @@ def _class_end(pattern: str, start: int) -> int:
 
 
 class Locator:
-    """Which translated rules fire on a document, and where.
+    """Where the translated rules fire on a document: one native pass.
 
-    Asked only when the prefilter said "maybe". One native yes/no check per rule
-    names the rules that fire; for those, jsonschema-rs reports each place (an
-    error of the rule's "does not fire" schema) without Python walking the
-    document. Reading a place costs about as much as an error object, so the
-    cost is in proportion to the findings, not to the document.
+    Asked only when the gate said "maybe". Each place a rule fires at carries the
+    rule's index (:data:`RULE_TAG`); one ``iter_errors`` of jsonschema-rs over all
+    the rules together reports every such place, and the tag of the schema node
+    behind each report names its rule. Python never walks the document, and the
+    cost is one pass plus the findings. For the reports, "must not match X" is
+    written as ``if X then false``: the same answer, and a report that does not
+    spell out X (a third of the memory per finding).
     """
 
-    def __init__(self, entries: Sequence[tuple[int, str | None, Any]]) -> None:
-        """``entries``: (rule index, the member the rule needs at the top, if any, its
-        no-fire schema). Rules that need the same member are asked together first
-        (all of the content-block rules, say), and one by one only when one of them
-        fires; a rule that needs a member the document lacks is not asked at all.
-        Validators are compiled on first use: start-up counts for the CLI."""
-        self._schemas: dict[Any, Any] = {index: no_fire for index, _, no_fire in entries}
-        groups: dict[str | None, list[int]] = {}
-        for index, needs, _ in entries:
-            groups.setdefault(needs, []).append(index)
-        self._groups: list[tuple[str | None, list[int]]] = []
-        for needs, members in groups.items():
-            if needs is None or len(members) == 1:
-                self._groups += [(needs, [index]) for index in members]
-            else:
-                self._schemas[needs] = merge([self._schemas[i] for i in members])
-                self._groups.append((needs, members))
-        self._validators: dict[Any, Any] = {}
+    def __init__(self, merged: Any) -> None:
+        """``merged``: the rules' tagged no-fire schemas, merged. Compiled on first
+        use: start-up counts for the CLI."""
+        self._schema = _reporting_form(merged)
+        self._validator: Any = None
 
-    def _validator(self, key: Any) -> Any:
-        """The validator of a rule (by index) or of a group (by the member it needs)."""
-        validator = self._validators.get(key)
-        if validator is None:
+    def locate(self, document: Any) -> dict[int, list[tuple[Any, ...]]] | None:
+        """``{rule index: [raw place, ...]}`` for the rules that fire, as jsonschema-rs
+        reports them (a member named like a number comes back as an int, a member named
+        "" is dropped: callers re-read each place against the document). None when the
+        document cannot be read natively or a report is not understood."""
+        if self._validator is None:
             from ._schema import compile_validator
 
-            validator = compile_validator(self._schemas[key], "rule prefilter")
-            self._validators[key] = validator
-        return validator
-
-    def firing(self, document: Any) -> list[int] | None:
-        """The indices of the rules that fire; None when the document cannot be read
-        natively (then every rule is walked in Python)."""
-        out: list[int] = []
+            self._validator = compile_validator(self._schema, "rule locator")
+        out: dict[int, list[tuple[Any, ...]]] = {}
         try:
-            for needs, members in self._groups:
-                if needs is not None and needs not in document:
-                    continue
-                if len(members) > 1 and self._validator(needs).is_valid(document):
-                    continue  # none of the group fires
-                out += [i for i in members if not self._validator(i).is_valid(document)]
+            for error in self._validator.iter_errors(document):
+                kind = type(error.kind).__name__
+                path = tuple(error.instance_path)
+                if kind == "Required":
+                    path = (*path, error.kind.property)
+                elif kind not in ("Not", "FalseSchema"):
+                    return None
+                tag = _tag_at(self._schema, error.schema_path)
+                if tag is None:
+                    return None
+                out.setdefault(tag, []).append(path)
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
-        return sorted(out)
-
-    def places(self, index: int, document: Any) -> list[tuple[Any, ...]] | None:
-        """Where rule ``index`` fires, as jsonschema-rs reports it (a member named like
-        a number comes back as an int, a member named "" is dropped: callers re-read
-        each place against the document). None when a report is not understood."""
-        try:
-            errors = list(self._validator(index).iter_errors(document))
-        except (ValueError, TypeError, OverflowError, RecursionError):
-            return None
-        out: list[tuple[Any, ...]] = []
-        for error in errors:
-            kind = type(error.kind).__name__
-            path = tuple(error.instance_path)
-            if kind == "Required":
-                path = (*path, error.kind.property)
-            elif kind not in ("Not", "FalseSchema"):
-                return None
-            out.append(path)
         return out
+
+
+def _reporting_form(schema: Any) -> Any:
+    """``schema`` with each tagged ``{"not": X}`` (X not ``{}``) as ``if X then false``."""
+    if isinstance(schema, list):
+        return [_reporting_form(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    if RULE_TAG in schema and set(schema) == {"not", RULE_TAG} and schema["not"] != {}:
+        return {"if": schema["not"], "then": False, RULE_TAG: schema[RULE_TAG]}
+    kept = ("if", "const", "enum")  # a condition, and values: left as they are
+    return {k: v if k in kept else _reporting_form(v) for k, v in schema.items()}
+
+
+def _tag_at(schema: Any, schema_path: Sequence[Any]) -> int | None:
+    """The rule tag of the node a report's keyword sits in."""
+    node = schema
+    for token in list(schema_path)[:-1]:
+        if isinstance(node, dict):
+            node = node.get(str(token))
+        elif isinstance(node, list) and isinstance(token, int) and 0 <= token < len(node):
+            node = node[token]
+        else:
+            return None
+    tag = node.get(RULE_TAG) if isinstance(node, dict) else None
+    return tag if isinstance(tag, int) and not isinstance(tag, bool) else None

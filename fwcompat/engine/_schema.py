@@ -27,8 +27,10 @@ from typing import Any
 
 import jsonschema_rs
 
+from ._fuse import fuse
 from ._json import TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
+from ._unions import MARK, exclusive, keyed_unions, union_message
 
 __all__ = ["CompiledSchema", "SchemaCompileError", "SchemaViolation", "compile_validator"]
 
@@ -48,6 +50,11 @@ error is for nesting beyond :data:`~fwcompat.engine._json.MAX_DEPTH` from the ro
 MAX_EXPANDED = 5_000_000
 """Values a document may hold, counted as serialized, before errors are not explained
 one by one (a 32 MB body holds a few million at most)."""
+
+
+MAX_ERRORS = 10_000
+"""Problems explained per document; past that, one more says how the list was cut, so
+memory stays in proportion to this bound rather than to a body of 700,000 bad blocks."""
 
 
 class SchemaCompileError(ValueError):
@@ -82,13 +89,8 @@ def _json_defs() -> dict[str, Any]:
     defs: dict[str, Any] = {}
     for depth in range(GATE_DEPTH):
         deeper = {"$ref": f"#/$defs/{_JSON}{depth + 1}"}
-        defs[f"{_JSON}{depth}"] = {
-            "anyOf": [
-                {"type": _SCALARS},
-                {"type": "array", "items": deeper},
-                {"type": "object", "additionalProperties": deeper},
-            ]
-        }
+        # "items" looks only at arrays, "additionalProperties" only at objects: no union.
+        defs[f"{_JSON}{depth}"] = {"items": deeper, "additionalProperties": deeper}
     defs[f"{_JSON}{GATE_DEPTH}"] = {"type": _SCALARS}
     return defs
 
@@ -97,22 +99,11 @@ _ANY_JSON = {"$ref": f"#/$defs/{_JSON}0"}
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA_ONE = (
-    "additionalProperties", "items", "not", "if", "then", "else", "contains",
+    "additionalProperties", "items", "not", "then", "else", "contains",
     "unevaluatedProperties", "unevaluatedItems",
 )  # fmt: skip
-
-
-def _exclusive(branches: list[Any], root: Any) -> bool:
-    """Whether every branch (through local $refs) pins ``type`` to its own constant."""
-    resolved = []
-    for branch in branches:
-        node = branch
-        if isinstance(node, Mapping) and isinstance(node.get("$ref"), str):
-            node = root
-            for token in branch["$ref"].removeprefix("#/").split("/"):
-                node = node.get(token) if isinstance(node, Mapping) else None
-        resolved.append(node)
-    return _discriminator(resolved) is not None
+# "if" is left as written: it only chooses between "then" and "else", which check the
+# value; made strict, it would choose differently (and walk the value once more).
 
 
 def _json_only(schema: Any, root: Any = None) -> Any:
@@ -136,7 +127,7 @@ def _json_only(schema: Any, root: Any = None) -> Any:
     for key in _SUBSCHEMA_LISTS:
         if isinstance(out.get(key), list):
             out[key] = [_json_only(v, root) for v in out[key]]
-    if isinstance(out.get("oneOf"), list) and "anyOf" not in out and _exclusive(out["oneOf"], root):
+    if isinstance(out.get("oneOf"), list) and "anyOf" not in out and exclusive(out["oneOf"], root):
         # Branches that pin "type" to distinct constants cannot both hold: "any" is "one",
         # and jsonschema-rs may stop at the first branch that holds.
         out["anyOf"] = out.pop("oneOf")
@@ -161,8 +152,31 @@ class CompiledSchema:
     def __init__(self, schema: Any, *, name: str = "schema") -> None:
         self.name = name
         self.schema = schema
-        self._validator = compile_validator(schema, name)
+        # Errors are explained on the same schema with type-keyed unions (bounded memory).
+        self._reported = keyed_unions(schema)
+        self._validator = compile_validator(self._reported, name)
         self._fast: Callable[[Any], bool] | None = None
+
+    def native_gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
+        """:meth:`gate` without its guard: jsonschema-rs's own ``is_valid``, which raises
+        ``ValueError``/``TypeError``/``OverflowError``/``RecursionError`` for what it cannot
+        take (callers on a hot path catch these themselves)."""
+        schema = _json_only(self.schema)
+        defs = dict(schema.get("$defs") or {}) if isinstance(schema, Mapping) else {}
+        if isinstance(schema, Mapping):
+            schema = {k: v for k, v in schema.items() if k not in ("$defs", "$schema", "$id")}
+        defs.update(_json_defs())
+
+        def resolve(ref: str) -> Any:
+            name = ref.removeprefix("#/$defs/")
+            return defs.get(name) if "/" not in name and not name.startswith("#") else None
+
+        # The constraints are pushed down to where the schema checks the same values.
+        for constraint in constraints:
+            schema = fuse(schema, constraint, resolve)
+        root = {"$defs": defs, "allOf": [schema]}
+        check: Callable[[Any], bool] = compile_validator(root, self.name).is_valid
+        return check
 
     def gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
         """A yes/no check: valid JSON, valid here, and every extra constraint holds.
@@ -171,17 +185,7 @@ class CompiledSchema:
         native validator (the interpreter adds "no rule can fire" here). Never
         raises: anything jsonschema-rs cannot take is simply "not valid".
         """
-        schema = _json_only(self.schema)
-        defs = dict(schema.get("$defs") or {}) if isinstance(schema, Mapping) else {}
-        if isinstance(schema, Mapping):
-            schema = {k: v for k, v in schema.items() if k not in ("$defs", "$schema", "$id")}
-        defs[f"{_JSON}-document"] = schema
-        # Constraints first: on a request some rule fires on, the pass stops early.
-        root = {
-            "$defs": {**defs, **_json_defs()},
-            "allOf": [*constraints, {"$ref": f"#/$defs/{_JSON}-document"}],
-        }
-        check = compile_validator(root, self.name).is_valid
+        check = self.native_gate(*constraints)
 
         def is_valid(instance: Any) -> bool:
             try:
@@ -221,11 +225,17 @@ class CompiledSchema:
         document = _without(instance, [p for p, _ in problems]) if problems else instance
         out = [SchemaViolation(p, m, "json") for p, m in problems]
         try:
-            errors = list(self._validator.iter_errors(document))
+            errors = self._validator.iter_errors(document)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             return out or [SchemaViolation((), f"cannot be validated: {exc}", "json")]
         bad = {p for p, _ in problems}
         for error in errors:
+            if len(out) >= MAX_ERRORS:
+                message = (
+                    f"more than {MAX_ERRORS:,} problems: only the first {MAX_ERRORS:,} are listed"
+                )
+                out.append(SchemaViolation((), message, "json"))
+                break
             if skip:
                 raw = tuple(str(seg) for seg in error.instance_path)
                 if any(raw[:n] in skip for n in range(len(raw) + 1)):
@@ -236,7 +246,7 @@ class CompiledSchema:
         return out
 
     def _node(self, schema_path: Sequence[Any]) -> Any:
-        node: Any = self.schema
+        node: Any = self._reported
         for token in schema_path:
             if isinstance(node, Mapping):
                 node = node.get(token)
@@ -269,6 +279,11 @@ class CompiledSchema:
 
         def one(message: str, at: tuple[Segment, ...] = path) -> list[SchemaViolation]:
             return [SchemaViolation(at, message, _KEYWORDS.get(kind, kind))]
+
+        if isinstance(parent.get(MARK), Mapping):
+            worded = union_message(parent[MARK], kind, path, value)
+            if worded is not None:
+                return [SchemaViolation(*worded)]
 
         if kind == "Required":
             prop = data["property"]
