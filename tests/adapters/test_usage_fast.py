@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fwcompat.usage import SSEDecoder, UsageMeter
+from tests.adapters.test_usage import fireworks_events, to_sse
 from tests.cost import calls
-from tests.test_usage import fireworks_events, to_sse
 
 _FRAMES = [
     b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0}\n\n',

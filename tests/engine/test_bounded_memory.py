@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 import fwcompat
 from fwcompat.engine._schema import MAX_ERRORS, CompiledSchema
 from fwcompat.engine._unions import keyed_unions
+from tests.api.test_totality import SCHEMA
 from tests.cost import allocated
-from tests.test_totality import SCHEMA
 
 MODEL = "accounts/fireworks/models/kimi-k2p5"
 MB = 1_000_000
