@@ -104,11 +104,15 @@ ANTHROPIC_SHAPE = UsageShape(
 ``output_tokens`` (and any count that changed) in ``message_delta``."""
 
 
+def _shape_of(config: Any) -> UsageShape:
+    config = coerce_config(config)
+    return UsageShape.from_pack(load_pack(config.pack, config.rule_files, config.pack_dir))
+
+
 @functools.lru_cache(maxsize=32)
 def _named_shape(pack: str | None) -> UsageShape:
     """The shape of a shipped pack (``None``: the default pack), read once per name."""
-    config = coerce_config(None if pack is None else {"pack": pack})
-    return UsageShape.from_pack(load_pack(config.pack, config.rule_files, config.pack_dir))
+    return _shape_of(None if pack is None else {"pack": pack})
 
 
 def usage_shape(pack: Any = None) -> UsageShape:
@@ -118,8 +122,7 @@ def usage_shape(pack: Any = None) -> UsageShape:
         return pack
     if pack is None or isinstance(pack, str):
         return _named_shape(pack)
-    config = coerce_config(pack)
-    return UsageShape.from_pack(load_pack(config.pack, config.rule_files, config.pack_dir))
+    return _shape_of(pack)
 
 
 def __getattr__(name: str) -> UsageShape:

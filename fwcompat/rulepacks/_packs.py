@@ -419,8 +419,10 @@ def load_pack(
     return build_pack(pack, extra_files, pack_dir)
 
 
+@lru_cache(maxsize=64)
 def plan_for_config(config: Config) -> Plan:
-    """The engine's plan for a config: its pack, loaded and checked against the config."""
+    """The engine's plan for a config: its pack, loaded and checked against the config.
+    Cached per config, so examples that share one (most of a pack's) share the plan."""
     pack = load_pack(config.pack, config.rule_files, config.pack_dir)
     check_config_against(pack, config)
     return make_plan(pack, config)

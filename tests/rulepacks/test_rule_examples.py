@@ -103,3 +103,22 @@ def test_ignoring_a_removing_rule_passes_its_field_through(
         spoken = [d for d in result.diagnostics if d.path in (pointer, *[])]
         spoken += [d for d in result.diagnostics if d.path.startswith(pointer + "/")]
         assert spoken == [], [str(d) for d in spoken]
+
+
+def test_examples_that_share_a_config_share_one_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pack's examples are run on prepared plans, made once per distinct config."""
+    from fwcompat.rulepacks import _examples, _packs
+
+    made: list[object] = []
+    original = _packs.make_plan
+
+    def counting(pack: object, config: object) -> object:
+        made.append(config)
+        return original(pack, config)  # type: ignore[arg-type]
+
+    _packs.plan_for_config.cache_clear()
+    monkeypatch.setattr(_packs, "make_plan", counting)
+    rules = _examples.own_rules(_packs.load_pack("fireworks"))
+    outcomes = list(_examples.iter_outcomes("fireworks", rules))
+    assert outcomes and not [o.problems for o in outcomes if o.problems]
+    assert len(made) == len(set(made)) < len(outcomes) / 4
