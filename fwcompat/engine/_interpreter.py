@@ -31,16 +31,17 @@ from typing import Any
 
 from fwcompat._config import Config
 from fwcompat._diagnostics import Diagnostic, Fix, Result, Scope, Severity, make_result
-from fwcompat.engine._model import CompiledRule, Pack, Rule, passed_through, replacement_specs
-from fwcompat.engine._replacements import computed_replacement
+from fwcompat.engine._model import CompiledRule, Pack, Rule, replacement_specs
 from fwcompat.engine._tables import pack_tables
 
 from ._conditions import Context
-from ._findings import CopyOnWrite, Fields, Found, diagnostic, document_order, under
-from ._paths import MISSING, PathTrie, Segment, format_pointer, is_index
+from ._findings import CopyOnWrite, Found, document_order, under
+from ._onepass import index_first, run_once
+from ._paths import MISSING, PathTrie, Segment, is_index
 from ._places import UNREACHABLE, Place, by_rule, lookup, position, reread
 from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
 from ._schema import CompiledSchema
+from ._steps import Step, Steps, edit, refused, report, validate
 
 __all__ = ["Plan", "make_plan", "run_plan"]
 
@@ -49,32 +50,11 @@ _UNREADABLE = (ValueError, TypeError, OverflowError, RecursionError)  # raised b
 
 
 @dataclass(frozen=True)
-class _Step:
-    compiled: CompiledRule
-    severity: Severity
-    local: bool  # its condition sees only the value: an edit elsewhere cannot change it
-    trie: PathTrie  # this rule's path alone, for matching it again after an edit
-    plain: tuple[str, ...] | None  # the path, when it names members only (no * or index)
-    fix: Fix | None  # a removal's fix (the same for every match)
-    refuse: bool = False  # an unsafe fix the caller did not opt in to: reported, not applied
-
-
-@dataclass(frozen=True)
-class _Scope:
-    steps: tuple[_Step, ...]
-    trie: PathTrie  # every path rule of the scope
-    fallback: PathTrie  # the path rules the prefilter could not translate
-    gate: Callable[[Any], bool] | None  # prefilter + schema; None: always run the rules
-    locator: Locator | None  # where the translated rules fire, found natively
-    plain: tuple[int, ...] = ()  # translated rules with a plain path: looked up directly
-
-
-@dataclass(frozen=True)
 class Plan:
     """A pack prepared for one Config: enabled rules per scope, severities, tables."""
 
     pack: Pack
-    scopes: Mapping[str, _Scope]
+    scopes: Mapping[str, Steps]
     tables: Tables
     config: Config
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -94,7 +74,7 @@ def _add(trie: PathTrie, index: int, compiled: CompiledRule) -> None:
 
 
 def _body_checks(
-    steps: list[_Step], tables: Tables
+    steps: list[Step], tables: Tables
 ) -> tuple[Callable[[Any], bool], Locator, PathTrie, tuple[int, ...], Callable[[Any], bool] | None]:
     """The body's one-pass gate, the native locator (for paths with a * or an index),
     the rules left to Python, and the translated rules whose path is plain."""
@@ -161,7 +141,7 @@ def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
 def make_plan(pack: Pack, config: Config) -> Plan:
     severities = config.severity
     tables = pack_tables(pack, config)
-    steps: dict[str, list[_Step]] = {"url": [], "headers": [], "body": []}
+    steps: dict[str, list[Step]] = {"url": [], "headers": [], "body": []}
     for compiled in pack.rules:
         rule = compiled.rule
         if not config.runs(rule.code, opt_in=rule.opt_in):
@@ -178,8 +158,8 @@ def make_plan(pack: Pack, config: Config) -> Plan:
         refuse = rule.fix == "unsafe" and not _consented(rule, config, pack)
         if refuse and rule.code not in severities:
             severity = Severity.ERROR
-        steps[rule.scope].append(_Step(compiled, severity, local, alone, plain, fix, refuse))
-    scopes: dict[str, _Scope] = {}
+        steps[rule.scope].append(Step(compiled, severity, local, alone, plain, fix, refuse))
+    scopes: dict[str, Steps] = {}
     clean: Callable[[Any], bool] | None = None
     for name, scope_steps in steps.items():
         trie = PathTrie()
@@ -189,38 +169,14 @@ def make_plan(pack: Pack, config: Config) -> Plan:
                 _add(trie, index, compiled)
         if name == "body":
             gate, locator, fallback, looked_up, clean = _body_checks(scope_steps, tables)
-            scopes[name] = _Scope(tuple(scope_steps), trie, fallback, gate, locator, looked_up)
+            once, by_first, wild_first = index_first(tuple(scope_steps))
+            scopes[name] = Steps(
+                tuple(scope_steps), trie, fallback, gate, locator, looked_up,
+                once, by_first, wild_first,
+            )  # fmt: skip
         else:
-            scopes[name] = _Scope(tuple(scope_steps), trie, trie, None, None)
+            scopes[name] = Steps(tuple(scope_steps), trie, trie, None, None)
     return Plan(pack=pack, scopes=scopes, tables=tables, config=config, clean=clean)
-
-
-def _validate(
-    step: _Step,
-    document: Any,
-    rejected: set[tuple[Segment, ...]],
-    found: Found,
-    tables: Tables,
-) -> None:
-    rule = step.compiled.rule
-    schema = step.compiled.schema
-    assert schema is not None
-    passthrough = step.compiled.passthrough
-    ctx = Context(tables, document)
-    skip = frozenset(tuple(str(seg) for seg in place) for place in rejected)
-    for err in schema.iter_errors(document, skip=skip):
-        if under(err.path, rejected):
-            continue
-        # A member a removing rule handles is that rule's to report (or, when it is
-        # ignored, to let through).
-        if passthrough and passed_through(err.path, document, passthrough, ctx):
-            continue
-        at = err.path[:-1] if err.keyword == "required" else err.path
-        pointer = format_pointer(err.path)
-        fields = Fields(at, pointer, MISSING, None)
-        fields["error"] = err.message
-        message = rule.message.format_map(fields)
-        found.append((err.path, diagnostic(rule, step.severity, pointer, message, None)))
 
 
 def _overlapping(
@@ -234,12 +190,12 @@ def _overlapping(
     an array element also moves the elements after it.
     """
     out = []
-    for edit, removal in edits:
-        for token, seg in zip(tokens, edit, strict=False):
+    for place, removal in edits:
+        for token, seg in zip(tokens, place, strict=False):
             if token != "*" and token != seg and token != str(seg):
                 break
         else:
-            out.append((edit, removal))
+            out.append((place, removal))
     return out
 
 
@@ -250,15 +206,15 @@ def _changed_places(
     an edit changed a whole subtree the rule selects in, or removed an array element
     (indexes shift): then the rule is matched again everywhere."""
     places = set()
-    for edit, removal in overlapping:
-        if len(edit) < len(tokens) or (removal and isinstance(edit[-1], int)):
+    for place, removal in overlapping:
+        if len(place) < len(tokens) or (removal and isinstance(place[-1], int)):
             return None
-        places.add(edit[: len(tokens)])
+        places.add(place[: len(tokens)])
     return places
 
 
 def _rematch_at(
-    step: _Step,
+    step: Step,
     before: list[Place],
     places: set[tuple[Segment, ...]],
     root: Any,
@@ -281,11 +237,11 @@ def _rematch_at(
     return out
 
 
-def _rematch(step: _Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
+def _rematch(step: Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
     return [(segments, value) for _, segments, value in step.trie.walk(root, ctx, fold_case=fold)]
 
 
-def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int, list[Place]]:
+def _match(scope: Steps, document: Any, tables: Tables, fold: bool) -> dict[int, list[Place]]:
     """Every place each path rule fires, per rule, in document order.
 
     One native pass names the translated rules that fire and where; Python reads
@@ -318,7 +274,7 @@ def _match(scope: _Scope, document: Any, tables: Tables, fold: bool) -> dict[int
     return by_rule(found)
 
 
-def _located(step: _Step, raw: list[tuple[Any, ...]], document: Any) -> list[Place] | None:
+def _located(step: Step, raw: list[tuple[Any, ...]], document: Any) -> list[Place] | None:
     """The places the locator reports for a rule, re-read against the document and in
     document order; None if any report does not fit the document."""
     depth = len(step.compiled.selector.tokens)
@@ -334,17 +290,19 @@ def _located(step: _Step, raw: list[tuple[Any, ...]], document: Any) -> list[Pla
     return out
 
 
-def _run_scope(
-    scope_name: Scope, document: Any, scope: _Scope, tables: Tables
-) -> tuple[Any, Found]:
+def _run_scope(scope_name: Scope, document: Any, scope: Steps, tables: Tables) -> tuple[Any, Found]:
     """Match every rule first, then run the rules in order over those matches.
 
     A rule is looked at only if it matched, or if an earlier edit may have changed
     what it sees (then it is matched again, alone, on the edited document).
     """
-    doc = CopyOnWrite(document)
     fold = scope_name == "headers"  # HTTP header names are case-insensitive
     matched = _match(scope, document, tables, fold) if isinstance(document, dict) else {}
+    if scope.once and matched:
+        once = run_once(scope, document, matched, tables)
+        if once is not None:
+            return once
+    doc = CopyOnWrite(document)
     edits: list[tuple[tuple[Segment, ...], bool]] = []
     edited_first: set[str] = set()  # first members of edited paths: most rules skip quickly
     edits_under: dict[str | None, list[tuple[tuple[Segment, ...], bool]]] = {}  # by first member
@@ -353,7 +311,7 @@ def _run_scope(
     removed: set[tuple[Segment, ...]] = set()  # member removals (no array elements)
     for index, step in enumerate(scope.steps):
         if step.compiled.schema is not None:
-            _validate(step, doc.root, rejected, found, tables)
+            validate(step, doc.root, rejected, found, tables)
             continue
         matches = matched.get(index)
         if edits and isinstance(doc.root, dict) and _touched(step, edited_first):
@@ -367,7 +325,7 @@ def _run_scope(
         if not matches:
             continue
         if step.refuse:
-            _refused(step, matches, doc.root, tables, rejected, found)
+            refused(step, matches, doc.root, tables, rejected, found)
             continue
         action = step.compiled.rule.action
         if action in ("remove", "replace"):
@@ -385,7 +343,7 @@ def _run_scope(
 
 
 def _matched_again(
-    step: _Step,
+    step: Step,
     matches: list[Place] | None,
     edits: list[tuple[tuple[Segment, ...], bool]],
     root: Any,
@@ -407,7 +365,7 @@ def _matched_again(
 
 
 def _apply(
-    step: _Step,
+    step: Step,
     matches: list[Place],
     doc: CopyOnWrite,
     tables: Tables,
@@ -416,69 +374,13 @@ def _apply(
 ) -> None:
     """One rule's edits and diagnostics at its matches, last first (so that removing
     array elements keeps the earlier indexes valid)."""
-    rule = step.compiled.rule
-    # A fix whose rule the configuration raised to an error still applies to the
-    # normalized request, but the request is not ok: its message must not read as if
-    # the change made it fine.
-    raised = step.severity is Severity.ERROR and rule.severity is not Severity.ERROR
+    edits = step.compiled.rule.action in ("remove", "replace")
     for segments, value in reversed(matches):
-        fix = None
-        replacement: Any = None
-        if rule.action == "remove":
-            doc.remove(segments)
-            fix = step.fix
-        elif rule.action == "replace":
-            assert rule.replace is not None
-            replacement = computed_replacement(rule.replace, value, Context(tables, doc.root))
-            doc.replace(segments, replacement)
-            fix = Fix(rule.fix or "safe", replacement)
-        elif rule.action == "reject":
-            rejected.add(segments)
-        pointer = format_pointer(segments)
-        fields = Fields(segments, pointer, value, replacement)
-        if raised and fix is not None:
-            verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
-            message = (
-                f"{rule.title} ({fields['where']}: {fields['value']}); an error by "
-                f"configuration ({rule.code}): the request must not be sent as it is "
-                f"(the fix would {verb})"
-            )
-        else:
-            message = rule.message.format_map(fields)
-        found.append((segments, diagnostic(rule, step.severity, pointer, message, fix)))
+        replacement = edit(step, segments, value, doc, tables) if edits else None
+        report(step, segments, value, replacement, rejected, found)
 
 
-def _refused(
-    step: _Step,
-    matches: list[Place],
-    root: Any,
-    tables: Tables,
-    rejected: set[tuple[Segment, ...]],
-    found: Found,
-) -> None:
-    """An unsafe fix the caller did not opt in to: an error at each match, and no edit
-    (the request is not changed behind the caller's back)."""
-    rule = step.compiled.rule
-    for segments, value in matches:
-        replacement: Any = None
-        if rule.action == "replace":
-            assert rule.replace is not None
-            replacement = computed_replacement(rule.replace, value, Context(tables, root))
-        rejected.add(segments)
-        pointer = format_pointer(segments)
-        fields = Fields(segments, pointer, value, replacement)
-        verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
-        message = (
-            f"{rule.title} ({fields['where']}: {fields['value']}); not changed: the fix would "
-            f"{verb}, which changes what the request asks for (an unsafe fix, {rule.code}). "
-            "Change the request, or opt in with --unsafe-fixes / Config(unsafe_fixes=True)."
-        )
-        found.append(
-            (segments, diagnostic(rule, step.severity, pointer, message, None, "rejected"))
-        )
-
-
-def _touched(step: _Step, edited_first: set[str]) -> bool:
+def _touched(step: Step, edited_first: set[str]) -> bool:
     """Whether earlier edits may change what this rule finds: a quick first test."""
     if not step.local:
         return True  # it reads other fields of the request
@@ -486,7 +388,7 @@ def _touched(step: _Step, edited_first: set[str]) -> bool:
     return not tokens or tokens[0] == "*" or tokens[0] in edited_first
 
 
-def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
+def _clean(scope: Steps, body: Any, tables: Tables) -> bool:
     """True when no rule can fire and the schema holds: the prefilter's one pass, plus the
     Python walk for the few rules it could not translate."""
     if scope.gate is None or not isinstance(body, dict) or not scope.gate(body):
@@ -497,13 +399,15 @@ def _clean(scope: _Scope, body: Any, tables: Tables) -> bool:
 def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -> Result:
     """Apply a prepared pack to one request: the normalized request and its diagnostics."""
     clean = plan.clean
-    if clean is not None and headers is None and base_url is None and path is None:
-        # The common case, a clean body alone: one native pass and a Result.
+    known: bool | None = None  # what the body's one native pass said, if it was asked
+    if clean is not None and type(body) is dict:
+        # The common case, a clean body: one native pass (and a Result, for a body alone).
         try:
-            if type(body) is dict and clean(body):
-                return make_result(body, {}, (), plan.pack.name, plan.pack.revision)
+            known = bool(clean(body))
         except _UNREADABLE:
-            pass
+            known = False
+        if known and headers is None and base_url is None and path is None:
+            return make_result(body, {}, (), plan.pack.name, plan.pack.revision)
     diagnostics: list[Diagnostic] = []
     if base_url is not None or path is not None:
         diagnostics += _url_findings(plan, base_url, path)
@@ -513,7 +417,7 @@ def run_plan(plan: Plan, *, body: Any, headers: Any, base_url: Any, path: Any) -
         diagnostics += found_headers
     new_body = body
     body_scope = plan.scopes["body"]
-    if not _clean(body_scope, body, plan.tables):
+    if known is False or (known is None and not _clean(body_scope, body, plan.tables)):
         new_body, found = _run_scope("body", body, body_scope, plan.tables)
         diagnostics += document_order(body, found)
     return make_result(

@@ -1,0 +1,199 @@
+"""One pass for a dirty document: every edit applied at once, the fixed point confirmed.
+
+The general loop of :mod:`._interpreter` runs the rules in order and, after each
+edit, asks every later rule again wherever that edit may have changed what it sees.
+Here the rules' first matches (one native pass) are taken as they are, except at the
+places an earlier rule's edit touches; every edit is applied in rule order, in one
+copy-on-write walk; and then only the *touched* places are looked at again, on the
+edited document.
+
+Why that is the same answer, for rules whose condition sees only the value at their
+place (every rule of a :attr:`~._steps.Steps.once` scope): a rule at index *i* sees,
+at a place *q*, the value the edits of the rules before *i* left there. If no edit
+overlaps *q* (is at, above or below it), that is the first value: the first match
+stands. If only edits of earlier rules overlap *q*, it is the final value: the rule
+is asked at *q* on the edited document. Anything else is left to the general loop
+(``None``): an edit of a later rule over the same place, an edit that a touched
+place newly makes fire, an array element removed (indexes shift), a whole subtree
+replaced under a rule's path, the document itself replaced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._conditions import Context
+from ._findings import CopyOnWrite, Found
+from ._paths import MISSING, Segment
+from ._places import Place, position, reread
+from ._steps import Step, Steps, edit, refused, report, validate
+
+__all__ = ["index_first", "run_once"]
+
+Tables = Mapping[str, Mapping[str, str]]
+Edit = tuple[tuple[Segment, ...], bool, int]  # where, a removal?, the rule's index
+
+
+def index_first(
+    steps: tuple[Step, ...],
+) -> tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """Whether a scope may run in one pass, and its path rules by first member."""
+    by_first: dict[str, list[int]] = {}
+    wild: list[int] = []
+    once = True
+    for index, step in enumerate(steps):
+        if step.compiled.schema is not None:
+            once = once and index == len(steps) - 1
+            continue
+        once = once and step.local
+        tokens = step.compiled.selector.tokens
+        if not tokens or tokens[0] == "*":
+            wild.append(index)
+        else:
+            by_first.setdefault(tokens[0], []).append(index)
+    return once, {k: tuple(v) for k, v in by_first.items()}, tuple(wild)
+
+
+def _overlaps(a: tuple[Segment, ...], b: tuple[Segment, ...]) -> bool:
+    """Whether one place is at, above or below the other."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def _fits(tokens: tuple[str, ...], segments: tuple[Segment, ...]) -> bool:
+    """Whether the place ``segments`` (as deep as ``tokens``) is one the path selects."""
+    for token, seg in zip(tokens, segments, strict=True):
+        if token != "*" and token != seg and token != str(seg):
+            return False
+    return True
+
+
+def _first_matches(
+    scope: Steps, matched: dict[int, list[Place]]
+) -> tuple[dict[int, list[Place]], list[Edit]] | None:
+    """Each rule's first matches away from earlier edits, and every edit in rule order."""
+    kept: dict[int, list[Place]] = {}
+    edits: list[Edit] = []
+    by_first: dict[Segment, list[Edit]] = {}
+    for index in sorted(matched):
+        step = scope.steps[index]
+        places = matched[index]
+        if edits:  # a place an earlier edit touches is asked again after the edits
+            places = [
+                p
+                for p in places
+                if p[0] and not any(_overlaps(p[0], e[0]) for e in by_first.get(p[0][0], ()))
+            ]
+        kept[index] = places
+        if not step.edits:
+            continue
+        removal = step.compiled.rule.action == "remove"
+        for segments, _ in places:
+            if not segments or (removal and isinstance(segments[-1], int)):
+                return None  # the document itself, or indexes that shift
+            edit_ = (segments, removal, index)
+            edits.append(edit_)
+            by_first.setdefault(segments[0], []).append(edit_)
+    return kept, edits
+
+
+def _touched(scope: Steps, edits: list[Edit]) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
+    """The (rule, place) pairs an edit of an earlier rule touches, in a stable order;
+    None when a rule's path reaches under a replaced subtree."""
+    pairs: dict[tuple[int, tuple[Segment, ...]], None] = {}
+    for segments, removal, by in edits:
+        first = segments[0]
+        candidates = scope.by_first.get(first, ()) if isinstance(first, str) else ()
+        for index in (*candidates, *scope.wild_first):
+            if index <= by:
+                continue
+            tokens = scope.steps[index].compiled.selector.tokens
+            depth = len(tokens)
+            if depth > len(segments):
+                if not _fits(tokens[: len(segments)], segments):
+                    continue
+                if removal:
+                    continue  # nothing is left under a removed place
+                return None  # a replaced subtree: its places are not listed here
+            place = segments[:depth]
+            if _fits(tokens, place):
+                pairs[(index, place)] = None
+    return pairs
+
+
+def _asked_again(
+    scope: Steps, root: Any, edits: list[Edit], tables: Tables
+) -> dict[int, list[Place]] | None:
+    """Matches at the touched places, asked on the edited document; None when the
+    general loop must decide (see the module's docstring)."""
+    pairs = _touched(scope, edits)
+    if pairs is None:
+        return None
+    added: dict[int, list[Place]] = {}
+    ctx = Context(tables, root)
+    for index, place in pairs:
+        gone = False
+        for segments, removal, by in edits:
+            if not _overlaps(place, segments):
+                continue
+            if by >= index:
+                return None  # a later edit over the same place
+            gone = gone or (removal and len(segments) <= len(place))
+        if gone:
+            continue  # at or under a removed member: what the rule matched is gone
+        found = reread(root, place)
+        if found is None:
+            continue
+        segments, value = found
+        step = scope.steps[index]
+        if value is MISSING and not step.compiled.matches_absent:
+            continue
+        if step.compiled.predicate(value, segments[-1] if segments else "", ctx):
+            if step.compiled.rule.action in ("remove", "replace"):
+                return None  # an edit made an editing rule fire: the general loop
+            added.setdefault(index, []).append((segments, value))
+    return added
+
+
+def run_once(
+    scope: Steps, document: Any, matched: dict[int, list[Place]], tables: Tables
+) -> tuple[Any, Found] | None:
+    """The edited document and the findings, as the general loop finds them; None when
+    this document needs the general loop."""
+    first = _first_matches(scope, matched)
+    if first is None:
+        return None
+    kept, edits = first
+    doc = CopyOnWrite(document)
+    values: dict[int, list[Any]] = {}
+    rejected: set[tuple[Segment, ...]] = set()
+    early: dict[int, Found] = {}  # refused fixes, worded with the document as the rule saw it
+    for index, places in kept.items():
+        step = scope.steps[index]
+        if step.edits:
+            values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
+        elif step.refuse and places:
+            refused(step, places, doc.root, tables, rejected, early.setdefault(index, []))
+    added = _asked_again(scope, doc.root, edits, tables) if edits else {}
+    if added is None:
+        return None
+    found: Found = []
+    for index, step in enumerate(scope.steps):
+        if step.compiled.schema is not None:
+            validate(step, doc.root, rejected, found, tables)
+            continue
+        if index in early:
+            found += early[index]
+            continue
+        places = kept.get(index)
+        more = added.get(index)
+        if more:
+            places = sorted([*(places or ()), *more], key=lambda p: position(p[0]))
+        if not places:
+            continue
+        replacements = values.get(index)
+        for i, (segments, value) in enumerate(reversed(places)):
+            replacement = replacements[i] if replacements is not None else None
+            report(step, segments, value, replacement, rejected, found)
+    return doc.root, found

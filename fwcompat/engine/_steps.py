@@ -1,0 +1,169 @@
+"""A prepared rule in its scope (:class:`Step`), a scope's rules (:class:`Steps`), and what
+running a rule at a place does: the edit (:func:`edit`) and its diagnostic (:func:`report`).
+
+The general loop of :mod:`._interpreter` and the one-pass run of :mod:`._onepass` share
+these, so both build exactly the same diagnostics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fwcompat._diagnostics import Fix, Severity
+from fwcompat.engine._model import CompiledRule, passed_through
+from fwcompat.engine._replacements import computed_replacement
+
+from ._conditions import Context
+from ._findings import CopyOnWrite, Fields, Found, diagnostic, under
+from ._paths import MISSING, PathTrie, Segment, format_pointer
+from ._places import Place
+from ._prefilter import Locator
+
+__all__ = ["Step", "Steps", "edit", "refused", "report", "validate"]
+
+Tables = Mapping[str, Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class Step:
+    compiled: CompiledRule
+    severity: Severity
+    local: bool  # its condition sees only the value: an edit elsewhere cannot change it
+    trie: PathTrie  # this rule's path alone, for matching it again after an edit
+    plain: tuple[str, ...] | None  # the path, when it names members only (no * or index)
+    fix: Fix | None  # a removal's fix (the same for every match)
+    refuse: bool = False  # an unsafe fix the caller did not opt in to: reported, not applied
+
+    @property
+    def edits(self) -> bool:
+        """Whether the rule changes the request where it fires."""
+        return not self.refuse and self.compiled.rule.action in ("remove", "replace")
+
+
+@dataclass(frozen=True)
+class Steps:
+    """A scope's rules in order, with what runs them quickly."""
+
+    steps: tuple[Step, ...]
+    trie: PathTrie  # every path rule of the scope
+    fallback: PathTrie  # the path rules the prefilter could not translate
+    gate: Callable[[Any], bool] | None  # prefilter + schema; None: always run the rules
+    locator: Locator | None  # where the translated rules fire, found natively
+    plain: tuple[int, ...] = ()  # translated rules with a plain path: looked up directly
+    once: bool = False
+    """Whether the one-pass run may be tried (every rule local, a schema rule only last)."""
+    by_first: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """Path rules by the first member their path names, for finding who an edit concerns."""
+    wild_first: tuple[int, ...] = ()
+    """Path rules whose path starts with ``*`` (or is the whole document)."""
+
+
+def edit(
+    step: Step, segments: tuple[Segment, ...], value: Any, doc: CopyOnWrite, tables: Tables
+) -> Any:
+    """A removal's or replacement's edit at one match; the replacement (None for a removal)."""
+    rule = step.compiled.rule
+    if rule.action == "remove":
+        doc.remove(segments)
+        return None
+    assert rule.replace is not None
+    replacement = computed_replacement(rule.replace, value, Context(tables, doc.root))
+    doc.replace(segments, replacement)
+    return replacement
+
+
+def report(
+    step: Step,
+    segments: tuple[Segment, ...],
+    value: Any,
+    replacement: Any,
+    rejected: set[tuple[Segment, ...]],
+    found: Found,
+) -> None:
+    """The diagnostic of one match of a rule that is not refused."""
+    rule = step.compiled.rule
+    action = rule.action
+    fix = None
+    if action == "remove":
+        fix = step.fix
+    elif action == "replace":
+        fix = Fix(rule.fix or "safe", replacement)
+    elif action == "reject":
+        rejected.add(segments)
+    pointer = format_pointer(segments)
+    fields = Fields(segments, pointer, value, replacement)
+    # A fix whose rule the configuration raised to an error still applies to the
+    # normalized request, but the request is not ok: its message must not read as if
+    # the change made it fine.
+    if fix is not None and step.severity is Severity.ERROR and rule.severity is not Severity.ERROR:
+        verb = "remove it" if action == "remove" else f"set {fields['replacement']}"
+        message = (
+            f"{rule.title} ({fields['where']}: {fields['value']}); an error by "
+            f"configuration ({rule.code}): the request must not be sent as it is "
+            f"(the fix would {verb})"
+        )
+    else:
+        message = rule.message.format_map(fields)
+    found.append((segments, diagnostic(rule, step.severity, pointer, message, fix)))
+
+
+def refused(
+    step: Step,
+    matches: list[Place],
+    root: Any,
+    tables: Tables,
+    rejected: set[tuple[Segment, ...]],
+    found: Found,
+) -> None:
+    """An unsafe fix the caller did not opt in to: an error at each match, and no edit
+    (the request is not changed behind the caller's back)."""
+    rule = step.compiled.rule
+    for segments, value in matches:
+        replacement: Any = None
+        if rule.action == "replace":
+            assert rule.replace is not None
+            replacement = computed_replacement(rule.replace, value, Context(tables, root))
+        rejected.add(segments)
+        pointer = format_pointer(segments)
+        fields = Fields(segments, pointer, value, replacement)
+        verb = "remove it" if rule.action == "remove" else f"set {fields['replacement']}"
+        message = (
+            f"{rule.title} ({fields['where']}: {fields['value']}); not changed: the fix would "
+            f"{verb}, which changes what the request asks for (an unsafe fix, {rule.code}). "
+            "Change the request, or opt in with --unsafe-fixes / Config(unsafe_fixes=True)."
+        )
+        found.append(
+            (segments, diagnostic(rule, step.severity, pointer, message, None, "rejected"))
+        )
+
+
+def validate(
+    step: Step,
+    document: Any,
+    rejected: set[tuple[Segment, ...]],
+    found: Found,
+    tables: Tables,
+) -> None:
+    """A ``validate`` rule: a diagnostic per schema violation, except those at or under a
+    rejected place, or at a member a removing rule handles."""
+    rule = step.compiled.rule
+    schema = step.compiled.schema
+    assert schema is not None
+    passthrough = step.compiled.passthrough
+    ctx = Context(tables, document)
+    skip = frozenset(tuple(str(seg) for seg in place) for place in rejected)
+    for err in schema.iter_errors(document, skip=skip):
+        if under(err.path, rejected):
+            continue
+        # A member a removing rule handles is that rule's to report (or, when it is
+        # ignored, to let through).
+        if passthrough and passed_through(err.path, document, passthrough, ctx):
+            continue
+        at = err.path[:-1] if err.keyword == "required" else err.path
+        pointer = format_pointer(err.path)
+        fields = Fields(at, pointer, MISSING, None)
+        fields["error"] = err.message
+        message = rule.message.format_map(fields)
+        found.append((err.path, diagnostic(rule, step.severity, pointer, message, None)))
