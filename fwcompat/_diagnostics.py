@@ -176,10 +176,35 @@ _DIAGNOSTIC_FIELDS = (
 _DIAGNOSTIC_SLOTS: tuple[Any, ...] = tuple(vars(Diagnostic)[n].__set__ for n in _DIAGNOSTIC_FIELDS)
 
 
-def make_diagnostic(*values: Any) -> Diagnostic:
-    """The same :class:`Diagnostic` as ``Diagnostic(*values)`` (all eleven fields, in
+(_SET_CODE, _SET_RULE, _SET_SEVERITY, _SET_SCOPE, _SET_PATH, _SET_ACTION, _SET_MESSAGE,
+ _SET_DOC, _SET_FIX, _SET_PACK, _SET_REVISION) = _DIAGNOSTIC_SLOTS  # fmt: skip
+
+
+def make_diagnostic(
+    code: str,
+    rule: str,
+    severity: Severity,
+    scope: Scope,
+    path: str,
+    action: str,
+    message: str,
+    doc: str,
+    fix: Fix | None,
+    pack: str,
+    revision: str,
+) -> Diagnostic:
+    """The same :class:`Diagnostic` as ``Diagnostic(...)`` (all eleven fields, in
     order), set through its slots as :func:`make_result` does."""
     diagnostic = _new(Diagnostic)
-    for set_field, value in zip(_DIAGNOSTIC_SLOTS, values, strict=True):
-        set_field(diagnostic, value)
+    _SET_CODE(diagnostic, code)
+    _SET_RULE(diagnostic, rule)
+    _SET_SEVERITY(diagnostic, severity)
+    _SET_SCOPE(diagnostic, scope)
+    _SET_PATH(diagnostic, path)
+    _SET_ACTION(diagnostic, action)
+    _SET_MESSAGE(diagnostic, message)
+    _SET_DOC(diagnostic, doc)
+    _SET_FIX(diagnostic, fix)
+    _SET_PACK(diagnostic, pack)
+    _SET_REVISION(diagnostic, revision)
     return diagnostic

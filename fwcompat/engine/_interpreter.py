@@ -41,7 +41,7 @@ from ._paths import MISSING, PathTrie, Segment, is_index
 from ._places import UNREACHABLE, Place, by_rule, lookup, position, reread
 from ._prefilter import Locator, Untranslatable, merge, no_fire_schema, uses_only_local
 from ._schema import CompiledSchema
-from ._steps import Step, Steps, edit, refused, report, validate
+from ._steps import Split, Step, Steps, edit, refused, report, validate
 
 __all__ = ["Plan", "make_plan", "run_plan"]
 
@@ -73,9 +73,17 @@ def _add(trie: PathTrie, index: int, compiled: CompiledRule) -> None:
     trie.add(index, compiled.selector.tokens, compiled.predicate, compiled.matches_absent)
 
 
-def _body_checks(
-    steps: list[Step], tables: Tables
-) -> tuple[Callable[[Any], bool], Locator, PathTrie, tuple[int, ...], Callable[[Any], bool] | None]:
+_BodyChecks = tuple[
+    Callable[[Any], bool],
+    Locator,
+    PathTrie,
+    tuple[int, ...],
+    Callable[[Any], bool] | None,
+    Split | None,
+]
+
+
+def _body_checks(steps: list[Step], tables: Tables) -> _BodyChecks:
     """The body's one-pass gate, the native locator (for paths with a * or an index),
     the rules left to Python, and the translated rules whose path is plain."""
     translated: list[Any] = []
@@ -106,7 +114,8 @@ def _body_checks(
     checks = [_guarded(native), *(s.is_valid for s in schemas[1:])]
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
     clean = native if len(schemas) <= 1 and fallback.empty else None
-    return gate, Locator(merge(located)), fallback, tuple(plain), clean
+    split = Split(first, merged) if len(schemas) == 1 else None
+    return gate, Locator(merge(located)), fallback, tuple(plain), clean, split
 
 
 def _guarded(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
@@ -168,11 +177,11 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             if compiled.schema is None:
                 _add(trie, index, compiled)
         if name == "body":
-            gate, locator, fallback, looked_up, clean = _body_checks(scope_steps, tables)
-            once, by_first, wild_first = index_first(tuple(scope_steps))
+            gate, locator, fallback, looked_up, clean, split = _body_checks(scope_steps, tables)
+            once, by_first, wild_first, validating, window = index_first(tuple(scope_steps))
             scopes[name] = Steps(
                 tuple(scope_steps), trie, fallback, gate, locator, looked_up,
-                once, by_first, wild_first,
+                once, by_first, wild_first, validating, window, split if once else None,
             )  # fmt: skip
         else:
             scopes[name] = Steps(tuple(scope_steps), trie, trie, None, None)
@@ -241,16 +250,25 @@ def _rematch(step: Step, root: Any, ctx: Context, fold: bool) -> list[Place]:
     return [(segments, value) for _, segments, value in step.trie.walk(root, ctx, fold_case=fold)]
 
 
-def _match(scope: Steps, document: Any, tables: Tables, fold: bool) -> dict[int, list[Place]]:
+def _match(
+    scope: Steps, document: Any, tables: Tables, fold: bool, failed: list[int] | None = None
+) -> dict[int, list[Place]]:
     """Every place each path rule fires, per rule, in document order.
 
     One native pass names the translated rules that fire and where; Python reads
     values only there (and walks the paths of the few rules left to it). A document
-    jsonschema-rs cannot read is walked for every rule at once.
+    jsonschema-rs cannot read is walked for every rule at once. ``failed``: see
+    :meth:`Locator.locate` (-1: every message is in doubt).
     """
     ctx = Context(tables, document)
-    located = scope.locator.locate(document) if scope.locator is not None else None
+    located = None
+    if scope.locator is not None:
+        checks = scope.split.checks() if scope.split is not None else None
+        item_ok = checks[1] if checks is not None else None  # raises: the locator catches
+        located = scope.locator.locate(document, item_ok, failed)
     if located is None:
+        if failed is not None:
+            failed.append(-1)
         return by_rule(scope.trie.walk(document, ctx, fold_case=fold))
     found = scope.fallback.walk(document, ctx, fold_case=fold)
     for index in scope.plain:  # a path of member names: looked up directly
@@ -297,9 +315,10 @@ def _run_scope(scope_name: Scope, document: Any, scope: Steps, tables: Tables) -
     what it sees (then it is matched again, alone, on the edited document).
     """
     fold = scope_name == "headers"  # HTTP header names are case-insensitive
-    matched = _match(scope, document, tables, fold) if isinstance(document, dict) else {}
-    if scope.once and matched:
-        once = run_once(scope, document, matched, tables)
+    failed: list[int] = []  # the messages the split gate found something in
+    matched = _match(scope, document, tables, fold, failed) if isinstance(document, dict) else {}
+    if scope.once and isinstance(document, dict):
+        once = run_once(scope, document, matched, tables, failed)
         if once is not None:
             return once
     doc = CopyOnWrite(document)

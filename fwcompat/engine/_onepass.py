@@ -37,22 +37,27 @@ Edit = tuple[tuple[Segment, ...], bool, int]  # where, a removal?, the rule's in
 
 def index_first(
     steps: tuple[Step, ...],
-) -> tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...]]:
-    """Whether a scope may run in one pass, and its path rules by first member."""
+) -> tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...], tuple[int, int]]:
+    """Whether a scope may run in one pass, its path rules by first member, its schema
+    rules, and the window edits must fall in for one pass (see :attr:`Steps.window`)."""
     by_first: dict[str, list[int]] = {}
     wild: list[int] = []
     once = True
+    schemas: list[int] = []
+    reading = -1  # the last rule whose condition reads other fields
     for index, step in enumerate(steps):
         if step.compiled.schema is not None:
-            once = once and index == len(steps) - 1
+            schemas.append(index)
             continue
-        once = once and step.local
+        if not step.local:
+            reading = index
         tokens = step.compiled.selector.tokens
         if not tokens or tokens[0] == "*":
             wild.append(index)
         else:
             by_first.setdefault(tokens[0], []).append(index)
-    return once, {k: tuple(v) for k, v in by_first.items()}, tuple(wild)
+    window = (reading, schemas[0] if schemas else len(steps))
+    return once, {k: tuple(v) for k, v in by_first.items()}, tuple(wild), tuple(schemas), window
 
 
 def _overlaps(a: tuple[Segment, ...], b: tuple[Segment, ...]) -> bool:
@@ -132,9 +137,12 @@ def _asked_again(
         return None
     added: dict[int, list[Place]] = {}
     ctx = Context(tables, root)
+    by_first: dict[Segment, list[Edit]] = {}
+    for e in edits:
+        by_first.setdefault(e[0][0], []).append(e)
     for index, place in pairs:
         gone = False
-        for segments, removal, by in edits:
+        for segments, removal, by in by_first.get(place[0], ()) if place else edits:
             if not _overlaps(place, segments):
                 continue
             if by >= index:
@@ -156,15 +164,50 @@ def _asked_again(
     return added
 
 
+def _valid_by_parts(scope: Steps, root: Any, failed: list[int], edits: list[Edit]) -> bool:
+    """Whether the schema surely holds on the edited document, asked message by message:
+    a message that passed the split gate before the edits and that no edit touched is
+    not asked again. False also when it cannot tell (then the whole schema is asked)."""
+    checks = scope.split.checks() if scope.split is not None else None
+    if checks is None or -1 in failed or type(root) is not dict:
+        return False
+    _, _, shallow, one = checks
+    name = scope.split.name if scope.split is not None else ""
+    if name in root and type(root[name]) is not list:
+        return False
+    items: list[Any] = root.get(name) or []
+    again = set(failed)
+    for segments, _, _ in edits:
+        if segments[0] == name:
+            if len(segments) < 2:
+                return False
+            if not isinstance(segments[1], int):
+                return False
+            again.add(segments[1])
+    try:
+        if not shallow(root):
+            return False
+        return all(one(items[i]) for i in sorted(again) if isinstance(i, int) and i < len(items))
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        return False
+
+
 def run_once(
-    scope: Steps, document: Any, matched: dict[int, list[Place]], tables: Tables
+    scope: Steps,
+    document: Any,
+    matched: dict[int, list[Place]],
+    tables: Tables,
+    failed: list[int],
 ) -> tuple[Any, Found] | None:
     """The edited document and the findings, as the general loop finds them; None when
-    this document needs the general loop."""
+    this document needs the general loop. ``failed``: the messages the split gate did
+    not pass before the edits (-1: all of them)."""
     first = _first_matches(scope, matched)
     if first is None:
         return None
     kept, edits = first
+    if edits and (edits[0][2] < scope.window[0] or edits[-1][2] > scope.window[1]):
+        return None  # a rule reading other fields after an edit, or a schema rule before one
     doc = CopyOnWrite(document)
     values: dict[int, list[Any]] = {}
     rejected: set[tuple[Segment, ...]] = set()
@@ -174,22 +217,25 @@ def run_once(
         if step.edits:
             values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
         elif step.refuse and places:
-            refused(step, places, doc.root, tables, rejected, early.setdefault(index, []))
+            refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
     added = _asked_again(scope, doc.root, edits, tables) if edits else {}
     if added is None:
         return None
     found: Found = []
-    for index, step in enumerate(scope.steps):
+    for index in sorted({*kept, *added, *scope.schemas}):
+        step = scope.steps[index]
         if step.compiled.schema is not None:
-            validate(step, doc.root, rejected, found, tables)
+            if not _valid_by_parts(scope, doc.root, failed, edits):
+                validate(step, doc.root, rejected, found, tables)
             continue
         if index in early:
             found += early[index]
+            rejected.update(segments for segments, _ in kept[index])
             continue
-        places = kept.get(index)
+        places = kept.get(index, [])
         more = added.get(index)
         if more:
-            places = sorted([*(places or ()), *more], key=lambda p: position(p[0]))
+            places = sorted([*places, *more], key=lambda p: position(p[0]))
         if not places:
             continue
         replacements = values.get(index)

@@ -16,7 +16,7 @@ may only ever answer "maybe" too often, never "clean" wrongly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._conditions import Context, compile_condition
@@ -397,48 +397,149 @@ def _class_end(pattern: str, start: int) -> int:
 
 
 class Locator:
-    """Where the translated rules fire on a document: one native pass.
+    """Where the translated rules fire on a document: native passes, no Python walk.
 
     Asked only when the gate said "maybe". Each place a rule fires at carries the
-    rule's index (:data:`RULE_TAG`); one ``iter_errors`` of jsonschema-rs over all
-    the rules together reports every such place, and the tag of the schema node
-    behind each report names its rule. Python never walks the document, and the
-    cost is one pass plus the findings. For the reports, "must not match X" is
-    written as ``if X then false``: the same answer, and a report that does not
-    spell out X (a third of the memory per finding).
+    rule's index (:data:`RULE_TAG`); ``iter_errors`` of jsonschema-rs over the rules
+    together reports every such place, and the tag of the schema node behind each
+    report names its rule. For the reports, "must not match X" is written as
+    ``if X then false``: the same answer, and a report that does not spell out X.
+
+    ``iter_errors`` costs about twice ``is_valid``, so the rules are split in two: those
+    on the request without the elements of ``messages``, and those on one message. The
+    first is asked of the request; the second is asked yes/no of each message, and only
+    a message where some rule fires is reported on.
     """
 
-    def __init__(self, merged: Any) -> None:
+    def __init__(self, merged: Any, split: str = "messages") -> None:
         """``merged``: the rules' tagged no-fire schemas, merged. Compiled on first
         use: start-up counts for the CLI."""
         self._schema = _reporting_form(merged)
-        self._validator: Any = None
+        parts = _split_items(merged, split)
+        self._split = split if parts is not None else None
+        self._parts = None if parts is None else tuple(_reporting_form(p) for p in parts)
+        self._validators: Any = None
 
-    def locate(self, document: Any) -> dict[int, list[tuple[Any, ...]]] | None:
+    def _compiled(self) -> Any:
+        if self._validators is None:
+            from ._schema import compile_validator
+
+            whole = compile_validator(self._schema, "rule locator")
+            parts = tuple(compile_validator(p, "rule locator") for p in self._parts or ())
+            self._validators = (whole, *parts)
+        return self._validators
+
+    def locate(
+        self,
+        document: Any,
+        item_ok: Callable[[Any], bool] | None = None,
+        failed: list[int] | None = None,
+    ) -> dict[int, list[tuple[Any, ...]]] | None:
         """``{rule index: [raw place, ...]}`` for the rules that fire, as jsonschema-rs
         reports them (a member named like a number comes back as an int, a member named
         "" is dropped: callers re-read each place against the document). None when the
-        document cannot be read natively or a report is not understood."""
-        if self._validator is None:
-            from ._schema import compile_validator
+        document cannot be read natively or a report is not understood.
 
-            self._validator = compile_validator(self._schema, "rule locator")
+        ``item_ok``: a quicker check that no rule fires in one element of the split
+        member (the gate's); the indexes of the elements it fails are added to
+        ``failed``, unless the locator is not split (then ``failed`` gets -1)."""
+        validators = self._compiled()
         out: dict[int, list[tuple[Any, ...]]] = {}
+        name = self._split
+        items = document.get(name) if name is not None and type(document) is dict else None
         try:
-            for error in self._validator.iter_errors(document):
-                kind = type(error.kind).__name__
-                path = tuple(error.instance_path)
-                if kind == "Required":
-                    path = (*path, error.kind.property)
-                elif kind not in ("Not", "FalseSchema"):
+            if self._parts is None or (name in document and type(items) is not list):
+                if failed is not None:
+                    failed.append(-1)
+                return out if _report(validators[0], self._schema, document, (), out) else None
+            assert self._parts is not None
+            assert name is not None
+            shallow, one = self._parts
+            if not _report(validators[1], shallow, document, (), out):
+                return None
+            is_valid = validators[2].is_valid if item_ok is None else item_ok
+            for i, item in enumerate(items or ()):
+                if is_valid(item):
+                    continue
+                if failed is not None:
+                    failed.append(i)
+                if not _report(validators[2], one, item, (name, i), out):
                     return None
-                tag = _tag_at(self._schema, error.schema_path)
-                if tag is None:
-                    return None
-                out.setdefault(tag, []).append(path)
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
         return out
+
+
+def _report(
+    validator: Any,
+    schema: Any,
+    document: Any,
+    prefix: tuple[Any, ...],
+    out: dict[int, list[tuple[Any, ...]]],
+) -> bool:
+    """Add the places where rules fire to ``out``; False for a report not understood."""
+    for error in validator.iter_errors(document):
+        kind = type(error.kind).__name__
+        path = (*prefix, *error.instance_path)
+        if kind == "Required":
+            path = (*path, error.kind.property)
+        elif kind not in ("Not", "FalseSchema"):
+            return False
+        tag = _tag_at(schema, error.schema_path)
+        if tag is None:
+            return False
+        out.setdefault(tag, []).append(path)
+    return True
+
+
+def _split_items(schema: Any, name: str) -> tuple[Any, Any] | None:
+    """``schema`` as (the same without the elements of member ``name``, the schema each
+    element must meet); None when the split is not known to be exact."""
+    if not isinstance(schema, dict):
+        return schema, True
+    if "patternProperties" in schema:
+        return None
+    out = dict(schema)
+    items: list[Any] = []
+    if "allOf" in out:
+        parts = [_split_items(p, name) for p in out["allOf"]]
+        if any(p is None for p in parts):
+            return None
+        out["allOf"] = [p[0] for p in parts if p is not None]
+        items += [p[1] for p in parts if p is not None]
+    props = out.get("properties")
+    member: Any = True
+    if isinstance(props, dict) and name in props:
+        member = props[name]
+    elif "additionalProperties" in out:
+        member = out["additionalProperties"]
+    stripped = _strip_items(member)
+    if stripped is None:
+        return None
+    if stripped[1] is not True:
+        out["properties"] = {**(props or {}), name: stripped[0]}
+        items.append(stripped[1])
+    kept = [i for i in items if i is not True]
+    return out, True if not kept else kept[0] if len(kept) == 1 else {"allOf": kept}
+
+
+def _strip_items(schema: Any) -> tuple[Any, Any] | None:
+    """An array's schema as (the same without ``items``, ``items``); None if an element
+    is also checked some other way (by index)."""
+    if not isinstance(schema, dict):
+        return schema, True
+    if "prefixItems" in schema:
+        return None
+    out = dict(schema)
+    items: list[Any] = [out.pop("items", True)]
+    if "allOf" in out:
+        parts = [_strip_items(p) for p in out["allOf"]]
+        if any(p is None for p in parts):
+            return None
+        out["allOf"] = [p[0] for p in parts if p is not None]
+        items += [p[1] for p in parts if p is not None]
+    kept = [i for i in items if i is not True]
+    return out, True if not kept else kept[0] if len(kept) == 1 else {"allOf": kept}
 
 
 def _reporting_form(schema: Any) -> Any:

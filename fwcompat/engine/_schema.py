@@ -30,6 +30,7 @@ import jsonschema_rs
 from ._fuse import fuse
 from ._json import TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
+from ._pieces import LARGE, Moved, Pieces
 from ._unions import MARK, exclusive, keyed_unions, union_message
 
 __all__ = ["CompiledSchema", "SchemaCompileError", "SchemaViolation", "compile_validator"]
@@ -155,12 +156,47 @@ class CompiledSchema:
         # Errors are explained on the same schema with type-keyed unions (bounded memory).
         self._reported = keyed_unions(schema)
         self._validator = compile_validator(self._reported, name)
+        self._pieces = Pieces(self._reported, compile_validator)
         self._fast: Callable[[Any], bool] | None = None
 
     def native_gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
         """:meth:`gate` without its guard: jsonschema-rs's own ``is_valid``, which raises
         ``ValueError``/``TypeError``/``OverflowError``/``RecursionError`` for what it cannot
         take (callers on a hot path catch these themselves)."""
+        schema, defs = self._fused(constraints)
+        root = {"$defs": defs, "allOf": [schema]}
+        check: Callable[[Any], bool] = compile_validator(root, self.name).is_valid
+        return check
+
+    def split_gate(
+        self, name: str, *constraints: Mapping[str, Any]
+    ) -> tuple[Callable[[Any], bool], Callable[[Any], bool]] | None:
+        """:meth:`native_gate` in two: for the document without the elements of its
+        member ``name`` (an array), and for one such element. The document passes the
+        whole gate exactly when it passes the first and each element passes the second.
+        None when the schema is not shaped for this split."""
+        schema, defs = self._fused(constraints)
+        props = schema.get("properties") if isinstance(schema, Mapping) else None
+        member = props.get(name) if isinstance(props, Mapping) else None
+        if not isinstance(props, Mapping) or not isinstance(member, Mapping):
+            return None
+        if "items" not in member:
+            return None
+        if {"prefixItems", "unevaluatedItems", "$ref"} & set(member):
+            return None
+        shallow = {
+            **schema,
+            "properties": {**props, name: {k: v for k, v in member.items() if k != "items"}},
+        }
+        item = {"$defs": defs, "allOf": [member["items"]]}
+        return (
+            compile_validator({"$defs": defs, "allOf": [shallow]}, self.name).is_valid,
+            compile_validator(item, self.name).is_valid,
+        )
+
+    def _fused(self, constraints: tuple[Mapping[str, Any], ...]) -> tuple[Any, dict[str, Any]]:
+        """The gate's schema (JSON only, bounded depth, the constraints pushed down to
+        where the schema checks the same values) and its definitions."""
         schema = _json_only(self.schema)
         defs = dict(schema.get("$defs") or {}) if isinstance(schema, Mapping) else {}
         if isinstance(schema, Mapping):
@@ -171,12 +207,9 @@ class CompiledSchema:
             name = ref.removeprefix("#/$defs/")
             return defs.get(name) if "/" not in name and not name.startswith("#") else None
 
-        # The constraints are pushed down to where the schema checks the same values.
         for constraint in constraints:
             schema = fuse(schema, constraint, resolve)
-        root = {"$defs": defs, "allOf": [schema]}
-        check: Callable[[Any], bool] = compile_validator(root, self.name).is_valid
-        return check
+        return schema, defs
 
     def gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
         """A yes/no check: valid JSON, valid here, and every extra constraint holds.
@@ -225,9 +258,24 @@ class CompiledSchema:
         document = _without(instance, [p for p, _ in problems]) if problems else instance
         out = [SchemaViolation(p, m, "json") for p, m in problems]
         try:
-            errors = self._validator.iter_errors(document)
+            if self._pieces.usable and expanded_size(document, LARGE) > LARGE:
+                errors: Iterator[Any] = self._pieces.errors(document)  # bounded memory
+            else:
+                errors = iter(self._validator.iter_errors(document))
+            self._explained(errors, document, skip, problems, out)
         except (ValueError, TypeError, OverflowError, RecursionError) as exc:
             return out or [SchemaViolation((), f"cannot be validated: {exc}", "json")]
+        return out
+
+    def _explained(
+        self,
+        errors: Iterator[Any],
+        document: Any,
+        skip: frozenset[tuple[str, ...]],
+        problems: list[tuple[tuple[Segment, ...], str]],
+        out: list[SchemaViolation],
+    ) -> None:
+        """Explain ``errors`` into ``out``, up to the cap."""
         bad = {p for p, _ in problems}
         for error in errors:
             if len(out) >= MAX_ERRORS:
@@ -243,7 +291,6 @@ class CompiledSchema:
             for v in self._explain(error, document):
                 if not any(v.path[:n] in bad for n in range(len(v.path) + 1)):
                     out.append(v)
-        return out
 
     def _node(self, schema_path: Sequence[Any]) -> Any:
         node: Any = self._reported
@@ -338,7 +385,7 @@ class CompiledSchema:
     ) -> list[SchemaViolation]:
         keyword = "anyOf" if type(error.kind).__name__ == "AnyOf" else "oneOf"
         branches = [self._resolve(b) for b in parent.get(keyword) or ()]
-        context = list(error.kind.context)
+        context = error.context if isinstance(error, Moved) else list(error.kind.context)
         table = _discriminator(branches)
         what = title or "value"
         if table is not None:

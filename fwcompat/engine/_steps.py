@@ -20,8 +20,9 @@ from ._findings import CopyOnWrite, Fields, Found, diagnostic, under
 from ._paths import MISSING, PathTrie, Segment, format_pointer
 from ._places import Place
 from ._prefilter import Locator
+from ._schema import CompiledSchema
 
-__all__ = ["Step", "Steps", "edit", "refused", "report", "validate"]
+__all__ = ["Split", "Step", "Steps", "edit", "refused", "report", "validate"]
 
 Tables = Mapping[str, Mapping[str, str]]
 
@@ -42,6 +43,35 @@ class Step:
         return not self.refuse and self.compiled.rule.action in ("remove", "replace")
 
 
+Check = Callable[[Any], bool]
+
+
+class Split:
+    """The body's gate and its schema, each in two: the request without the elements of
+    ``messages``, and one message (see :meth:`CompiledSchema.split_gate`). A dirty
+    request is then located and validated message by message, and a message where no
+    rule fires and the schema holds is not looked at again. Compiled on first use."""
+
+    def __init__(self, schema: CompiledSchema, constraint: Any, name: str = "messages") -> None:
+        self.name = name
+        self._schema = schema
+        self._constraint = constraint
+        self._checks: tuple[Check, Check, Check, Check] | None = None
+        self._tried = False
+
+    def checks(self) -> tuple[Check, Check, Check, Check] | None:
+        """(gate without the elements, gate of one element, schema without the elements,
+        schema of one element); None when the schema is not shaped for the split."""
+        if not self._tried:
+            self._tried = True
+            extra = () if self._constraint is True else (self._constraint,)
+            gates = self._schema.split_gate(self.name, *extra)
+            schemas = self._schema.split_gate(self.name)
+            if gates is not None and schemas is not None:
+                self._checks = (*gates, *schemas)
+        return self._checks
+
+
 @dataclass(frozen=True)
 class Steps:
     """A scope's rules in order, with what runs them quickly."""
@@ -53,11 +83,18 @@ class Steps:
     locator: Locator | None  # where the translated rules fire, found natively
     plain: tuple[int, ...] = ()  # translated rules with a plain path: looked up directly
     once: bool = False
-    """Whether the one-pass run may be tried (every rule local, a schema rule only last)."""
+    """Whether the one-pass run may be tried."""
     by_first: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
     """Path rules by the first member their path names, for finding who an edit concerns."""
     wild_first: tuple[int, ...] = ()
     """Path rules whose path starts with ``*`` (or is the whole document)."""
+    schemas: tuple[int, ...] = ()
+    """The ``validate`` rules."""
+    window: tuple[int, int] = (-1, 0)
+    """The one pass holds when every edit comes from a rule from ``window[0]`` (the last
+    rule whose condition reads other fields) to ``window[1]`` (the first schema rule)."""
+    split: Split | None = None
+    """The gate and schema message by message, when the one-pass run may use them."""
 
 
 def edit(

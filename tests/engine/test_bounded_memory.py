@@ -121,3 +121,48 @@ def test_keyed_unions_accept_exactly_what_the_schema_accepts(content: Any, syste
     expected = jsonschema.Draft202012Validator(SCHEMA).is_valid(body)
     assert jsonschema.Draft202012Validator(keyed_unions(SCHEMA)).is_valid(body) == expected
     assert (not list(CompiledSchema(SCHEMA).iter_errors(body))) == expected
+
+
+def test_200000_empty_blocks_stay_within_20x_the_body_plus_50_mb() -> None:
+    """jsonschema-rs builds every error before handing out the first (425 MB here): a
+    large body is asked piece by piece, and reading stops at the cap."""
+    body = _blocks(lambda i: {}, 200_000)
+    size = len(json.dumps(body))
+    assert _peak(body) < 20 * size + 50 * MB
+    result = fwcompat.check(body)
+    assert len(result.diagnostics) == MAX_ERRORS + 1
+    assert [d.path for d in result.diagnostics[1:4]] == [
+        f"/messages/0/content/{i}/type" for i in range(3)
+    ]
+
+
+def _explained(compiled: CompiledSchema, body: Any) -> list[tuple[Any, str, str]]:
+    return sorted((e.path, e.message, e.keyword) for e in compiled.iter_errors(body))
+
+
+def test_a_large_body_is_explained_in_pieces_as_it_is_whole() -> None:
+    """Every kind of bad block, in a body past the size asked whole: the same problems."""
+    from fwcompat.engine._pieces import LARGE
+
+    kinds = list(BAD_BODIES.values())
+    content = [kinds[i % len(kinds)](i) for i in range(3000)]
+    body: dict[str, Any] = {
+        "model": 5,
+        "extra": True,
+        "system": [{"type": "text"}, {"type": 1}],
+        "messages": [
+            {"role": "user", "content": content},
+            {"role": "robot", "content": [{"type": "text", "text": "x" * 10}] * 9000},
+            {"role": "user", "content": [{"type": "text", "text": "ok"}], "more": 1},
+            "not a message",
+        ],
+        "tools": [{"name": "t", "input_schema": {"type": "object"}}, {"name": 3}] * 40,
+    }
+    pieces = CompiledSchema(SCHEMA)
+    whole = CompiledSchema(SCHEMA)
+    whole._pieces.usable = False
+    assert pieces._pieces.usable
+    assert len(json.dumps(body)) > LARGE
+    assert _explained(pieces, body) == _explained(whole, body)
+    assert len(_explained(whole, body)) > 2000
+    assert len(pieces._pieces._validators) > 3  # it was asked in pieces

@@ -1,0 +1,177 @@
+"""The one-pass run of a dirty body gives exactly what the general loop gives.
+
+The general loop asks every later rule again after each edit; the one-pass run applies
+every first match at once and asks again only at the places an edit touched, leaving
+the rest to the general loop (see :mod:`fwcompat.engine._onepass`). Counted, never timed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import fwcompat
+from fwcompat._check import _plan_for
+from fwcompat.engine import _interpreter
+from fwcompat.engine._interpreter import Plan, make_plan, run_plan
+from tests.strategies import ANY_BODY
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from requests import agent_turns, dirty
+
+MODEL = "accounts/fireworks/models/kimi-k2p5"
+CONFIGS = [None, {"unsafe_fixes": True}, {"severity": {"FW401": "error"}}, {"pack": "fireworks-r4"}]
+
+
+def _general(plan: Plan) -> Plan:
+    """The same plan, with the one-pass run turned off."""
+    body = dataclasses.replace(plan.scopes["body"], once=False)
+    return dataclasses.replace(plan, scopes={**plan.scopes, "body": body}, memo={})
+
+
+def _both(plan: Plan, body: Any) -> tuple[Any, Any]:
+    fast = run_plan(plan, body=body, headers=None, base_url=None, path=None)
+    slow = run_plan(_general(plan), body=body, headers=None, base_url=None, path=None)
+    return fast, slow
+
+
+@pytest.mark.parametrize("config", CONFIGS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=ANY_BODY)
+def test_the_one_pass_run_agrees_with_the_general_loop(config: Any, body: Any) -> None:
+    plan = _plan_for(fwcompat.Config.from_dict(config) if config else None)
+    assert plan.scopes["body"].once
+    fast, slow = _both(plan, body)
+    assert fast == slow
+
+
+def test_the_one_pass_run_agrees_on_the_benchmark_and_the_rule_examples() -> None:
+    plan = _plan_for(None)
+    bodies = [dirty(agent_turns(n)) for n in (2, 20, 21)]
+    for compiled in plan.pack.rules:
+        bodies += [example["body"] for example in compiled.rule.examples if "body" in example]
+    for body in bodies:
+        fast, slow = _both(plan, body)
+        assert fast == slow
+
+
+def _native_calls(work: Any) -> tuple[int, int]:
+    """(jsonschema-rs calls, rules asked again by the general loop) made by ``work()``."""
+    native = 0
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        nonlocal native
+        if event == "c_call" and getattr(arg, "__name__", "") in ("is_valid", "iter_errors"):
+            native += 1
+
+    asked: list[Any] = []
+    original = _interpreter._matched_again
+
+    def spy(*args: Any) -> Any:
+        asked.append(args[0])
+        return original(*args)
+
+    _interpreter._matched_again = spy  # type: ignore[assignment]
+    sys.setprofile(profile)
+    try:
+        work()
+    finally:
+        sys.setprofile(None)
+        _interpreter._matched_again = original  # type: ignore[assignment]
+    return native, len(asked)
+
+
+@pytest.mark.parametrize("n", [2, 20, 60])
+def test_a_dirty_request_asks_jsonschema_rs_once_per_message_plus_a_few(n: int) -> None:
+    body = dirty(agent_turns(n))
+    result = fwcompat.check(body)
+    assert len(result.diagnostics) == 7
+    native, asked_again = _native_calls(lambda: fwcompat.check(body))
+    messages = len(body["messages"])
+    # the gate, the request without messages (rules, then schema), one per message, and
+    # the touched message again: however many rules the pack has (39 here)
+    assert native <= messages + 6
+    assert asked_again == 0  # no rule was matched again in Python
+
+
+RULES = """
+rules:
+  - code: XX901
+    name: top-k-one
+    title: top_k 1 becomes 2
+    doc: "Our gateway runs top_k 1 as 2."
+    path: /top_k
+    when: {equals: 1}
+    severity: warning
+    action: replace
+    replace: {value: 2}
+    message: "top_k 1 runs as 2."
+    examples:
+      - name: top_k 1
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 1}
+        expect: [{code: XX901, path: /top_k}, {code: XX902, path: /top_k}]
+      - name: top_k 5
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}
+        expect: []
+  - code: XX902
+    name: top-k-two
+    title: top_k 2 is ACTION
+    doc: "Our gateway says so of top_k 2."
+    basis: BASIS
+    path: /top_k
+    when: {equals: 2}
+    severity: info
+    action: ACTION
+    message: "top_k 2 ACTIONd."
+    examples:
+      - name: top_k 2
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 2}
+        expect: [{code: XX902, path: /top_k}]
+      - name: top_k 5
+        body: {model: accounts/fireworks/models/kimi-k2p5, messages: [], top_k: 5}
+        expect: []
+"""
+
+
+def _without_schema_rules(rule_file: Path) -> Plan:
+    """The pack plus ``rule_file``, without its schema rule: the extra rules then run
+    in the one-pass scope (a schema rule before an edit sends a body to the loop)."""
+    config = fwcompat.Config.from_dict({"rule_files": [str(rule_file)]})
+    plan = _plan_for(config)
+    pack = dataclasses.replace(
+        plan.pack, rules=tuple(r for r in plan.pack.rules if r.schema is None)
+    )
+    return make_plan(pack, config)
+
+
+@pytest.mark.parametrize(
+    ("action", "basis", "loop"), [("note", "inferred", 0), ("remove", "documented", 1)]
+)
+def test_an_edit_that_makes_a_later_rule_fire(
+    tmp_path: Path, action: str, basis: str, loop: int
+) -> None:
+    """XX901 turns top_k 1 into 2, on which XX902 fires. A note is asked again at the
+    touched place in the one pass; an edit sends the body to the general loop, which
+    asks the rule again after XX901's edit."""
+    rule_file = tmp_path / "pair.yaml"
+    rule_file.write_text(RULES.replace("ACTION", action).replace("BASIS", basis))
+    plan = _without_schema_rules(rule_file)
+    assert plan.scopes["body"].once
+    body = {"model": MODEL, "max_tokens": 5, "top_k": 1, "messages": []}
+    fast, slow = _both(plan, body)
+    assert fast == slow
+    assert [(d.code, d.path) for d in fast.diagnostics] == [
+        ("XX901", "/top_k"),
+        ("XX902", "/top_k"),
+    ]
+    assert ("top_k" in fast.request) == (action == "note")
+    _, asked_again = _native_calls(
+        lambda: run_plan(plan, body=body, headers=None, base_url=None, path=None)
+    )
+    assert asked_again == loop
