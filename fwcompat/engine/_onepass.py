@@ -60,12 +60,6 @@ def index_first(
     return once, {k: tuple(v) for k, v in by_first.items()}, tuple(wild), tuple(schemas), window
 
 
-def _overlaps(a: tuple[Segment, ...], b: tuple[Segment, ...]) -> bool:
-    """Whether one place is at, above or below the other."""
-    n = min(len(a), len(b))
-    return a[:n] == b[:n]
-
-
 def _fits(tokens: tuple[str, ...], segments: tuple[Segment, ...]) -> bool:
     """Whether the place ``segments`` (as deep as ``tokens``) is one the path selects."""
     for token, seg in zip(tokens, segments, strict=True):
@@ -74,22 +68,52 @@ def _fits(tokens: tuple[str, ...], segments: tuple[Segment, ...]) -> bool:
     return True
 
 
+class _Edited:
+    """The places edited so far, for "does an edit overlap this place?" in time linear
+    in the place's depth, however many edits there are."""
+
+    __slots__ = ("at", "below")
+
+    def __init__(self) -> None:
+        self.at: dict[tuple[Segment, ...], list[tuple[bool, int]]] = {}  # (removal?, by)
+        self.below: dict[tuple[Segment, ...], int] = {}  # a place above edits: their last rule
+
+    def add(self, segments: tuple[Segment, ...], removal: bool, by: int) -> None:
+        self.at.setdefault(segments, []).append((removal, by))
+        below = self.below
+        for k in range(len(segments)):
+            prefix = segments[:k]
+            if below.get(prefix, -1) < by:
+                below[prefix] = by
+
+    def touches(self, place: tuple[Segment, ...]) -> bool:
+        at = self.at
+        return place in self.below or any(place[:k] in at for k in range(1, len(place) + 1))
+
+    def over(self, place: tuple[Segment, ...]) -> tuple[int, bool]:
+        """The last rule whose edit overlaps ``place``, and whether one removed it (or a
+        member above it)."""
+        last = self.below.get(place, -1)
+        gone = False
+        for k in range(1, len(place) + 1):
+            for removal, by in self.at.get(place[:k], ()):
+                last = max(last, by)
+                gone = gone or removal
+        return last, gone
+
+
 def _first_matches(
     scope: Steps, matched: dict[int, list[Place]]
 ) -> tuple[dict[int, list[Place]], list[Edit]] | None:
     """Each rule's first matches away from earlier edits, and every edit in rule order."""
     kept: dict[int, list[Place]] = {}
     edits: list[Edit] = []
-    by_first: dict[Segment, list[Edit]] = {}
+    edited = _Edited()
     for index in sorted(matched):
         step = scope.steps[index]
         places = matched[index]
         if edits:  # a place an earlier edit touches is asked again after the edits
-            places = [
-                p
-                for p in places
-                if p[0] and not any(_overlaps(p[0], e[0]) for e in by_first.get(p[0][0], ()))
-            ]
+            places = [p for p in places if p[0] and not edited.touches(p[0])]
         kept[index] = places
         if not step.edits:
             continue
@@ -97,9 +121,8 @@ def _first_matches(
         for segments, _ in places:
             if not segments or (removal and isinstance(segments[-1], int)):
                 return None  # the document itself, or indexes that shift
-            edit_ = (segments, removal, index)
-            edits.append(edit_)
-            by_first.setdefault(segments[0], []).append(edit_)
+            edits.append((segments, removal, index))
+            edited.add(segments, removal, index)
     return kept, edits
 
 
@@ -127,29 +150,44 @@ def _touched(scope: Steps, edits: list[Edit]) -> dict[tuple[int, tuple[Segment, 
     return pairs
 
 
+def _to_ask(scope: Steps, edits: list[Edit]) -> tuple[tuple[int, tuple[Segment, ...]], ...] | None:
+    """The touched (rule, place) pairs that still hold something to ask after the edits
+    (not at or under a removed member); None when the general loop must decide. A pure
+    function of the edits' places: remembered per scope (a client sends the same
+    extra fields again and again)."""
+    key = tuple(edits)
+    memo = scope.memo
+    if key in memo:
+        return memo[key]  # type: ignore[no-any-return]
+    pairs = _touched(scope, edits)
+    out: list[tuple[int, tuple[Segment, ...]]] | None = [] if pairs is not None else None
+    edited = _Edited()
+    for segments, removal, by in edits:
+        edited.add(segments, removal, by)
+    for index, place in pairs or ():
+        last, gone = edited.over(place)
+        if last >= index:
+            out = None  # a later edit over the same place
+            break
+        if not gone:  # at or under a removed member, what the rule matched is gone
+            out.append((index, place))  # type: ignore[union-attr]
+    if len(memo) >= 256:
+        memo.clear()
+    memo[key] = result = None if out is None else tuple(out)
+    return result
+
+
 def _asked_again(
     scope: Steps, root: Any, edits: list[Edit], tables: Tables
 ) -> dict[int, list[Place]] | None:
     """Matches at the touched places, asked on the edited document; None when the
     general loop must decide (see the module's docstring)."""
-    pairs = _touched(scope, edits)
+    pairs = _to_ask(scope, edits)
     if pairs is None:
         return None
     added: dict[int, list[Place]] = {}
     ctx = Context(tables, root)
-    by_first: dict[Segment, list[Edit]] = {}
-    for e in edits:
-        by_first.setdefault(e[0][0], []).append(e)
     for index, place in pairs:
-        gone = False
-        for segments, removal, by in by_first.get(place[0], ()) if place else edits:
-            if not _overlaps(place, segments):
-                continue
-            if by >= index:
-                return None  # a later edit over the same place
-            gone = gone or (removal and len(segments) <= len(place))
-        if gone:
-            continue  # at or under a removed member: what the rule matched is gone
         found = reread(root, place)
         if found is None:
             continue

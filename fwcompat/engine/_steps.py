@@ -95,6 +95,8 @@ class Steps:
     rule whose condition reads other fields) to ``window[1]`` (the first schema rule)."""
     split: Split | None = None
     """The gate and schema message by message, when the one-pass run may use them."""
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    """What the one-pass run worked out from the places of a set of edits (data only)."""
 
 
 def edit(

@@ -175,3 +175,21 @@ def test_an_edit_that_makes_a_later_rule_fire(
         lambda: run_plan(plan, body=body, headers=None, base_url=None, path=None)
     )
     assert asked_again == loop
+
+
+def test_many_edits_cost_linear_work() -> None:
+    """Each edit's overlap with the others is looked up by place, not compared pairwise."""
+    from tests.cost import growth
+
+    def work(n: int) -> Any:
+        messages = [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "x", "caller": {"type": "direct"}}],
+            }
+            for _ in range(n)
+        ]
+        body = {"model": MODEL, "max_tokens": 5, "messages": messages}
+        return lambda: fwcompat.check(body)
+
+    assert growth(work, 300, 3000) < 13  # linear: about 10
