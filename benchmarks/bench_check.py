@@ -168,6 +168,25 @@ def bad_typed_memory() -> None:
               f"over baseline (goal <= 10 MB), {seconds:.2f} s traced")  # fmt: skip
 
 
+def empty_blocks_memory() -> None:
+    """Peak memory of check() on 200,000 empty content blocks (0.8 MB), each an error."""
+    import tracemalloc
+
+    content: list[Any] = [{} for _ in range(200_000)]
+    body = {"model": "accounts/fireworks/models/kimi-k2p5", "max_tokens": 10,
+            "messages": [{"role": "user", "content": content}]}  # fmt: skip
+    size = len(json.dumps(body))
+    tracemalloc.start()
+    start = time.process_time()
+    fwcompat.check(body)
+    seconds = time.process_time() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    goal = (20 * size + 50_000_000) / 1e6
+    print(f"200,000 empty blocks {size:>15,} bytes: peak {peak / 1e6:6.1f} MB over baseline "
+          f"(goal <= {goal:.0f} MB: 20x the body + 50 MB), {seconds:.2f} s traced")  # fmt: skip
+
+
 def growth(repeat: int, name: str, make: Callable[[int], Any], small: int, large: int) -> None:
     a, b = make(small), make(large)
     t_small, t_large = per_call([lambda: fwcompat.check(a), lambda: fwcompat.check(b)], repeat)
@@ -188,6 +207,8 @@ def main() -> int:
     table(repeat, (1, 20, 200) if args.quick else (1, 20, 200, 2000))
     print()
     bad_typed_memory()
+    if not args.quick:
+        empty_blocks_memory()
     print()
     print(f"{'growth':<44} {'small':>7} {'time':>11} {'large':>7} {'time':>11} {'ratio':>8}")
     growth(repeat, "server tools rejected (target <= 10x)", _server_tools, 500, 4000)

@@ -22,9 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ._json import expanded_size
-
-__all__ = ["LARGE", "Moved", "Pieces"]
+__all__ = ["LARGE", "Moved", "Pieces", "larger_than"]
 
 LARGE = 20_000
 """Values (as serialized) above which a document, or a member, is asked piece by piece."""
@@ -84,7 +82,18 @@ class Pieces:
         self._root = schema
         self._compile = compile_validator
         self._validators: dict[Any, Any] = {}
-        self.usable = isinstance(schema, Mapping) and _refs_to_defs(schema)
+        self._usable: bool | None = None  # worked out on first use: start-up counts
+
+    @property
+    def usable(self) -> bool:
+        """Whether the schema can be asked in pieces (every ``$ref`` into its ``$defs``)."""
+        if self._usable is None:
+            self._usable = isinstance(self._root, Mapping) and _refs_to_defs(self._root)
+        return self._usable
+
+    @usable.setter
+    def usable(self, value: bool) -> None:
+        self._usable = value
 
     def errors(self, instance: Any) -> Iterator[Any]:
         """Every error of ``instance``, in pieces (as :class:`Moved` errors)."""
@@ -145,9 +154,7 @@ class Pieces:
             return
         props = node.get("properties") if isinstance(node, Mapping) else None
         if isinstance(props, Mapping) and keys <= _OBJECT and type(instance) is dict:
-            large = tuple(
-                k for k in props if k in instance and expanded_size(instance[k], LARGE) > LARGE
-            )
+            large = tuple(k for k in props if k in instance and larger_than(instance[k], LARGE))
             if large:
                 shallow = {**node, "properties": {**props, **dict.fromkeys(large, True)}}
                 yield from self._ask((pointer, large), shallow, pointer, instance, at)
@@ -167,7 +174,7 @@ class Pieces:
         chunk = {"items": node["items"]}
         start = size = 0
         for i, item in enumerate(items):
-            weight = expanded_size(item, LARGE)
+            weight = _weight(item, LARGE)
             if weight > LARGE:
                 if start < i:
                     yield from self._ask(
@@ -188,6 +195,37 @@ class Pieces:
 
 def _without(node: Mapping[str, Any], key: str) -> dict[str, Any]:
     return {k: v for k, v in node.items() if k != key}
+
+
+def larger_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` holds more than ``limit`` values as serialized (shared containers
+    counted at every reference); stops counting past ``limit``, so at most that many steps."""
+    count = 0
+    stack = [value]
+    while stack:
+        count += 1
+        if count > limit:
+            return True
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
+
+
+def _weight(value: Any, limit: int) -> int:
+    """How many values ``value`` holds, up to ``limit + 1``."""
+    count = 0
+    stack = [value]
+    while stack and count <= limit:
+        count += 1
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count
 
 
 def _refs_to_defs(node: Any) -> bool:

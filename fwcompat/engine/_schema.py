@@ -30,7 +30,7 @@ import jsonschema_rs
 from ._fuse import fuse
 from ._json import TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
-from ._pieces import LARGE, Moved, Pieces
+from ._pieces import LARGE, Moved, Pieces, larger_than
 from ._unions import MARK, exclusive, keyed_unions, union_message
 
 __all__ = ["CompiledSchema", "SchemaCompileError", "SchemaViolation", "compile_validator"]
@@ -258,7 +258,7 @@ class CompiledSchema:
         document = _without(instance, [p for p, _ in problems]) if problems else instance
         out = [SchemaViolation(p, m, "json") for p, m in problems]
         try:
-            if self._pieces.usable and expanded_size(document, LARGE) > LARGE:
+            if larger_than(document, LARGE) and self._pieces.usable:
                 errors: Iterator[Any] = self._pieces.errors(document)  # bounded memory
             else:
                 errors = iter(self._validator.iter_errors(document))
