@@ -83,12 +83,17 @@ class _Edited:
         below = self.below
         for k in range(len(segments)):
             prefix = segments[:k]
-            if below.get(prefix, -1) < by:
+            if prefix not in below or below[prefix] < by:
                 below[prefix] = by
 
     def touches(self, place: tuple[Segment, ...]) -> bool:
+        if place in self.below:
+            return True
         at = self.at
-        return place in self.below or any(place[:k] in at for k in range(1, len(place) + 1))
+        for k in range(1, len(place) + 1):  # noqa: SIM110 (a hot path: any() is slower)
+            if place[:k] in at:
+                return True
+        return False
 
     def over(self, place: tuple[Segment, ...]) -> tuple[int, bool]:
         """The last rule whose edit overlaps ``place``, and whether one removed it (or a
