@@ -33,30 +33,33 @@ __all__ = ["index_first", "run_once"]
 
 Tables = Mapping[str, Mapping[str, str]]
 Edit = tuple[tuple[Segment, ...], bool, int]  # where, a removal?, the rule's index
+Window = tuple[tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], int]
+Index = tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...], Window]
 
 
 def index_first(
     steps: tuple[Step, ...],
-) -> tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...], tuple[int, int]]:
+) -> tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...], Window]:
     """Whether a scope may run in one pass, its path rules by first member, its schema
     rules, and the window edits must fall in for one pass (see :attr:`Steps.window`)."""
     by_first: dict[str, list[int]] = {}
     wild: list[int] = []
     once = True
     schemas: list[int] = []
-    reading = -1  # the last rule whose condition reads other fields
+    readers: list[tuple[int, tuple[tuple[str, ...], ...]]] = []
     for index, step in enumerate(steps):
         if step.compiled.schema is not None:
             schemas.append(index)
             continue
-        if not step.local:
-            reading = index
+        if not step.local:  # it reads other fields: what it reads, with its own path
+            depends = step.compiled.depends or ((),)  # none listed: everything
+            readers.append((index, (step.compiled.selector.tokens, *depends)))
         tokens = step.compiled.selector.tokens
         if not tokens or tokens[0] == "*":
             wild.append(index)
         else:
             by_first.setdefault(tokens[0], []).append(index)
-    window = (reading, schemas[0] if schemas else len(steps))
+    window = (tuple(readers), schemas[0] if schemas else len(steps))
     return once, {k: tuple(v) for k, v in by_first.items()}, tuple(wild), tuple(schemas), window
 
 
@@ -129,6 +132,20 @@ def _first_matches(
             edits.append((segments, removal, index))
             edited.add(segments, removal, index)
     return kept, edits
+
+
+def _read_after(
+    readers: tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], edits: list[Edit]
+) -> bool:
+    """Whether a rule whose condition reads other fields comes after an edit of what it
+    reads (its own path, or a field its condition names)."""
+    for index, patterns in readers:
+        for segments, _, by in edits:
+            if by >= index:
+                break  # edits are in rule order
+            if any(_fits(tokens[: len(segments)], segments[: len(tokens)]) for tokens in patterns):
+                return True
+    return False
 
 
 def _touched(scope: Steps, edits: list[Edit]) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
@@ -249,8 +266,8 @@ def run_once(
     if first is None:
         return None
     kept, edits = first
-    if edits and (edits[0][2] < scope.window[0] or edits[-1][2] > scope.window[1]):
-        return None  # a rule reading other fields after an edit, or a schema rule before one
+    if edits and (edits[-1][2] > scope.window[1] or _read_after(scope.window[0], edits)):
+        return None  # a schema rule before an edit, or a rule reading what an edit changed
     doc = CopyOnWrite(document)
     values: dict[int, list[Any]] = {}
     rejected: set[tuple[Segment, ...]] = set()

@@ -90,9 +90,10 @@ class Steps:
     """Path rules whose path starts with ``*`` (or is the whole document)."""
     schemas: tuple[int, ...] = ()
     """The ``validate`` rules."""
-    window: tuple[int, int] = (-1, 0)
-    """The one pass holds when every edit comes from a rule from ``window[0]`` (the last
-    rule whose condition reads other fields) to ``window[1]`` (the first schema rule)."""
+    window: tuple[tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], int] = ((), 0)
+    """The one pass holds when no edit comes after the first schema rule (``window[1]``)
+    and none changes, before it runs, what a rule reading other fields reads
+    (``window[0]``: each such rule's index, its path and the fields it names)."""
     split: Split | None = None
     """The gate and schema message by message, when the one-pass run may use them."""
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -193,3 +193,26 @@ def test_many_edits_cost_linear_work() -> None:
         return lambda: fwcompat.check(body)
 
     assert growth(work, 300, 3000) < 13  # linear: about 10
+
+
+def test_rules_reading_other_fields_keep_the_one_pass_when_no_edit_changes_them() -> None:
+    """fireworks-r4 has notes that read other fields (thinking, output_config.effort): the
+    7 removals touch none of those, so the body still runs in one pass; an edit of a field
+    such a rule reads, before it runs, sends the body to the general loop."""
+    plan = _plan_for(fwcompat.Config.from_dict({"pack": "fireworks-r4"}))
+    body = dirty(agent_turns(20))
+    fast, slow = _both(plan, body)
+    assert fast == slow and len(fast.diagnostics) == 6  # service_tier is taken in R4
+    _, asked_again = _native_calls(
+        lambda: run_plan(plan, body=body, headers=None, base_url=None, path=None)
+    )
+    assert asked_again == 0
+    config = {"pack": "fireworks-r4", "effort_map": {"ultra": "high"}}
+    plan = _plan_for(fwcompat.Config.from_dict(config))
+    effort = {**body, "output_config": {"effort": "ultra"}}  # FW501 replaces; FW508 reads it
+    fast, slow = _both(plan, effort)
+    assert fast == slow and "FW501" in [d.code for d in fast.diagnostics]
+    _, asked_again = _native_calls(
+        lambda: run_plan(plan, body=effort, headers=None, base_url=None, path=None)
+    )
+    assert asked_again > 0  # the general loop asked the rules again after the edits
