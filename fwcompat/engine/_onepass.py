@@ -179,8 +179,9 @@ def _to_ask(scope: Steps, edits: list[Edit]) -> tuple[tuple[int, tuple[Segment, 
     extra fields again and again)."""
     key = tuple(edits)
     memo = scope.memo
-    if key in memo:
-        return memo[key]  # type: ignore[no-any-return]
+    known = memo.get(key, memo)  # one lookup: another thread may clear the memo meanwhile
+    if known is not memo:
+        return known  # type: ignore[no-any-return]
     pairs = _touched(scope, edits)
     out: list[tuple[int, tuple[Segment, ...]]] | None = [] if pairs is not None else None
     edited = _Edited()
