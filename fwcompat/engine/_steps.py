@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fwcompat._diagnostics import Fix, Severity
+from fwcompat._diagnostics import Diagnostic, Fix, Severity
 from fwcompat.engine._model import CompiledRule, passed_through
 from fwcompat.engine._replacements import computed_replacement
 
@@ -36,6 +36,9 @@ class Step:
     plain: tuple[str, ...] | None  # the path, when it names members only (no * or index)
     fix: Fix | None  # a removal's fix (the same for every match)
     refuse: bool = False  # an unsafe fix the caller did not opt in to: reported, not applied
+    said: dict[Any, Diagnostic] = field(default_factory=dict, compare=False, repr=False)
+    """Diagnostics already built, by place and (scalar) value: they are immutable, and a
+    client sends the same few fields again and again (data only, bounded)."""
 
     @property
     def edits(self) -> bool:
@@ -114,6 +117,9 @@ def edit(
     return replacement
 
 
+_REMEMBERED = frozenset({str, int, bool, type(None)})  # not float: -0.0 == 0.0, shown apart
+
+
 def report(
     step: Step,
     segments: tuple[Segment, ...],
@@ -123,6 +129,24 @@ def report(
     found: Found,
 ) -> None:
     """The diagnostic of one match of a rule that is not refused."""
+    if step.compiled.rule.action == "reject":
+        rejected.add(segments)
+    if (type(value) in _REMEMBERED or value is MISSING) and type(replacement) in _REMEMBERED:
+        key = (segments, type(value), value, type(replacement), replacement)
+        said = step.said.get(key)
+        if said is None:
+            said = _diagnostic(step, segments, value, replacement)
+            if len(step.said) >= 64:
+                step.said.clear()
+            step.said[key] = said
+        found.append((segments, said))
+        return
+    found.append((segments, _diagnostic(step, segments, value, replacement)))
+
+
+def _diagnostic(
+    step: Step, segments: tuple[Segment, ...], value: Any, replacement: Any
+) -> Diagnostic:
     rule = step.compiled.rule
     action = rule.action
     fix = None
@@ -130,8 +154,6 @@ def report(
         fix = step.fix
     elif action == "replace":
         fix = Fix(rule.fix or "safe", replacement)
-    elif action == "reject":
-        rejected.add(segments)
     pointer = format_pointer(segments)
     fields = Fields(segments, pointer, value, replacement)
     # A fix whose rule the configuration raised to an error still applies to the
@@ -146,7 +168,7 @@ def report(
         )
     else:
         message = rule.message.format_map(fields)
-    found.append((segments, diagnostic(rule, step.severity, pointer, message, fix)))
+    return diagnostic(rule, step.severity, pointer, message, fix)
 
 
 def refused(
