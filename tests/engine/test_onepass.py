@@ -216,3 +216,17 @@ def test_rules_reading_other_fields_keep_the_one_pass_when_no_edit_changes_them(
         lambda: run_plan(plan, body=effort, headers=None, base_url=None, path=None)
     )
     assert asked_again > 0  # the general loop asked the rules again after the edits
+
+
+def test_remembered_diagnostics_follow_the_value_and_its_type() -> None:
+    """A diagnostic is reused only for the same place, value and type: 1 and true, 0.0
+    and -0.0 (floats are never reused) each get their own words."""
+    messages = {}
+    for value in [1, True, 1, 0.0, -0.0, "1", None, True]:
+        body = {"model": MODEL, "max_tokens": 5, "messages": [], "service_tier": value}
+        (d,) = fwcompat.check(body).diagnostics
+        messages.setdefault(repr(value), set()).add(d.message)
+    shown = {k: next(iter(v)) for k, v in messages.items()}
+    assert all(len(v) == 1 for v in messages.values())
+    assert "(1)" in shown["1"] and "(true)" in shown["True"] and '("1")' in shown["'1'"]
+    assert "(0.0)" in shown["0.0"] and "(-0.0)" in shown["-0.0"] and "(null)" in shown["None"]
