@@ -16,7 +16,8 @@ from fwcompat.engine._model import CompiledRule, passed_through
 from fwcompat.engine._replacements import computed_replacement
 
 from ._conditions import Context
-from ._findings import CopyOnWrite, Fields, Found, diagnostic, under
+from ._findings import CopyOnWrite, Fields, Found, diagnostic, shown, under
+from ._json import short
 from ._paths import MISSING, PathTrie, Segment, format_pointer
 from ._places import Place
 from ._prefilter import Locator
@@ -131,8 +132,22 @@ def report(
     """The diagnostic of one match of a rule that is not refused."""
     if step.compiled.rule.action == "reject":
         rejected.add(segments)
-    if (type(value) in _REMEMBERED or value is MISSING) and type(replacement) in _REMEMBERED:
-        key = (segments, type(value), value, type(replacement), replacement)
+    if type(replacement) in _REMEMBERED:
+        kind = type(value)
+        if kind in _REMEMBERED or value is MISSING:
+            seen: Any = value
+        elif kind is list:  # its words show it only through a short preview
+            seen = short(value)
+        elif kind is dict:  # and, for an object, its type and name
+            seen = (
+                short(value),
+                shown(value.get("type", MISSING)),
+                shown(value.get("name", MISSING)),
+            )
+        else:
+            found.append((segments, _diagnostic(step, segments, value, replacement)))
+            return
+        key = (segments, kind, seen, type(replacement), replacement)
         said = step.said.get(key)
         if said is None:
             said = _diagnostic(step, segments, value, replacement)

@@ -230,3 +230,11 @@ def test_remembered_diagnostics_follow_the_value_and_its_type() -> None:
     assert all(len(v) == 1 for v in messages.values())
     assert "(1)" in shown["1"] and "(true)" in shown["True"] and '("1")' in shown["'1'"]
     assert "(0.0)" in shown["0.0"] and "(-0.0)" in shown["-0.0"] and "(null)" in shown["None"]
+
+
+def test_remembered_diagnostics_of_objects_follow_their_preview() -> None:
+    for value, preview in [({"edits": []}, '{"edits": []}'), ({"edits": [1]}, '{"edits": [1]}')]:
+        body = {"model": MODEL, "max_tokens": 5, "messages": [], "service_tier": value}
+        for _ in range(2):
+            (d,) = fwcompat.check(body).diagnostics
+            assert preview in d.message
