@@ -101,8 +101,11 @@ class Pieces:
 
     def _at(self, pointer: tuple[Any, ...]) -> Any:
         node = self._root
-        for token in pointer:
-            node = node[token]
+        try:
+            for token in pointer:
+                node = node[token]
+        except (KeyError, IndexError, TypeError):
+            raise ValueError(f"no schema at #/{'/'.join(map(str, pointer))}") from None
         return node
 
     def _validator(self, key: Any, piece: Any) -> Any:

@@ -21,7 +21,7 @@ from ._json import short
 from ._paths import MISSING, PathTrie, Segment, format_pointer
 from ._places import Place
 from ._prefilter import Locator
-from ._schema import CompiledSchema
+from ._schema import CompiledSchema, SchemaCompileError
 
 __all__ = ["Split", "Step", "Steps", "edit", "refused", "report", "validate"]
 
@@ -69,8 +69,11 @@ class Split:
         if not self._tried:
             self._tried = True
             extra = () if self._constraint is True else (self._constraint,)
-            gates = self._schema.split_gate(self.name, *extra)
-            schemas = self._schema.split_gate(self.name)
+            try:
+                gates = self._schema.split_gate(self.name, *extra)
+                schemas = self._schema.split_gate(self.name)
+            except SchemaCompileError:  # not split: the whole gate and schema are used
+                gates = schemas = None
             if gates is not None and schemas is not None:
                 self._checks = (*gates, *schemas)
         return self._checks
