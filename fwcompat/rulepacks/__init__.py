@@ -20,6 +20,7 @@ if TYPE_CHECKING:
         config_fingerprint,
         digest,
         file_sha,
+        forget,
     )
     from fwcompat.rulepacks._cache import get as cache_get
     from fwcompat.rulepacks._cache import put as cache_put
@@ -36,6 +37,7 @@ __all__ = [
     "config_fingerprint",
     "digest",
     "file_sha",
+    "forget",
     "iter_outcomes",
     "load_pack",
     "load_validated",
@@ -53,6 +55,7 @@ _WHERE = {
     "config_fingerprint": ("_cache", "config_fingerprint"),
     "digest": ("_cache", "digest"),
     "file_sha": ("_cache", "file_sha"),
+    "forget": ("_cache", "forget"),
     "iter_outcomes": ("_examples", "iter_outcomes"),
     "own_rules": ("_examples", "own_rules"),
     "load_pack": ("_packs", "load_pack"),

@@ -48,6 +48,7 @@ __all__ = [
     "config_key",
     "digest",
     "file_sha",
+    "forget",
     "get",
     "put",
     "remember_inputs",
@@ -253,13 +254,27 @@ def config_key(config: Any) -> str:
 
 
 _fingerprints: dict[str, str | None] = {}
+_by_config: dict[int, tuple[Any, str | None]] = {}
 
 
 def config_fingerprint(config: Any) -> str | None:
     """A digest of a config and of every file its pack was built from, when an earlier
     run recorded them (:func:`fwcompat.rulepacks.remember_config`) and none changed
-    since; else None. Checked once per process and config."""
+    since; else None. Checked once per process and config (see :func:`forget`)."""
+    known = _by_config.get(id(config))
+    if known is not None and known[0] is config:
+        return known[1]
     key = config_key(config)
     if key not in _fingerprints:
         _fingerprints[key] = verified_inputs(key)
-    return _fingerprints[key]
+    found = _fingerprints[key]
+    if found is not None:
+        _by_config[id(config)] = (config, found)  # the reference keeps the id unique
+    return found
+
+
+def forget() -> None:
+    """Check every config's files afresh (a new command line run in this process)."""
+    _fingerprints.clear()
+    _by_config.clear()
+    _stamp.clear()
