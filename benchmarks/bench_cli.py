@@ -25,8 +25,8 @@ Run::
     python benchmarks/bench_cli.py --jsonl-mb 1024     # the 1 GB file (a few minutes)
 
 Goals (issue 17): fwcompat at most 0.25x check-jsonschema's wall time on one file and
-0.08x on 200 files (met only if the warm figure meets it; the cold one is printed next to it); JSONL at >= 60 MB/s with flat memory; (issue 7) 4,000 vs 500
-diagnostics <= 10x.
+0.08x on 200 files (met only if the warm figure meets it; the cold one is printed next
+to it); JSONL at >= 60 MB/s with flat memory; (issue 7) 4,000 vs 500 diagnostics <= 10x.
 """
 
 from __future__ import annotations
@@ -119,11 +119,8 @@ def versus(fwcompat: str, cjs: str, files: list[str], runs: int, cache: Path) ->
     rows = []
     for label, batch in (("1 file", files[:1]), (f"{len(files)} files", files)):
         ours = [fwcompat, "check", "--no-progress", *batch]
-        results = timed(
-            [[*ours[:2], "--no-cache", *ours[2:]], ours, [cjs, "--schemafile", str(SCHEMA), *batch]],
-            runs,
-            env,
-        )
+        cold = [*ours[:2], "--no-cache", *ours[2:]]
+        results = timed([cold, ours, [cjs, "--schemafile", str(SCHEMA), *batch]], runs, env)
         rows.append((label, results))
     print(f"fwcompat {fwcompat}\ncheck-jsonschema {cjs}\nmedian of {runs} alternating runs\n")
     print(

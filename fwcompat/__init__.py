@@ -73,18 +73,28 @@ def _module(name: str) -> ModuleType:
     """A module that defines public names, imported by a plain statement (so the import
     graph that ``lint-imports`` checks still sees it)."""
     if name == "_check":
-        from fwcompat import _check as module
-    elif name == "_config":
-        from fwcompat import _config as module
-    elif name == "_diagnostics":
-        from fwcompat import _diagnostics as module
-    elif name == "_exceptions":
-        from fwcompat import _exceptions as module
-    elif name == "engine._model":
-        from fwcompat.engine import _model as module
-    else:
-        from fwcompat.rulepacks import _packs as module
-    return module
+        from fwcompat import _check
+
+        return _check
+    if name == "_config":
+        from fwcompat import _config
+
+        return _config
+    if name == "_diagnostics":
+        from fwcompat import _diagnostics
+
+        return _diagnostics
+    if name == "_exceptions":
+        from fwcompat import _exceptions
+
+        return _exceptions
+    if name == "engine._model":
+        from fwcompat.engine import _model
+
+        return _model
+    from fwcompat.rulepacks import _packs
+
+    return _packs
 
 
 def __getattr__(name: str) -> Any:

@@ -79,7 +79,7 @@ def finding_from(name: str, data: list[Any]) -> Finding:
     numbers = (line, column, request_line)
     if not all(isinstance(t, str) for t in texts) or not all(type(n) is int for n in numbers):
         raise ValueError("not a cached finding")
-    if document is not None and type(document) is not int or type(fixable) is not bool:
+    if (document is not None and type(document) is not int) or type(fixable) is not bool:
         raise ValueError("not a cached finding")
     made_fix = None if fix is None else Fix(*fix)
     diagnostic = Diagnostic(

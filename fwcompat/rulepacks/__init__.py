@@ -70,16 +70,24 @@ def _module(name: str) -> ModuleType:
     """One of this package's modules, imported by a plain statement (so the import graph
     that ``lint-imports`` checks still sees it)."""
     if name == "_cache":
-        from fwcompat.rulepacks import _cache as module
-    elif name == "_examples":
-        from fwcompat.rulepacks import _examples as module
-    elif name == "_packs":
-        from fwcompat.rulepacks import _packs as module
-    elif name == "_resources":
-        from fwcompat.rulepacks import _resources as module
-    else:
-        from fwcompat.rulepacks import _rules as module
-    return module
+        from fwcompat.rulepacks import _cache
+
+        return _cache
+    if name == "_examples":
+        from fwcompat.rulepacks import _examples
+
+        return _examples
+    if name == "_packs":
+        from fwcompat.rulepacks import _packs
+
+        return _packs
+    if name == "_resources":
+        from fwcompat.rulepacks import _resources
+
+        return _resources
+    from fwcompat.rulepacks import _rules
+
+    return _rules
 
 
 def __getattr__(name: str) -> Any:

@@ -504,8 +504,8 @@ def pack_inputs(config: Config) -> list[str]:
         paths.append(meta_path)
         meta, _ = load_validated(meta_path)
         info: Mapping[str, Any] = (meta.get("pack") or {}) if isinstance(meta, dict) else {}
-        own = [*(info.get("files") or ()), *([info["source_text"]] if "source_text" in info else ())]
-        paths.extend(os.path.join(folder, name) for name in own)
+        own = [*(info.get("files") or ()), info.get("source_text")]
+        paths.extend(os.path.join(folder, name) for name in own if name)
         if "extends" in info:
             folder = shipped_pack_dir(info["extends"])
         elif "extends_dir" in info:

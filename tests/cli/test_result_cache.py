@@ -38,7 +38,8 @@ _result_cache.ResultCache.lookup = counted_lookup
 _result_cache.ResultCache.store = counted_store
 from fwcompat.cli import main
 code = main(sys.argv[2:])
-heavy = [m for m in ("jsonschema_rs", "fwcompat._check", "fwcompat.engine", "yaml") if m in sys.modules]
+heavy = ("jsonschema_rs", "fwcompat._check", "fwcompat.engine", "yaml")
+heavy = [m for m in heavy if m in sys.modules]
 with open(sys.argv[1], "w") as out:
     json.dump({"heavy": heavy, **counts}, out)
 sys.exit(code)
@@ -167,9 +168,7 @@ def test_a_changed_file_alone_is_checked_again(project: Path, tmp_path: Path) ->
     assert (again.probe["misses"], again.probe["hits"]) == (0, FILES)
 
 
-def test_a_file_reported_under_another_path_is_checked_again(
-    project: Path, tmp_path: Path
-) -> None:
+def test_a_file_reported_under_another_path_is_checked_again(project: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     run(project, cache, "requests/clean.json")
     other = run(project, cache, "./requests/../requests/clean.json")
@@ -198,7 +197,8 @@ def test_a_changed_user_rule_file_misses_every_file(project: Path, tmp_path: Pat
     rules = project / "rules"
     rules.mkdir()
     (rules / "gateway.yaml").write_text(TOP_K_RULE)
-    (project / "pyproject.toml").write_text('[tool.fwcompat]\nrule-files = ["rules/gateway.yaml"]\n')
+    config = '[tool.fwcompat]\nrule-files = ["rules/gateway.yaml"]\n'
+    (project / "pyproject.toml").write_text(config)
     first = run(project, cache, ".")
     assert "XX101" in first.stdout
     assert run(project, cache, ".").probe["hits"] == FILES + 1  # the rule file: not a request
