@@ -17,12 +17,13 @@ loads the engine (nor jsonschema-rs).
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
-
 from ._version import __version__
 
+TYPE_CHECKING = False  # typing itself is not imported (start-up time)
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
+    from types import ModuleType
+    from typing import Any
+
     from ._check import check, list_rules, normalize
     from ._config import Config
     from ._diagnostics import Diagnostic, Fix, Result, Severity

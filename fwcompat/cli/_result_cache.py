@@ -124,6 +124,12 @@ class ResultCache:
         self.used: list[str] = []
         self.hits = 0
         self.misses = 0
+        self.shas: dict[str, str] = {}
+        """Each file checked through the cache: its name -> SHA-256 of the bytes checked."""
+        self.configs: dict[int, Config] = {}
+        """The configs those files were checked with (by id)."""
+        self.unstored = 0
+        """Files checked whose result could not be kept (an I/O error, a bug, no JSON)."""
         self.describe: Callable[[str], Any] | None = None
         """The run's rule info (it adds each code it describes to :attr:`rules`): called
         for each code stored, so a later run in SARIF needs no rule loaded."""
@@ -163,14 +169,20 @@ class ResultCache:
         """Keep what checking a file reported (unless it hit an I/O error or a bug)."""
         self.misses += 1
         if any(kind == "f" and value[5][0] in _FAILURES for kind, value in events):
+            self.unstored += 1
             return
         fingerprint = self.fingerprint(config)
         if fingerprint is None or not _exact(events):
+            self.unstored += 1
             return
         self.stored[name] = [sha, fingerprint, counts[0], counts[1], events]
         for kind, value in events:
             if kind == "f" and value[5][0] not in self.rules and self.describe is not None:
                 self.describe(value[5][0])
+
+    def complete(self, files: int) -> bool:
+        """Every one of ``files`` went through the cache, and its result was kept."""
+        return self.hits + self.misses == files == len(self.shas) and not self.unstored
 
     def save(self) -> None:
         """Write the entry back when this run checked anything: merged over what another
@@ -196,7 +208,8 @@ def check_cached(checker: Any, cache: ResultCache, file: tuple[str, str, bytes, 
     import hashlib
 
     path, name, data, fmt = file
-    sha = hashlib.sha256(data).hexdigest()
+    sha = cache.shas[name] = hashlib.sha256(data).hexdigest()
+    cache.configs[id(checker.config)] = checker.config
     summary = checker.summary
     hit = cache.lookup(name, sha, checker.config)
     if hit is not None:

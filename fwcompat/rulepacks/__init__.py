@@ -10,17 +10,20 @@ from the cache never pays for them.
 
 from __future__ import annotations
 
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing itself is not imported (start-up time)
 if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Any
+
     from fwcompat.rulepacks._cache import (
         cache_dir,
         code_stamp,
         config_fingerprint,
+        config_key,
         digest,
         file_sha,
         forget,
+        verified_inputs,
     )
     from fwcompat.rulepacks._cache import get as cache_get
     from fwcompat.rulepacks._cache import put as cache_put
@@ -35,6 +38,7 @@ __all__ = [
     "cache_put",
     "code_stamp",
     "config_fingerprint",
+    "config_key",
     "digest",
     "file_sha",
     "forget",
@@ -45,6 +49,7 @@ __all__ = [
     "packs",
     "remember_config",
     "schemas_dir",
+    "verified_inputs",
 ]
 
 _WHERE = {
@@ -56,6 +61,8 @@ _WHERE = {
     "digest": ("_cache", "digest"),
     "file_sha": ("_cache", "file_sha"),
     "forget": ("_cache", "forget"),
+    "verified_inputs": ("_cache", "verified_inputs"),
+    "config_key": ("_cache", "config_key"),
     "iter_outcomes": ("_examples", "iter_outcomes"),
     "own_rules": ("_examples", "own_rules"),
     "load_pack": ("_packs", "load_pack"),

@@ -29,13 +29,15 @@ Location: ``$FWCOMPAT_CACHE_DIR``, else ``$XDG_CACHE_HOME/fwcompat``, else
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import stat
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing itself is not imported (start-up time)
+if TYPE_CHECKING:
+    from typing import Any
 
 from fwcompat._version import __version__
 
@@ -167,8 +169,10 @@ def put(kind: str, key: str, value: Any) -> None:
             handle.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
         os.replace(tmp, path)  # atomic: parallel pre-commit batches may race here
     except OSError:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
         return
     _evict(folder)
 

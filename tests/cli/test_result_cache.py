@@ -38,7 +38,7 @@ _result_cache.ResultCache.lookup = counted_lookup
 _result_cache.ResultCache.store = counted_store
 from fwcompat.cli import main
 code = main(sys.argv[2:])
-heavy = ("jsonschema_rs", "fwcompat._check", "fwcompat.engine", "yaml")
+heavy = ("jsonschema_rs", "fwcompat._check", "fwcompat.engine", "yaml", "fwcompat.settings")
 heavy = [m for m in heavy if m in sys.modules]
 with open(sys.argv[1], "w") as out:
     json.dump({"heavy": heavy, **counts}, out)
@@ -97,9 +97,13 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def run(project: Path, cache: Path | None, *args: str) -> Run:
+def run(project: Path, cache: Path | None, *args: str, replay: bool = False) -> Run:
+    """One run in a fresh process; ``replay``: whole-run replays allowed (off by default,
+    so that the per-file cache is what these tests count)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FWCOMPAT_", "PYTHON"))}
     env["NO_COLOR"] = "1"
+    if not replay:
+        env["FWCOMPAT_NO_REPLAY"] = "1"
     if cache is None:
         env["FWCOMPAT_NO_CACHE"] = "1"
     else:
@@ -146,7 +150,8 @@ def test_every_format_is_byte_identical_cold_warm_and_uncached(
     assert warm.output == reference.output
     assert cold.probe["misses"] == FILES and cold.probe["hits"] == 0
     assert warm.probe["hits"] == FILES and warm.probe["misses"] == 0
-    assert warm.probe["heavy"] == []  # every file answered: no engine, no jsonschema-rs, no YAML
+    # every file answered: no engine, no jsonschema-rs, no YAML (the settings, yes)
+    assert warm.probe["heavy"] == ["fwcompat.settings"]
 
 
 def test_quiet_and_warnings_replay_through_the_same_filters(project: Path, tmp_path: Path) -> None:
@@ -166,6 +171,7 @@ def test_a_changed_file_alone_is_checked_again(project: Path, tmp_path: Path) ->
     assert warm.output == run(project, None, ".").output
     again = run(project, cache, ".")
     assert (again.probe["misses"], again.probe["hits"]) == (0, FILES)
+    assert again.output == warm.output
 
 
 def test_a_file_reported_under_another_path_is_checked_again(project: Path, tmp_path: Path) -> None:
@@ -304,3 +310,83 @@ def test_name_globs_match_as_pathspec_does(
 def test_other_patterns_go_to_pathspec() -> None:
     for pattern in ("a/b", "!x", "**/y", "[ab].json", "#c", "", ".", "a b"):
         assert _names_only((pattern,)) is None
+
+
+NAMED = ["requests/clean.json", "requests/findings.json", "requests/docs.yaml", "package.json"]
+"""Files named on the command line (as pre-commit runs): a run that may be replayed."""
+
+
+def replayed(result: Run) -> bool:
+    """The run printed a recorded output: it never even loaded the settings."""
+    return "fwcompat.settings" not in result.probe["heavy"]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--format", "text"],
+        ["--format", "json"],
+        ["--format", "github"],
+        ["--format", "sarif"],
+        ["--statistics", "-v"],
+        ["--format", "text", "requests/broken.json", "requests/dupe.json"],
+    ],
+)
+def test_a_replayed_run_is_byte_identical(project: Path, tmp_path: Path, flags: list[str]) -> None:
+    cache = tmp_path / "cache"
+    reference = run(project, None, *flags, *NAMED)
+    first = run(project, cache, *flags, *NAMED, replay=True)
+    second = run(project, cache, *flags, *NAMED, replay=True)
+    assert not replayed(first) and replayed(second)
+    assert second.probe["heavy"] == []
+    assert first.output == second.output == reference.output
+
+
+def test_a_replay_needs_the_same_command_line_and_files(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    run(project, cache, *NAMED, replay=True)
+    assert replayed(run(project, cache, *NAMED, replay=True))
+    assert not replayed(run(project, cache, "--format", "json", *NAMED, replay=True))
+    assert not replayed(run(project, cache, "requests", replay=True))  # a folder: never
+    assert not replayed(run(project, cache, "requests", replay=True))
+    (project / "requests" / "clean.json").write_text(json.dumps(FINDINGS) + "\n")
+    changed = run(project, cache, *NAMED, replay=True)
+    assert not replayed(changed)
+    assert changed.output == run(project, None, *NAMED).output
+    assert replayed(run(project, cache, *NAMED, replay=True))
+
+
+@pytest.mark.parametrize("where", ["project", "parent", "requests", "rule file"])
+def test_a_replay_misses_on_any_settings_change(project: Path, tmp_path: Path, where: str) -> None:
+    cache = tmp_path / "cache"
+    rules = project / "rules.yaml"
+    rules.write_text(TOP_K_RULE)
+    (project / "pyproject.toml").write_text('[tool.fwcompat]\nrule-files = ["rules.yaml"]\n')
+    run(project, cache, *NAMED, replay=True)
+    assert replayed(run(project, cache, *NAMED, replay=True))
+    if where == "project":
+        (project / "pyproject.toml").write_text(
+            '[tool.fwcompat]\nrule-files = ["rules.yaml"]\nignore = ["FW401"]\n'
+        )
+    elif where == "parent":  # not read (the project's file is nearer), but it might be
+        (project.parent / "fwcompat.toml").write_text("ignore = []\n")
+    elif where == "requests":  # a nearer config file appears
+        (project / "requests" / ".fwcompat.toml").write_text('ignore = ["FW4"]\n')
+    else:
+        rules.write_text(TOP_K_RULE.replace("severity: warning", "severity: error"))
+    changed = run(project, cache, *NAMED, replay=True)
+    assert not replayed(changed)
+    assert changed.output == run(project, None, *NAMED).output
+
+
+def test_a_damaged_run_record_is_ignored(project: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    reference = run(project, None, *NAMED)
+    run(project, cache, *NAMED, replay=True)
+    [record] = sorted(cache.glob("runs-*.json"))
+    raw = record.read_bytes()
+    record.write_bytes(raw[:-5] + b"xxxxx")
+    damaged = run(project, cache, *NAMED, replay=True)
+    assert not replayed(damaged) and damaged.output == reference.output
+    again = run(project, cache, *NAMED, replay=True)
+    assert replayed(again) and again.output == reference.output
