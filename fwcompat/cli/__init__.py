@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(args, int):
         return args
     try:
-        if args.command != "check" or not _replay.enabled():
+        if args.command != "check" or not _replay.replayable(args):
             return _run(args)
         with _replay.Recorder(words) as recorder:
             code = _run(args)

@@ -32,11 +32,11 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, TextIO
 
-__all__ = ["Recorder", "replay"]
+__all__ = ["Recorder", "enabled", "qualify", "replay", "replayable"]
 
 _KIND = "runs"
 _SETTINGS_NAMES = (".fwcompat.toml", "fwcompat.toml", "pyproject.toml", ".gitignore")
-MAX_OUTPUT = 4 << 20
+MAX_OUTPUT = 1 << 20
 """Characters of output kept for a replay; a longer run is not recorded."""
 
 
@@ -111,6 +111,19 @@ def _unchanged(stored: dict[str, Any]) -> bool:
     return all(verified_inputs(key) is not None for key in stored["configs"])
 
 
+def replayable(args: Any) -> bool:
+    """Whether a parsed ``check`` command line may be recorded: files named one by one
+    (no folder, no stdin, no JSON Lines), nothing written, no diff, no listing."""
+    if not enabled() or not args.paths:
+        return False
+    flags = ("fix", "diff", "output_file", "show_files", "show_settings", "no_cache")
+    if any(getattr(args, flag, False) for flag in flags):
+        return False
+    return all(
+        os.path.isfile(path) and not path.endswith((".jsonl", ".ndjson")) for path in args.paths
+    )
+
+
 class _Tee:
     """A stream that also keeps what is written to it (in the recorder's one list)."""
 
@@ -137,13 +150,19 @@ class Recorder:
         """Set by the check command when every file went through the result cache."""
 
     def keep(self, number: int, text: str) -> None:
+        if self.size > MAX_OUTPUT:
+            return
         self.size += len(text)
-        if self.size <= MAX_OUTPUT:
-            self.chunks.append([number, text])
+        if self.size > MAX_OUTPUT:
+            self.chunks.clear()  # too long to keep: this run is not recorded
+        elif self.chunks and self.chunks[-1][0] == number:
+            self.chunks[-1][1].append(text)
+        else:
+            self.chunks.append([number, [text]])
 
     def __enter__(self) -> Recorder:
-        sys.stdout = _Tee(sys.stdout, 1, self)  # type: ignore[assignment]
-        sys.stderr = _Tee(sys.stderr, 2, self)  # type: ignore[assignment]
+        sys.stdout = _Tee(sys.stdout, 1, self)
+        sys.stderr = _Tee(sys.stderr, 2, self)
         _current[:] = [self]
         return self
 
@@ -155,7 +174,8 @@ class Recorder:
         """Store the run, when the check command qualified it and its output was kept."""
         if self.qualified is None or self.size > MAX_OUTPUT or not enabled():
             return
-        cache_put(_KIND, run_key(self.argv), {**self.qualified, "output": self.chunks, "code": code})
+        output = [[number, "".join(parts)] for number, parts in self.chunks]
+        cache_put(_KIND, run_key(self.argv), {**self.qualified, "output": output, "code": code})
 
 
 _current: list[Recorder] = []

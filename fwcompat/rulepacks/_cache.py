@@ -35,11 +35,11 @@ import os
 import stat
 import sys
 
+from fwcompat._version import __version__
+
 TYPE_CHECKING = False  # typing itself is not imported (start-up time)
 if TYPE_CHECKING:
     from typing import Any
-
-from fwcompat._version import __version__
 
 __all__ = [
     "MAX_ENTRIES",
@@ -58,6 +58,8 @@ __all__ = [
 ]
 
 MAX_ENTRIES = 256
+_MAX_BYTES = 64 << 20
+"""An entry larger than this is not read (a miss)."""
 MISSING = object()
 """What :func:`get` returns on a miss (compare with ``is``)."""
 _FORMAT = b"fwcompat-cache 2"
@@ -120,9 +122,10 @@ def get(kind: str, key: str) -> Any:
         return MISSING
     try:
         with os.fdopen(fd, "rb") as handle:
-            if not _trusted(os.fstat(handle.fileno())):
+            st = os.fstat(handle.fileno())
+            if not _trusted(st) or st.st_size > _MAX_BYTES:
                 return MISSING
-            raw = handle.read(64 << 20)
+            raw = handle.read()  # sized from fstat: read(64 MB) would allocate 64 MB
     except OSError:
         return MISSING
     checksum, _, payload = raw.partition(b"\n")
@@ -169,7 +172,7 @@ def put(kind: str, key: str, value: Any) -> None:
             handle.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
         os.replace(tmp, path)  # atomic: parallel pre-commit batches may race here
     except OSError:
-        try:
+        try:  # noqa: SIM105 (contextlib is not imported at start-up)
             os.unlink(tmp)
         except OSError:
             pass
