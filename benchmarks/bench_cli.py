@@ -94,46 +94,51 @@ def request(i: int, messages: int = 6, fixable: bool = False) -> dict[str, objec
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def timed(commands: list[list[str]], runs: int, env: dict[str, str]) -> list[tuple[float, int]]:
-    """Median wall time of ``runs`` runs of each command, and its exit code.
+def timed(commands: list[tuple[list[str], dict[str, str]]], runs: int) -> list[tuple[float, int]]:
+    """Median wall time of ``runs`` runs of each (command, environment), and its exit code.
 
     The commands alternate run by run (after one warm-up each, which also fills
     fwcompat's caches), so a noisy neighbour or a CPU-frequency change slows all alike.
     """
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
-    codes = [subprocess.run(c, **quiet).returncode for c in commands]  # type: ignore[call-overload]
+    out = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    codes = [subprocess.run(c, env=e, **out).returncode for c, e in commands]  # type: ignore[call-overload]
     samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        for i, command in enumerate(commands):
+        for i, (command, env) in enumerate(commands):
             start = time.perf_counter()
-            subprocess.run(command, **quiet)  # type: ignore[call-overload]
+            subprocess.run(command, env=env, **out)  # type: ignore[call-overload]
             samples[i].append(time.perf_counter() - start)
     return [(statistics.median(s), code) for s, code in zip(samples, codes, strict=True)]
 
 
 def versus(fwcompat: str, cjs: str, files: list[str], runs: int, cache: Path) -> None:
-    """fwcompat cold (``--no-cache``: no rule-file cache, no result cache) and warm (every
-    file's result cached by the run before) next to check-jsonschema, on 1 and N files."""
+    """fwcompat cold (``--no-cache``: no rule-file cache, no result cache), with each
+    file's result cached but the run not replayed (``FWCOMPAT_NO_REPLAY=1``: what a run
+    with a few changed files costs, less checking them), and warm (the same command on
+    unchanged files: replayed), next to check-jsonschema, on 1 and N files."""
     env = {**ENV, "FWCOMPAT_CACHE_DIR": str(cache)}
     env.pop("FWCOMPAT_NO_CACHE", None)
+    per_file = {**env, "FWCOMPAT_NO_REPLAY": "1"}
     rows = []
     for label, batch in (("1 file", files[:1]), (f"{len(files)} files", files)):
         ours = [fwcompat, "check", "--no-progress", *batch]
         cold = [*ours[:2], "--no-cache", *ours[2:]]
-        results = timed([cold, ours, [cjs, "--schemafile", str(SCHEMA), *batch]], runs, env)
-        rows.append((label, results))
+        theirs = [cjs, "--schemafile", str(SCHEMA), *batch]
+        rows.append(
+            (label, timed([(cold, env), (ours, per_file), (ours, env), (theirs, ENV)], runs))
+        )
     print(f"fwcompat {fwcompat}\ncheck-jsonschema {cjs}\nmedian of {runs} alternating runs\n")
     print(
-        f"| {'case':<10} | {'cold (--no-cache)':>17} | {'warm (cached)':>13} "
-        f"| {'check-jsonschema':>16} | cold ratio | warm ratio |"
+        "| case | cold (`--no-cache`) | results cached, no replay | warm (replayed) "
+        "| check-jsonschema | cold | cached | warm |"
     )
-    print(f"|{'-' * 12}|{'-' * 19}|{'-' * 15}|{'-' * 18}|------------|------------|")
-    for label, ((cold, c1), (warm, c2), (theirs, c3)) in rows:
-        note = "" if c1 == c2 == c3 == 0 else f" (exit {c1}/{c2}/{c3})"
-        print(
-            f"| {label:<10} | {cold * 1000:>14.1f} ms | {warm * 1000:>10.1f} ms "
-            f"| {theirs * 1000:>13.1f} ms | {cold / theirs:>9.2f}x | {warm / theirs:>9.2f}x |{note}"
-        )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for label, results in rows:
+        (cold_t, c1), (cached_t, c2), (warm_t, c3), (theirs_t, c4) = results
+        note = "" if c1 == c2 == c3 == c4 == 0 else f" (exit {c1}/{c2}/{c3}/{c4})"
+        times = " | ".join(f"{t * 1000:.1f} ms" for t in (cold_t, cached_t, warm_t, theirs_t))
+        ratios = " | ".join(f"{t / theirs_t:.2f}x" for t in (cold_t, cached_t, warm_t))
+        print(f"| {label} | {times} | {ratios} |{note}")
 
 
 def peak_rss(command: list[str]) -> tuple[float, int, float]:
@@ -206,7 +211,9 @@ def growth(fwcompat: str, folder: Path, runs: int) -> None:
         ("check --diff", ["--diff"]),
     ):
         times = {
-            n: best_wall([fwcompat, "check", "--no-progress", *extra, str(paths[n])], runs)
+            n: best_wall(
+                [fwcompat, "check", "--no-cache", "--no-progress", *extra, str(paths[n])], runs
+            )
             for n in (500, 4000)
         }
         print(
@@ -227,8 +234,13 @@ def breakdown(fwcompat: str, file: str, runs: int) -> None:
     rows = [
         ("python -c pass", [python, "-c", "pass"]),
         ("import jsonschema_rs", [python, "-c", "import jsonschema_rs"]),
-        ("import fwcompat", [python, "-c", "import fwcompat"]),
-        ("fwcompat check FILE", [fwcompat, "check", "--no-progress", file]),
+        ("import fwcompat (lazy: no engine)", [python, "-c", "import fwcompat"]),
+        ("import fwcompat._check (the engine)", [python, "-c", "import fwcompat._check"]),
+        ("fwcompat --version", [fwcompat, "--version"]),
+        (
+            "fwcompat check --no-cache FILE",
+            [fwcompat, "check", "--no-cache", "--no-progress", file],
+        ),
     ]
     print("\nWhere one file's time goes (separate processes; median wall time):\n")
     print(f"| {'step':<42} | {'time':>9} |")
@@ -243,7 +255,7 @@ def breakdown(fwcompat: str, file: str, runs: int) -> None:
         samples.append((float(out[0]), float(out[1])))
     imported = statistics.median(s[0] for s in samples)
     prepared = statistics.median(s[1] for s in samples)
-    print(f"| {'in process: import fwcompat':<42} | {imported * 1000:>6.1f} ms |")
+    print(f"| {'in process: import the engine':<42} | {imported * 1000:>6.1f} ms |")
     print(f"| {'in process: prepare the pack (plan, gate)':<42} | {prepared * 1000:>6.1f} ms |")
 
 

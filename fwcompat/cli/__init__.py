@@ -226,6 +226,11 @@ def _parse(argv: list[str]) -> argparse.Namespace | int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 clean, 1 findings, 2 errors)."""
     words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--version"]:  # as argparse prints it, without building every command's parser
+        from fwcompat import __version__
+
+        sys.stdout.write(f"fwcompat {__version__}\n")
+        return 0
     from fwcompat.cli import _replay
 
     replayed = _replay.replay(words)  # the same check on unchanged files: its output again
@@ -235,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if isinstance(args, int):
         return args
     try:
-        if args.command != "check" or not _replay.replayable(args):
+        if not _replay.replayable(args):
             return _run(args)
         with _replay.Recorder(words) as recorder:
             code = _run(args)

@@ -15,8 +15,9 @@ chunks) and its exit code, under a key of everything it read or depended on:
   above each file's folder and the current folder, or that it is still missing; and
   the files of each config's pack (rule files, ``pack.yaml``, schemas).
 
-Anything else (a folder to search, stdin, ``--fix``, ``--diff``, ``-o``, JSON Lines,
-``normalize``...) runs normally; ``FWCOMPAT_NO_REPLAY=1`` turns replays off (the
+``fwcompat rules`` and ``fwcompat explain CODE`` are replayed the same way (their
+output depends on the config and its pack only). Anything else (a folder to search,
+stdin, ``--fix``, ``--diff``, ``-o``, JSON Lines, ``normalize``...) runs normally; ``FWCOMPAT_NO_REPLAY=1`` turns replays off (the
 per-file result cache stays on). This module imports no more than the cache
 itself: a replayed run loads neither argparse's parser nor fwcompat's settings.
 """
@@ -112,9 +113,13 @@ def _unchanged(stored: dict[str, Any]) -> bool:
 
 
 def replayable(args: Any) -> bool:
-    """Whether a parsed ``check`` command line may be recorded: files named one by one
-    (no folder, no stdin, no JSON Lines), nothing written, no diff, no listing."""
-    if not enabled() or not args.paths:
+    """Whether a parsed command line may be recorded: ``rules``, ``explain``, or ``check``
+    on files named one by one (no folder, stdin or JSON Lines), nothing written, no diff."""
+    if not enabled() or getattr(args, "no_cache", False):
+        return False
+    if args.command in ("rules", "explain"):
+        return True  # they qualify themselves once their config is loaded
+    if args.command != "check" or not args.paths:
         return False
     flags = ("fix", "diff", "output_file", "show_files", "show_settings", "no_cache")
     if any(getattr(args, flag, False) for flag in flags):

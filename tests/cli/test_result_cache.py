@@ -98,8 +98,13 @@ def project(tmp_path: Path) -> Path:
 
 
 def run(project: Path, cache: Path | None, *args: str, replay: bool = False) -> Run:
-    """One run in a fresh process; ``replay``: whole-run replays allowed (off by default,
-    so that the per-file cache is what these tests count)."""
+    """``fwcompat check`` in a fresh process; ``replay``: whole-run replays allowed (off
+    by default, so that the per-file cache is what these tests count)."""
+    return cli(project, cache, "check", "--no-progress", *args, replay=replay)
+
+
+def cli(project: Path, cache: Path | None, *args: str, replay: bool = False) -> Run:
+    """Any command line, in a fresh process (see :func:`run`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FWCOMPAT_", "PYTHON"))}
     env["NO_COLOR"] = "1"
     if not replay:
@@ -110,7 +115,7 @@ def run(project: Path, cache: Path | None, *args: str, replay: bool = False) -> 
         env["FWCOMPAT_CACHE_DIR"] = str(cache)
     probe = project.parent / "probe.json"
     done = subprocess.run(
-        [sys.executable, "-c", PROBE, str(probe), "check", "--no-progress", *args],
+        [sys.executable, "-c", PROBE, str(probe), *args],
         cwd=project,
         env=env,
         capture_output=True,
@@ -390,3 +395,30 @@ def test_a_damaged_run_record_is_ignored(project: Path, tmp_path: Path) -> None:
     assert not replayed(damaged) and damaged.output == reference.output
     again = run(project, cache, *NAMED, replay=True)
     assert replayed(again) and again.output == reference.output
+
+
+@pytest.mark.parametrize("args", [["--version"], ["check", "--help"], ["rules", "--help"]])
+def test_version_and_help_load_no_engine(project: Path, tmp_path: Path, args: list[str]) -> None:
+    done = cli(project, tmp_path / "cache", *args)
+    assert done.code == 0 and done.stdout
+    assert not {"jsonschema_rs", "fwcompat._check", "fwcompat.engine"} & set(done.probe["heavy"])
+
+
+@pytest.mark.parametrize("args", [["rules"], ["rules", "--format", "json"], ["explain", "XX101"]])
+def test_rules_and_explain_are_replayed_until_a_rule_file_changes(
+    project: Path, tmp_path: Path, args: list[str]
+) -> None:
+    cache = tmp_path / "cache"
+    rules = project / "rules.yaml"
+    rules.write_text(TOP_K_RULE)
+    (project / "pyproject.toml").write_text('[tool.fwcompat]\nrule-files = ["rules.yaml"]\n')
+    reference = cli(project, None, *args)
+    assert "XX101" in reference.stdout
+    first = cli(project, cache, *args, replay=True)
+    second = cli(project, cache, *args, replay=True)
+    assert not replayed(first) and replayed(second) and second.probe["heavy"] == []
+    assert first.output == second.output == reference.output
+    rules.write_text(TOP_K_RULE.replace("top_k is dropped", "top_k is removed"))
+    changed = cli(project, cache, *args, replay=True)
+    assert not replayed(changed)
+    assert changed.output == cli(project, None, *args).output != reference.output
