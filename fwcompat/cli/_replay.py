@@ -17,9 +17,10 @@ chunks) and its exit code, under a key of everything it read or depended on:
 
 ``fwcompat rules`` and ``fwcompat explain CODE`` are replayed the same way (their
 output depends on the config and its pack only). Anything else (a folder to search,
-stdin, ``--fix``, ``--diff``, ``-o``, JSON Lines, ``normalize``...) runs normally; ``FWCOMPAT_NO_REPLAY=1`` turns replays off (the
-per-file result cache stays on). This module imports no more than the cache
-itself: a replayed run loads neither argparse's parser nor fwcompat's settings.
+stdin, ``--fix``, ``--diff``, ``-o``, JSON Lines, ``normalize``...) runs normally;
+``FWCOMPAT_NO_REPLAY=1`` turns replays off (the per-file result cache stays on). This
+module imports no more than the cache itself: a replayed run loads neither argparse's
+parser nor fwcompat's settings.
 """
 
 from __future__ import annotations
