@@ -242,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if not _replay.replayable(args):
             return _run(args)
-        with _replay.Recorder(words) as recorder:
+        paths = list(getattr(args, "paths", None) or ())
+        with _replay.Recorder(words, paths, getattr(args, "config", None)) as recorder:
             code = _run(args)
         recorder.save(code)
         return code

@@ -354,11 +354,11 @@ def _report(
     if results is not None:
         results.save()
         if results.complete(checker.summary.files) and len(paths) == checker.summary.files:
-            _qualify(results, options, args.config)
+            _qualify(results, options)
     return code
 
 
-def _qualify(results: ResultCache, options: CheckOptions, config_file: str | None) -> None:
+def _qualify(results: ResultCache, options: CheckOptions) -> None:
     """Let the whole run be replayed (see :mod:`._replay`): every file it read was named
     on the command line, and each went through the result cache."""
     from fwcompat.rulepacks import config_key
@@ -366,7 +366,7 @@ def _qualify(results: ResultCache, options: CheckOptions, config_file: str | Non
     from ._replay import qualify
 
     configs = [options.config, *results.configs.values()]
-    qualify(results.shas, [config_key(c) for c in configs], config_file)
+    qualify(results.shas, [config_key(c) for c in configs])
 
 
 def _result_cache(options: CheckOptions) -> ResultCache | None:

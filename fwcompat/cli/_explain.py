@@ -249,7 +249,7 @@ def _replayable(args: argparse.Namespace, config: Config) -> None:
 
     from ._replay import qualify
 
-    qualify({}, [config_key(config)], args.config)
+    qualify({}, [config_key(config)])
 
 
 def _explain_arguments(parser: argparse.ArgumentParser) -> None:

@@ -147,8 +147,14 @@ class _Tee:
 class Recorder:
     """Records one run's output while it runs, and stores it if the run qualifies."""
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], paths: list[str], config_file: str | None) -> None:
         self.argv = argv
+        found = settings_files(paths)
+        if config_file:
+            found.append(os.path.abspath(config_file))
+        self.settings = [[path, file_sha(path)] for path in found]
+        self.folders = {os.path.dirname(path) for path in found}
+        """The config files as they were when the run started (before it read them)."""
         self.chunks: list[list[Any]] = []
         self.size = 0
         self.saved = (sys.stdout, sys.stderr)
@@ -187,17 +193,17 @@ class Recorder:
 _current: list[Recorder] = []
 
 
-def qualify(files: dict[str, str], config_keys: list[str], config_file: str | None) -> None:
-    """Called by the check command at the end of a run that may be replayed: the files
-    it checked (name -> SHA-256 of the bytes checked), the cache keys of the configs it
-    used, and the ``--config`` file if one was given."""
+def qualify(files: dict[str, str], config_keys: list[str]) -> None:
+    """Called by a command at the end of a run that may be replayed: the files it
+    checked (name -> SHA-256 of the bytes checked) and the cache keys of the configs it
+    used (their pack files were hashed when they were validated)."""
     if not _current:
         return
-    settings = settings_files(list(files))
-    if config_file:
-        settings.append(os.path.abspath(config_file))
-    _current[0].qualified = {
+    recorder = _current[0]
+    if any(os.path.dirname(os.path.abspath(name)) not in recorder.folders for name in files):
+        return  # a file outside the folders whose config files were hashed
+    recorder.qualified = {
         "files": [[name, sha] for name, sha in files.items()],
-        "settings": [[path, file_sha(path)] for path in settings],
+        "settings": recorder.settings,
         "configs": sorted(set(config_keys)),
     }

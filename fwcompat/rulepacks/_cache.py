@@ -206,10 +206,29 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # fwcomp
 _stamp: list[bytes] = []
 
 
+_DEPENDENCIES = ("jsonschema_rs", "yaml", "orjson")
+"""Libraries whose behaviour reaches a result (schema messages, YAML and JSON reading)."""
+
+
+def _dependency(name: str) -> str:
+    """Where a library is installed and its file's size and time (found without importing
+    it): an upgrade changes this."""
+    from importlib.machinery import PathFinder  # frozen, loaded with the interpreter
+
+    try:
+        spec = PathFinder.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        st = os.stat(origin) if origin else None
+    except (OSError, ImportError, ValueError):
+        return f"{name}:?"
+    return f"{name}:{origin}:{st.st_size}:{st.st_mtime_ns}" if st else f"{name}:-"
+
+
 def code_stamp() -> bytes:
     """What fwcompat's own code looks like: every module's name, size and modification
-    time. The version alone misses an edit in a source checkout; results computed by
-    other code must never be served (about 0.3 ms: names and ``stat`` only)."""
+    time, and where its libraries are installed and their size and time. The version
+    alone misses an edit in a source checkout or an upgraded library; results computed
+    by other code must never be served (well under a millisecond: ``stat`` only)."""
     if not _stamp:
         rows = []
         for folder, subfolders, names in os.walk(_PACKAGE):
@@ -222,6 +241,7 @@ def code_stamp() -> bytes:
                     except OSError:
                         continue
                     rows.append(f"{os.path.relpath(path, _PACKAGE)}:{st.st_size}:{st.st_mtime_ns}")
+        rows.extend(_dependency(name) for name in _DEPENDENCIES)
         _stamp.append("\n".join(rows).encode())
     return _stamp[0]
 
