@@ -236,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     replayed = _replay.replay(words)  # the same check on unchanged files: its output again
     if replayed is not None:
         return replayed
+    from fwcompat.rulepacks import forget
+
+    forget()  # config files may have changed since an earlier run in this process
     args = _parse(words)
     if isinstance(args, int):
         return args

@@ -231,9 +231,6 @@ def _progress_delay() -> float:
 
 def _run(args: argparse.Namespace) -> int:
     """``check`` and ``normalize``: the settings of here, the paths checked, the report."""
-    from fwcompat.rulepacks import forget
-
-    forget()  # rule files may have changed since an earlier run in this process
     resolver = command_line.resolver(args)
     here = resolver.for_folder(os.getcwd())
     paths = args.paths or ["."]

@@ -16,7 +16,8 @@ What the cache can never do:
 - be planted by someone else: the folder is created ``0700``; entries (and the
   folder) that the current user does not own, or that others may write, are
   ignored;
-- grow without bound: past :data:`MAX_ENTRIES` files the oldest are removed.
+- grow without bound: past :data:`MAX_ENTRIES` entries of a kind (:data:`LIMITS` for
+  results and recorded runs) the oldest of that kind are removed.
 
 Besides rule files it remembers, per config, the files its pack was built from
 (:func:`remember_inputs`, :func:`verified_inputs`): a later run whose inputs still
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = [
+    "LIMITS",
     "MAX_ENTRIES",
     "MISSING",
     "cache_dir",
@@ -58,6 +60,8 @@ __all__ = [
 ]
 
 MAX_ENTRIES = 256
+LIMITS = {"results": 32, "runs": 64}
+"""Entries kept of kinds larger than a rule file: per config's results, recorded runs."""
 _MAX_BYTES = 64 << 20
 """An entry larger than this is not read (a miss)."""
 MISSING = object()
@@ -177,17 +181,21 @@ def put(kind: str, key: str, value: Any) -> None:
         except OSError:
             pass
         return
-    _evict(folder)
+    _evict(folder, kind)
 
 
-def _evict(folder: str) -> None:
-    """Keep at most MAX_ENTRIES entries: remove the least recently written."""
+def _evict(folder: str, kind: str) -> None:
+    """Keep at most MAX_ENTRIES entries of a kind (:data:`LIMITS` for some): remove the
+    least recently written. Kinds are bounded apart, so that many recorded runs never
+    push out the rule files every run reads."""
+    prefix = os.path.basename(_entry(folder, kind, "")).removesuffix(".json")
+    limit = LIMITS.get(prefix.rstrip("-"), MAX_ENTRIES)
     try:
-        names = [n for n in os.listdir(folder) if n.endswith(".json")]
-        if len(names) <= MAX_ENTRIES:
+        names = [n for n in os.listdir(folder) if n.startswith(prefix) and n.endswith(".json")]
+        if len(names) <= limit:
             return
         aged = sorted(names, key=lambda n: os.stat(os.path.join(folder, n)).st_mtime_ns)
-        for name in aged[: len(names) - MAX_ENTRIES]:
+        for name in aged[: len(names) - limit]:
             os.unlink(os.path.join(folder, name))
     except OSError:
         pass
@@ -304,4 +312,3 @@ def forget() -> None:
     """Check every config's files afresh (a new command line run in this process)."""
     _fingerprints.clear()
     _by_config.clear()
-    _stamp.clear()
