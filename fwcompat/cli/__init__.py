@@ -26,16 +26,27 @@ additions are covered.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from types import ModuleType
-from typing import Any
 
-from fwcompat.settings.subcommand import Subcommand
+TYPE_CHECKING = False  # neither typing nor argparse is imported: a replayed run needs neither
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Iterable, Sequence
+    from types import ModuleType
+    from typing import Any
+
+    from fwcompat.settings.subcommand import Subcommand
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "build_parser", "main"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Subcommand":  # re-exported, imported on first use
+        from fwcompat.settings.subcommand import Subcommand
+
+        return Subcommand
+    raise AttributeError(f"module 'fwcompat.cli' has no attribute {name!r}")
 
 
 def _check_commands() -> ModuleType:
@@ -93,6 +104,8 @@ later adds its own entry."""
 
 def subcommand(name: str) -> Subcommand:
     """The record of the command ``name``, importing its module if the table names one."""
+    from fwcompat.settings.subcommand import Subcommand
+
     entry = SUBCOMMANDS[name]
     if isinstance(entry, Subcommand):
         return entry
@@ -101,28 +114,13 @@ def subcommand(name: str) -> Subcommand:
     return found
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with "did you mean" on a value that is not one of the choices."""
-
-    def _check_value(self, action: argparse.Action, value: Any) -> None:
-        choices = action.choices
-        if choices is not None and value not in choices:
-            from fwcompat._exceptions import did_you_mean
-
-            names = [str(c) for c in choices]
-            shown = ", ".join(repr(n) for n in names)
-            hint = did_you_mean(str(value), names)
-            raise argparse.ArgumentError(
-                action, f"invalid choice: {value!r}{hint} (choose from {shown})"
-            )
-
-
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The whole parser; with ``only``, that command's options alone (the others are
     named, so that argparse still knows them, but their modules are not imported)."""
     from fwcompat import __version__
+    from fwcompat.cli._parser import Parser
 
-    parser = _Parser(
+    parser = Parser(
         prog="fwcompat",
         description="Check Anthropic Messages API requests for Fireworks AI's "
         "Anthropic-compatible endpoint. `fwcompat PATH...` is `fwcompat check PATH...`.",
@@ -145,6 +143,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """Subcommand name -> its parser, read from the parser (so later additions count)."""
+    import argparse
+
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             return dict(action.choices)
@@ -225,11 +225,31 @@ def _parse(argv: list[str]) -> argparse.Namespace | int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 clean, 1 findings, 2 errors)."""
-    args = _parse(list(sys.argv[1:] if argv is None else argv))
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words == ["--version"]:  # as argparse prints it, without building every command's parser
+        from fwcompat import __version__
+
+        sys.stdout.write(f"fwcompat {__version__}\n")
+        return 0
+    from fwcompat.cli import _replay
+
+    replayed = _replay.replay(words)  # the same check on unchanged files: its output again
+    if replayed is not None:
+        return replayed
+    from fwcompat.rulepacks import forget
+
+    forget()  # config files may have changed since an earlier run in this process
+    args = _parse(words)
     if isinstance(args, int):
         return args
     try:
-        return _run(args)
+        if not _replay.replayable(args):
+            return _run(args)
+        paths = list(getattr(args, "paths", None) or ())
+        with _replay.Recorder(words, paths, getattr(args, "config", None)) as recorder:
+            code = _run(args)
+        recorder.save(code)
+        return code
     except KeyboardInterrupt:
         sys.stderr.write("fwcompat: interrupted\n")
         return 130

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from fwcompat.settings.file_selection import FileSettings
 
     from ._check_options import CheckOptions
+    from ._result_cache import ResultCache
 
 __all__ = ["CHECK", "NORMALIZE", "use_color"]
 
@@ -328,10 +329,10 @@ def _report(
 ) -> int:
     """Check (or normalize) ``paths``, reporting to ``out`` in ``fmt``."""
     from ._commands import Checker
-    from ._normalize import run_normalize
     from ._reporters import REPORTER_BY_NAME, StatisticsReporter
 
-    rule_info = RuleInfo(options.config)
+    results = None if args.command == "normalize" else _result_cache(options)
+    rule_info = RuleInfo(options.config, {} if results is None else results.rules)
     reporter: Any
     if getattr(args, "statistics", False):
         reporter = StatisticsReporter(out, fmt=fmt, rule_info=rule_info, quiet=args.quiet)
@@ -339,17 +340,62 @@ def _report(
         color = fmt == "text" and use_color(args.color, out)
         reporter = REPORTER_BY_NAME[fmt](out, rule_info=rule_info, color=color, quiet=args.quiet)
     if args.command == "normalize":
+        from ._normalize import run_normalize
+
         return run_normalize(options, paths, reporter)
-    return Checker(options, reporter, diff_out=sys.stdout).run(paths)
+    checker = Checker(options, reporter, diff_out=sys.stdout)
+    if results is not None:
+        results.describe = rule_info
+        checker.results = results
+    code = checker.run(paths)
+    if results is not None:
+        results.save()
+        if results.complete(checker.summary.files) and len(paths) == checker.summary.files:
+            _qualify(results, options)
+    return code
+
+
+def _qualify(results: ResultCache, options: CheckOptions) -> None:
+    """Let the whole run be replayed (see :mod:`._replay`): every file it read was named
+    on the command line, and each went through the result cache."""
+    from fwcompat.rulepacks import config_key
+
+    from ._replay import qualify
+
+    configs = [options.config, *results.configs.values()]
+    qualify(results.shas, [config_key(c) for c in configs])
+
+
+def _result_cache(options: CheckOptions) -> ResultCache | None:
+    """The result cache of this run: None with ``--no-cache``, ``--fix`` or ``--diff``
+    (files change, or the diff is the output), or when the config has no fingerprint."""
+    from fwcompat.rulepacks import cache_dir
+
+    if options.fix or options.diff or cache_dir() is None:
+        return None
+    from ._result_cache import ResultCache
+
+    fingerprint = ResultCache.fingerprint(options.config)
+    if fingerprint is None:
+        return None
+    return ResultCache(f"{fingerprint} unsafe_fixes={options.unsafe_fixes}")
 
 
 class RuleInfo:
-    """A rule's name, title, doc and severity by code, for the reports (E90x included)."""
+    """A rule's name, title, doc and severity by code, for the reports (E90x included).
+    What it describes it keeps in ``known`` (the result cache's, saved with it)."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, known: dict[str, dict[str, Any]] | None = None) -> None:
         self.config = config
+        self.known = {} if known is None else known
 
     def __call__(self, code: str) -> dict[str, Any]:
+        found = self.known.get(code)
+        if found is None:
+            found = self.known[code] = self._describe(code)
+        return dict(found)
+
+    def _describe(self, code: str) -> dict[str, Any]:
         from fwcompat._check import list_rules
 
         from ._commands import CLI_RULES
@@ -362,7 +408,7 @@ class RuleInfo:
                     "name": rule.name,
                     "title": rule.title,
                     "doc": rule.doc,
-                    "severity": self.config.severity.get(code, rule.severity),
+                    "severity": str(self.config.severity.get(code, rule.severity)),
                 }
         return {}
 

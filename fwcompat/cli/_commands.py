@@ -16,24 +16,24 @@ import io
 import os
 import sys
 from collections.abc import Collection, Sequence
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-from fwcompat._check import check
 from fwcompat._config import Config
 from fwcompat._diagnostics import Diagnostic, Result, Severity
 from fwcompat._exceptions import ConfigError, RuleFileError
 from fwcompat.cli.sources.discover import WalkError, detect_format
 from fwcompat.cli.sources.fixtures import classify, file_tokens, fixable, split_envelope
-from fwcompat.cli.sources.json_reader import load_json
-from fwcompat.cli.sources.suppression import inline_ignores, is_ignored
 from fwcompat.cli.sources.units import Format, SourceError, Unit, unreadable, unwritable
-from fwcompat.cli.sources.yaml_reader import SeveralDocuments, load_yaml, load_yaml_documents
-from fwcompat.engine import parse_pointer
 
 from ._check_options import CheckOptions
-from ._jsonl_file import JsonlFile
-from ._progress import Progress
 from ._reporters import Finding, Reporter, Summary
+
+if TYPE_CHECKING:
+    from ._progress import Progress
+    from ._result_cache import ResultCache
+
+# Imported where they are used (the readers, JSON Lines, the engine): a run whose files
+# are all answered from the result cache never loads them.
 
 __all__ = ["CLI_RULES", "CheckOptions", "Checker", "cli_diagnostic", "display_name", "located"]
 
@@ -129,7 +129,11 @@ def _parse_units(text: str, fmt: Format) -> list[Unit]:
     if not text.strip("\ufeff \t\r\n"):
         raise SourceError("empty file: expected one request")
     if fmt != "yaml":
+        from fwcompat.cli.sources.json_reader import load_json
+
         return [load_json(text)]
+    from fwcompat.cli.sources.yaml_reader import SeveralDocuments, load_yaml, load_yaml_documents
+
     try:
         return [load_yaml(text)]
     except SeveralDocuments:
@@ -153,16 +157,24 @@ class Checker:
         """The current file cannot be written: nothing in it counts as fixable."""
         self.config = options.config
         """The Config of the file being checked (see ``CheckOptions.config_for``)."""
+        self.results: ResultCache | None = None
+        """The result cache, when this run uses it (``check`` on files, no ``--fix``)."""
+        self.recording: list[Any] | None = None
+        """What the current file reports, for the result cache (see :meth:`_cached`)."""
 
     # ------------------------------------------------------------------ messages
 
     def warn(self, message: str) -> None:
+        if self.recording is not None:
+            self.recording.append(["w", message])
         if self.options.quiet:
             return
         self._clear_progress()
         sys.stderr.write(f"fwcompat: warning: {message}\n")
 
     def note(self, message: str) -> None:
+        if self.recording is not None:
+            self.recording.append(["n", message])
         if self.options.verbose:
             self._clear_progress()
             sys.stderr.write(f"fwcompat: {message}\n")
@@ -174,6 +186,8 @@ class Checker:
     # ------------------------------------------------------------------ units
 
     def check_unit(self, document: Any) -> tuple[bool, Result | None, str]:
+        from fwcompat._check import check  # here: a run answered from the cache never loads it
+
         envelope, kwargs = split_envelope(document)
         try:
             return envelope, check(**kwargs, config=self.config), ""
@@ -184,6 +198,10 @@ class Checker:
             return envelope, None, f"internal error: {type(exc).__name__}: {exc}"
 
     def emit(self, finding: Finding) -> None:
+        if self.recording is not None:
+            from ._result_cache import finding_data
+
+            self.recording.append(["f", finding_data(finding)])
         d = finding.diagnostic
         unsafe_only = fixable(d, unsafe=True) and not fixable(d, unsafe=False)
         self.summary.count(finding, unsafe_fixable=unsafe_only and not self.blocked)
@@ -319,14 +337,29 @@ class Checker:
                 head = handle.peek(64)[:64].decode("utf-8", "replace")
                 fmt = detect_format(path, head)
                 if fmt == "jsonl":
+                    from ._jsonl_file import JsonlFile
+
                     JsonlFile(self, path, name).check(handle)
                     return
-                text = _decode(handle.read())
+                data = handle.read()
         except SourceError as exc:
             self.report_error(name, exc)
             return
         except OSError as exc:
             self.report_error(name, unreadable(exc))
+            return
+        if self.results is None:
+            self.check_bytes(path, name, data, fmt)
+        else:
+            from ._result_cache import check_cached
+
+            check_cached(self, self.results, (path, name, data, fmt))
+
+    def check_bytes(self, path: str, name: str, data: bytes, fmt: Format) -> None:
+        try:
+            text = _decode(data)
+        except SourceError as exc:
+            self.report_error(name, exc)
             return
         self._check_text(path, name, text, fmt)
 
@@ -348,6 +381,10 @@ class Checker:
             self.report_error(name, SourceError(f"cannot read stdin: {exc}", io=True))
             return
         fmt = detect_format(self.options.stdin_filename or "", text[:64])
+        from fwcompat.cli.sources.json_reader import load_json
+
+        from ._jsonl_file import JsonlFile
+
         if fmt == "json" and not self.options.stdin_filename and "\n" in text.strip():
             try:
                 load_json(text)
@@ -388,6 +425,7 @@ class Checker:
                 new, applied = fix_yaml_text(text, edits, unit, splices_out=splices)
             else:
                 number = unit.number
+                from fwcompat.cli.sources.yaml_reader import load_yaml_documents
 
                 def load(edited: str) -> Unit:
                     return load_yaml_documents(edited)[number - 1]
@@ -452,6 +490,8 @@ class Checker:
     ) -> list[Checked]:
         """Check the requests among a file's documents (``count``: skip and count the
         others; without it, ``units`` are the requests of a fixed text, checked again)."""
+        from fwcompat.cli.sources.suppression import inline_ignores
+
         checked: list[Checked] = []
         ignores = inline_ignores(text) if fmt == "yaml" else {}
         for unit in units:
@@ -521,6 +561,8 @@ class Checker:
         finding's line: neither reported nor fixed (ruff's ``# noqa``)."""
         import dataclasses
 
+        from fwcompat.cli.sources.suppression import is_ignored
+
         diagnostics = result.diagnostics
         dropped: set[int] = set()
         for n, place in enumerate(located(diagnostics, unit, envelope)):
@@ -539,6 +581,8 @@ class Checker:
 def located(diagnostics: Sequence[Any], unit: Any, envelope: bool) -> list[tuple[int, int] | None]:
     """Each diagnostic's (line, column) in the unit's file, or None when its pointer is not
     in the file (a header, say): one ``locate_all`` for all of them."""
+    from fwcompat.engine import parse_pointer
+
     wanted: list[Sequence[str]] = []
     slots: list[int] = []
     for n, d in enumerate(diagnostics):

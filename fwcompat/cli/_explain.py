@@ -7,14 +7,15 @@ import json
 import sys
 import textwrap
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fwcompat._check import list_rules
 from fwcompat._config import Config
-from fwcompat.engine import Rule
 from fwcompat.settings.command_line import load_config
 from fwcompat.settings.options import config_options
 from fwcompat.settings.subcommand import Subcommand
+
+if TYPE_CHECKING:
+    from fwcompat.engine import Rule
 
 __all__ = ["EXPLAIN", "RULES", "explain", "rules_table"]
 
@@ -77,6 +78,8 @@ def _rule_dict(rule: Rule, config: Config) -> dict[str, Any]:
 
 
 def rules_table(config: Config, fmt: str) -> int:
+    from fwcompat._check import list_rules  # here: `fwcompat --help` never loads the engine
+
     rules = list_rules(config)
     if fmt == "json":
         data = [_rule_dict(r, config) for r in rules]
@@ -134,6 +137,8 @@ def _example_text(example: Mapping[str, Any]) -> str:
 
 
 def explain(config: Config, code: str, fmt: str) -> int:
+    from fwcompat._check import list_rules  # here: `fwcompat --help` never loads the engine
+
     rules = list_rules(config)
     rule = _find(rules, code)
     wanted = code.strip().upper()
@@ -228,12 +233,23 @@ def _rules_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_rules(args: argparse.Namespace) -> int:
     config = load_config(args)
+    _replayable(args, config)
     if args.format == "markdown":
         from ._packs import rules_markdown
 
         sys.stdout.write(rules_markdown(config))
         return 0
     return rules_table(config, args.format)
+
+
+def _replayable(args: argparse.Namespace, config: Config) -> None:
+    """The output depends on the config and its pack's files only: the same command line
+    may be replayed while they are unchanged (see :mod:`._replay`)."""
+    from fwcompat.rulepacks import config_key
+
+    from ._replay import qualify
+
+    qualify({}, [config_key(config)])
 
 
 def _explain_arguments(parser: argparse.ArgumentParser) -> None:
@@ -245,7 +261,9 @@ def _explain_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    return explain(load_config(args), args.code, args.format)
+    config = load_config(args)
+    _replayable(args, config)
+    return explain(config, args.code, args.format)
 
 
 RULES = Subcommand(

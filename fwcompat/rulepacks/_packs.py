@@ -29,15 +29,18 @@ from fwcompat.engine._model import CompiledRule, Pack, replacement_specs
 from fwcompat.engine._paths import Segment
 from fwcompat.engine._tables import pack_tables
 
-from ._resources import rules_dir
+from . import _cache
+from ._resources import rules_dir, schemas_dir
 from ._rules import compile_rule, load_validated
 
 __all__ = [
     "PackInfo",
     "basis_counts",
     "build_pack",
+    "pack_inputs",
     "packs",
     "plan_for_config",
+    "remember_config",
     "shipped_pack_dir",
     "shipped_pack_names",
     "source_sentences",
@@ -483,3 +486,43 @@ def check_config_against(pack: Pack, config: Config) -> None:
 def _lookups(spec: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The lookups keyed by another field (``key:``), each with its ``default``."""
     return [s for s in replacement_specs(spec) if "key_tokens" in s]
+
+
+def pack_inputs(config: Config) -> list[str]:
+    """Every file a config's pack is built from, for cache keys: each layer's
+    ``pack.yaml``, rule files and source text, the extra rule files, each ``validate:``
+    schema next to a rule file (present or not: one may appear and shadow the shipped
+    one) and every shipped schema."""
+    paths: list[str] = []
+    folder: str | None = config.pack_dir if config.pack_dir is not None else None
+    folder = folder or shipped_pack_dir(config.pack)
+    seen: set[str] = set()
+    while folder is not None and os.path.abspath(folder) not in seen:
+        folder = os.path.abspath(folder)
+        seen.add(folder)
+        meta_path = os.path.join(folder, "pack.yaml")
+        paths.append(meta_path)
+        meta, _ = load_validated(meta_path)
+        info: Mapping[str, Any] = (meta.get("pack") or {}) if isinstance(meta, dict) else {}
+        own = [*(info.get("files") or ()), info.get("source_text")]
+        paths.extend(os.path.join(folder, name) for name in own if name)
+        if "extends" in info:
+            folder = shipped_pack_dir(info["extends"])
+        elif "extends_dir" in info:
+            folder = os.path.join(folder, info["extends_dir"])
+        else:
+            folder = None
+    paths.extend(os.path.abspath(path) for path in config.rule_files)
+    for compiled in load_pack(config.pack, config.rule_files, config.pack_dir).rules:
+        if compiled.rule.validate:
+            local = os.path.dirname(os.path.abspath(compiled.rule.source))
+            paths.append(os.path.join(local, compiled.rule.validate))
+    shipped = schemas_dir()
+    paths.extend(os.path.join(shipped, n) for n in sorted(os.listdir(shipped)))
+    return paths
+
+
+def remember_config(config: Config) -> str:
+    """Record the files a (valid) config's pack is built from; returns the fingerprint
+    :func:`~._cache.config_fingerprint` gives while none of them changes."""
+    return _cache.remember_inputs(_cache.config_key(config), pack_inputs(config))

@@ -35,16 +35,14 @@ def resolver(args: argparse.Namespace) -> SettingsResolver:
 
     def validate(config: Config, files: FileSettings, source: str | None) -> None:
         """Load the pack now, so a bad code, pack or table names its flag or file."""
-        from fwcompat._check import prepare
-
         try:
-            prepare(config)
+            _prepare(config)
         except ConfigError as exc:
             raise _named(exc, flags, source) from None
         extra = [c for _, codes in files.per_file_ignores for c in codes if c not in config.ignore]
         if extra:
             try:
-                prepare(config.merged(ignore=[*config.ignore, *extra]))
+                _prepare(config.merged(ignore=[*config.ignore, *extra]))
             except ConfigError as exc:
                 message = str(exc).replace("config.ignore", "config.per_file_ignores", 1)
                 raise _named(ConfigError(message), flags, source) from None
@@ -52,6 +50,23 @@ def resolver(args: argparse.Namespace) -> SettingsResolver:
     return SettingsResolver(
         config_file=args.config, isolated=args.isolated, overlay=overlay, validate=validate
     )
+
+
+def _prepare(config: Config) -> None:
+    """Validate a config by preparing its pack, unless an earlier run prepared this very
+    config from files that still hash the same (the cache: then the engine is not even
+    imported, for a run whose results are all cached)."""
+    from fwcompat.rulepacks import config_fingerprint
+
+    if config_fingerprint(config) is not None:
+        return
+    from fwcompat._check import prepare
+
+    prepare(config)
+    from fwcompat.rulepacks import cache_dir, remember_config
+
+    if cache_dir() is not None:
+        remember_config(config)
 
 
 _FLAG_KEYS = {

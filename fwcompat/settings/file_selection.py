@@ -132,7 +132,44 @@ def rel_matches(rel: str, patterns: Sequence[str], *, folder: bool, own: bool) -
     """:func:`path_matches` for a path already relative to the patterns' root."""
     if not rel or not patterns:
         return False
-    spec = gitignore_spec(tuple(patterns))
+    spec = _names_only(tuple(patterns)) or gitignore_spec(tuple(patterns))
     if not spec.match_file(rel + "/" if folder else rel):
         return False
     return not (own and "/" in rel and spec.match_file(rel.rsplit("/", 1)[0] + "/"))
+
+
+_NAME_GLOB = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+@~*?")
+
+
+class _NameSpec(NamedTuple):
+    """What ``pathspec.GitIgnoreSpec`` does for patterns that are names or simple globs
+    (``*.json``, ``node_modules``, ``build/``): each matches a name at any depth, and a
+    folder that matches takes everything below it; a trailing ``/`` matches folders
+    only. The defaults are such patterns, so a run that names its files never imports
+    pathspec (a few ms of start-up); any other pattern goes to pathspec."""
+
+    patterns: tuple[tuple[str, bool], ...]
+    """(glob, folders only)."""
+
+    def match_file(self, path: str) -> bool:
+        from fnmatch import fnmatchcase
+
+        names = path.rstrip("/").split("/")
+        folders = names if path.endswith("/") else names[:-1]
+        return any(
+            fnmatchcase(name, glob)
+            for glob, folder_only in self.patterns
+            for name in (folders if folder_only else names)
+        )
+
+
+@functools.lru_cache(maxsize=512)
+def _names_only(patterns: tuple[str, ...]) -> _NameSpec | None:
+    """A :class:`_NameSpec` when every pattern is a simple name glob, else None."""
+    out = []
+    for pattern in patterns:
+        glob = pattern[:-1] if pattern.endswith("/") else pattern
+        if not glob or not set(glob) <= _NAME_GLOB or not glob.strip("."):
+            return None
+        out.append((glob, glob != pattern))
+    return _NameSpec(tuple(out))

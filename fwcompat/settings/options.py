@@ -62,7 +62,8 @@ def _which_rules(group: Any) -> None:
     group.add_argument(
         "--no-cache",
         action="store_true",
-        help="read rule files afresh; neither read nor write the rule-file cache",
+        help="check every file afresh: neither read nor write the cache (validated rule "
+        "files, each file's results, replays of an unchanged run)",
     )
     group.add_argument(
         "--pack", metavar="NAME", help="a shipped rule pack (`fwcompat packs` lists them)"
