@@ -201,6 +201,7 @@ class CompatMiddleware:
         self.usage_shape = usage_shape(self.config) if on_usage is not None else None
         self._endpoint = normalize_path(path)
         self._url_results: dict[str, Result] = {}
+        self._api_paths: dict[tuple[str, str], str | None] = {}
         if upstream_base_url is not None:
             probe = check({}, base_url=upstream_base_url, path=MESSAGES_PATH, config=self.config)
             wrong = [d for d in probe.errors if d.scope == "url"]
@@ -239,11 +240,20 @@ class CompatMiddleware:
 
     def _api_path(self, scope: Scope) -> str | None:
         """``/v1/messages`` or a path under it, as the url rules see it; ``None`` elsewhere."""
+        key = (scope["path"], scope.get("root_path", ""))
+        memo = self._api_paths
+        if key in memo:
+            return memo[key]
+        found = self._match_path(*key)
+        if len(memo) < 256:  # the paths clients send: a bounded memo
+            memo[key] = found
+        return found
+
+    def _match_path(self, path: str, root: str) -> str | None:
         endpoint = self._endpoint
-        candidates = [scope["path"]]
-        root: str = scope.get("root_path", "")  # mounted under a prefix (path includes it)
-        if root and scope["path"].startswith(root):
-            candidates.append(scope["path"][len(root) :])
+        candidates = [path]
+        if root and path.startswith(root):  # mounted under a prefix (path includes it)
+            candidates.append(path[len(root) :])
         for path in candidates:
             norm = normalize_path(path)
             if norm == endpoint:
