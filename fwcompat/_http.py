@@ -17,13 +17,13 @@ One reading of a request, so that every front end checks exactly what it forward
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
-import re
-import sys
-import itertools
 import os
+import re
 import secrets
+import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
