@@ -474,7 +474,7 @@ class _ResponseMeter:
         self._callback = callback
         self._streaming = False
         self._failed = False
-        self._meter = UsageMeter(shape)
+        self._meter: UsageMeter | None = None  # a stream's, made once one starts
         self._body = bytearray()
         self._decoder: Any = None
 
@@ -494,6 +494,8 @@ class _ResponseMeter:
         elif encoding not in (b"", b"identity"):
             self._failed = True  # br, zstd...: not metered
         self._streaming = content_type.startswith(b"text/event-stream")
+        if self._streaming:
+            self._meter = UsageMeter(self._shape)
 
     def feed(self, chunk: bytes) -> None:
         if not self.active or self._failed or not chunk:
@@ -519,7 +521,7 @@ class _ResponseMeter:
             self._take(piece)
 
     def _take(self, data: bytes) -> None:
-        if self._streaming:
+        if self._meter is not None:
             self._meter.feed_bytes(data)
         elif len(self._body) + len(data) <= self._LIMIT:
             self._body += data
@@ -537,7 +539,7 @@ class _ResponseMeter:
         issues: tuple[StreamIssue, ...] = ()
         try:
             if not self._failed:
-                if self._streaming:
+                if self._meter is not None:
                     usage = self._meter.finish()
                     issues = self._meter.issues
                 else:

@@ -213,6 +213,10 @@ _PLAIN_EVENTS = re.compile(rb"(?:(?:event:.*\n)?data:[ \t]*\{.*\n\n)*")
 
 _OBJECT_START = re.compile(r"[ \t\n\r]*\{")
 
+_ONE_EVENT = re.compile(rb"(?:event: ?([^\n:]*)\n)?data: ?([^\n]*)\n\n")
+"""One event as :class:`SSEDecoder` reads it: an optional ``event:`` line and one ``data:``
+line (each field's one optional space after the colon dropped), then the blank line."""
+
 
 def _first_hit(region: bytes) -> int:
     """Where ``message_`` or ``error`` first occurs in ``region``, or -1."""
@@ -473,9 +477,21 @@ class UsageMeter:
             end = region.find(b"\n\n", hit) + 2
             if start:
                 self._skip(region[:start])
-            for event in self._region.feed(region[start:end]):
-                self.feed_sse(event)
+            self._feed_event(region[start:end])
             region = region[end:]
+
+    def _feed_event(self, raw: bytes) -> None:
+        """One complete event that may carry usage: read directly when it is one optional
+        ``event:`` line and one ``data:`` line (as every provider sends), else decoded."""
+        match = _ONE_EVENT.fullmatch(raw)
+        if match is None:
+            assert self._region is not None
+            for event in self._region.feed(raw):
+                self.feed_sse(event)
+            return
+        name, data = match.groups()
+        text = data.decode("utf-8", "replace")
+        self.feed_sse(SSEEvent(None if name is None else name.decode("utf-8", "replace"), text))
 
     def _skip(self, run: bytes) -> None:
         """Count a run of events without usage, or decode it when it is not plain."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import hmac
 import os
 import time
@@ -231,7 +232,34 @@ def quiet_diagnostic_logger() -> None:
     fwcompat_logger.propagate = False
 
 
+GC_THRESHOLD = (10_000, 20, 20)
+"""The collector's thresholds in a ``fwcompat serve`` worker (CPython's default: 700, 10, 10).
+
+Each request allocates a few hundred containers (its decoded body), which live until it is
+answered: with 64 requests in flight, the default first threshold ran a young collection
+every two or three requests, and promoted live bodies to be scanned again by the older ones
+(about 80 us of CPU per request, measured with ``gc.callbacks``; half that with these)."""
+
+
+def tune_gc() -> None:
+    """Set up the collector of a server process once everything is loaded.
+
+    Freeze what start-up allocated (modules, the compiled pack and schema: they live as
+    long as the process), so that full collections no longer scan it, and collect young
+    objects in bigger batches (:data:`GC_THRESHOLD`). Reference counting still frees
+    everything that is not in a cycle at once; only the timing of cycle collection changes.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def app_from_env() -> Any:
-    """The factory uvicorn calls in each worker (``--workers N``): settings come from the env."""
+    """The factory uvicorn calls in each worker (``--workers N``): settings come from the env.
+
+    The worker process is the proxy's alone: its collector is tuned (:func:`tune_gc`).
+    """
     quiet_diagnostic_logger()
-    return ServeApp(ServeSettings.from_env())
+    app = ServeApp(ServeSettings.from_env())
+    tune_gc()
+    return app
