@@ -224,12 +224,17 @@ async def _unauthorized(send: Send) -> None:
 
 
 def quiet_diagnostic_logger() -> None:
-    """Per-diagnostic lines of the ``fwcompat`` logger would repeat what the request line says."""
+    """Per-diagnostic lines of the ``fwcompat`` logger would repeat what the request line says.
+
+    Its records go nowhere in a serve process; its level says so too, so that no record is
+    even made (a warning diagnostic would otherwise build one per request, to drop it).
+    """
     import logging
 
     fwcompat_logger = logging.getLogger("fwcompat")
     fwcompat_logger.addHandler(logging.NullHandler())
     fwcompat_logger.propagate = False
+    fwcompat_logger.setLevel(logging.CRITICAL + 1)
 
 
 GC_THRESHOLD = (10_000, 20, 20)

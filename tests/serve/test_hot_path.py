@@ -229,3 +229,24 @@ def test_a_serve_worker_tunes_its_collector_once_loaded() -> None:
     assert frozen > 10_000  # modules, the pack, the compiled schema: no longer scanned
     assert tuple(threshold) == GC_THRESHOLD
     assert gc.get_threshold() != GC_THRESHOLD or GC_THRESHOLD == (700, 10, 10)  # not this one
+
+
+def test_a_serve_process_makes_no_log_record_for_a_diagnostic() -> None:
+    code = (
+        "import json, logging\n"
+        "from fwcompat._diagnostics import Diagnostic, Severity\n"
+        "from fwcompat._http import log_diagnostics\n"
+        "from fwcompat.serve._app import quiet_diagnostic_logger\n"
+        "made = []\n"
+        "real = logging.Logger.makeRecord\n"
+        "logging.Logger.makeRecord = lambda self, *a, **k: made.append(a) or real(self, *a, **k)\n"
+        "d = Diagnostic(code='FW401', rule='r', severity=Severity.WARNING, scope='body',\n"
+        "               path='/x', action='removed', message='m', doc='d')\n"
+        "log_diagnostics([d], method='POST', path='/v1/messages')\n"
+        "before = len(made)\n"
+        "quiet_diagnostic_logger()\n"
+        "log_diagnostics([d], method='POST', path='/v1/messages')\n"
+        "print(json.dumps([before, len(made) - before]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == [1, 0]  # one record before; none once quiet
