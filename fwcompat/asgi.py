@@ -421,26 +421,23 @@ class SendTap:
         self.meter = meter
 
     def before(self, message: Message) -> Message:
-        """The message to send: ``x-fwcompat-applied`` added; its body fed to the meter."""
-        meter = self.meter
+        """The message to send: ``x-fwcompat-applied`` added to the response's start."""
         if message["type"] == "http.response.start":
             if self.applied:
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, self.applied)]
-            if meter is not None:
-                meter.start(message)
-        elif meter is not None and message["type"] == "http.response.body":
-            meter.feed(message.get("body", b""))
+            if self.meter is not None:
+                self.meter.start(message)
         return message
 
     def after(self, message: Message) -> None:
-        """Once ``message`` is sent: the last body message reports the usage."""
-        if (
-            self.meter is not None
-            and message["type"] == "http.response.body"
-            and not message.get("more_body", False)
-        ):
-            self.meter.report()
+        """Once ``message`` is sent (the client is not kept waiting for the meter): its body
+        fed to the meter; the last body message reports the usage."""
+        meter = self.meter
+        if meter is not None and message["type"] == "http.response.body":
+            meter.feed(message.get("body", b""))
+            if not message.get("more_body", False):
+                meter.report()
 
 
 class _ResponseMeter:

@@ -250,3 +250,37 @@ def test_a_serve_process_makes_no_log_record_for_a_diagnostic() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == [1, 0]  # one record before; none once quiet
+
+
+def test_the_meter_reads_a_chunk_only_once_it_is_sent() -> None:
+    order: list[Any] = []
+
+    class Meter:
+        def start(self, message: Any) -> None:
+            order.append("start")
+
+        def feed(self, chunk: bytes) -> None:
+            order.append(("metered", chunk))
+
+        def report(self) -> None:
+            order.append("report")
+
+    tap = asgi.SendTap(b"FW401", Meter())  # type: ignore[arg-type]
+    messages = [
+        {"type": "http.response.start", "status": 200, "headers": []},
+        {"type": "http.response.body", "body": b"event: a\n\n", "more_body": True},
+        {"type": "http.response.body", "body": b"", "more_body": False},
+    ]
+    for message in messages:
+        out = tap.before(message)
+        order.append(("sent", out.get("body")))
+        tap.after(out)
+    assert order == [
+        "start",
+        ("sent", None),
+        ("sent", b"event: a\n\n"),
+        ("metered", b"event: a\n\n"),
+        ("sent", b""),
+        ("metered", b""),
+        "report",
+    ]
