@@ -147,6 +147,9 @@ class ServeApp:
             record.error = record.error or f"internal error ({type(exc).__name__})"
             raise
         finally:
+            # scope -> taps -> the middleware's tap -> its meter -> scope: a cycle that would
+            # keep the request's decoded body for the collector; freed at once without it.
+            taps.clear()
             self.metrics.in_flight.dec()
             record.duration_seconds = time.perf_counter() - record.started
             if record.status is None:  # no response was started
