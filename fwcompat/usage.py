@@ -289,14 +289,44 @@ def usage_from_response(response: Any, pack: Any = None) -> Usage | None:
     """
     shape = usage_shape(pack)
     if isinstance(response, (bytes, bytearray, str)):
-        try:
-            response = json.loads(response)
-        except (ValueError, RecursionError):
-            return None
+        response = _read_json(response)
     if response is None or isinstance(response, (list, int, float, str, bool)):
         return None
     usage, problem = _usage(_get(response, "usage"), shape.response)
     return None if problem else usage
+
+
+@functools.cache
+def _orjson() -> Any:
+    """orjson (the ``fast`` extra) imported on first use; ``None`` when not installed."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    return orjson
+
+
+def _read_json(raw: bytes | bytearray | str) -> Any:
+    """``raw`` as :func:`json.loads` reads it (``None`` when it cannot), through orjson when
+    that reads the usage the same: orjson refuses what ``json.loads`` reads leniently (``NaN``,
+    a byte order mark, UTF-16...), which then goes to ``json.loads``, and reads an integer
+    past 64 bits as a float, so a float among the usage counts goes there too."""
+    orjson = _orjson()
+    if orjson is not None:
+        try:
+            document = orjson.loads(raw)
+        except (ValueError, TypeError):
+            pass
+        else:
+            usage = document.get("usage") if isinstance(document, dict) else None
+            if not isinstance(usage, dict) or not any(
+                isinstance(v, float) for v in usage.values()
+            ):
+                return document
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 class UsageMeter:

@@ -107,3 +107,19 @@ def test_the_metered_events_of_a_plain_stream_skip_the_line_decoder(monkeypatch:
     assert meter.ok
     assert fed == []  # message_start, message_delta, message_stop: read directly
     assert meter.events == body.count(b"\n\n")
+
+
+COUNT = st.integers(min_value=-5, max_value=2**70) | st.floats(allow_nan=False) | st.none()
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["input_tokens", "output_tokens", "cache_read_input_tokens", "x"]), COUNT
+    ),
+    st.sampled_from([b"", b"\xef\xbb\xbf"]),
+)
+def test_a_response_usage_reads_as_json_loads_reads_it(usage: dict[str, Any], bom: bytes) -> None:
+    from fwcompat.usage import usage_from_response
+
+    raw = bom + json.dumps({"type": "message", "usage": usage}).encode()
+    assert usage_from_response(raw) == usage_from_response(json.loads(raw))
