@@ -20,7 +20,8 @@ process. Rounds alternate between the proxies so they see the same machine state
 Per case and proxy: p50 and p95 of the total time, p50 of the time to the first body byte
 (TTFB), throughput (requests per second of wall time), and the CPU time per request of three
 processes, read from /proc (the time its threads ran, over the requests served): the
-proxy, the stub upstream and the load generator. Everything shares the machine's cores (2 on
+proxy, the stub upstream and the load generator; and the proxy's resident memory after the
+case's bursts (the most seen). Everything shares the machine's cores (2 on
 the project's machine): at c=64 they are saturated and the latency of every proxy follows the
 sum of the three CPU figures, so the proxy's CPU row is the figure least disturbed by the
 rest of the machine. The load generator and the stub run at ``--nice 10`` (default), so that
@@ -299,6 +300,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (Linux ``/proc/PID/status``; 0 elsewhere)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def measure(args: argparse.Namespace) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -364,6 +376,7 @@ class Case:
         self.served = 0  # warm-up requests included: the CPU figures count them
         self.cpu = {"proxy": 0.0, "stub": 0.0, "client": 0.0}
         self.failed = 0
+        self.rss = 0.0
 
     def add(self, url: str, pid: int, stub: int, raw: bytes, headers: dict[str, str],
             count: int, concurrency: int) -> None:  # fmt: skip
@@ -378,6 +391,7 @@ class Case:
         self.timings.extend(out)
         self.wall += seconds
         self.served += len(out) + min(concurrency, 8)
+        self.rss = max(self.rss, rss_mb(pid))
 
     def row(self) -> dict[str, float]:
         total = sorted(t for t, _ in self.timings)
@@ -391,13 +405,15 @@ class Case:
             "proxy CPU us/req": self.cpu["proxy"] * per,
             "stub CPU us/req": self.cpu["stub"] * per,
             "client CPU us/req": self.cpu["client"] * per,
+            "proxy RSS MB": self.rss,
             "failed": self.failed,
         }
 
 
 RATIOS = (("serve/plain", "fwcompat serve", "plain aiohttp"), ("httpx/aiohttp", "plain httpx",
           "plain aiohttp"))  # fmt: skip
-_WHOLE = ("req/s", "failed", "proxy CPU us/req", "stub CPU us/req", "client CPU us/req")
+_WHOLE = ("req/s", "failed", "proxy CPU us/req", "stub CPU us/req", "client CPU us/req",
+          "proxy RSS MB")  # fmt: skip
 
 
 def print_table(
