@@ -338,8 +338,10 @@ class CompatMiddleware:
 
             async def wrapped_send(message: Message) -> None:
                 message = tap.before(message)
-                await send(message)
-                tap.after(message)
+                try:
+                    await send(message)
+                finally:  # metered even when the client is gone: the upstream sent it anyway
+                    tap.after(message)
 
         try:
             await self.app(scope, replay, wrapped_send)
@@ -431,8 +433,8 @@ class SendTap:
         return message
 
     def after(self, message: Message) -> None:
-        """Once ``message`` is sent (the client is not kept waiting for the meter): its body
-        fed to the meter; the last body message reports the usage."""
+        """Once ``message`` is sent, or failed to be (the client is not kept waiting for the
+        meter): its body fed to the meter; the last body message reports the usage."""
         meter = self.meter
         if meter is not None and message["type"] == "http.response.body":
             meter.feed(message.get("body", b""))

@@ -319,9 +319,7 @@ def _read_json(raw: bytes | bytearray | str) -> Any:
             pass
         else:
             usage = document.get("usage") if isinstance(document, dict) else None
-            if not isinstance(usage, dict) or not any(
-                isinstance(v, float) for v in usage.values()
-            ):
+            if not isinstance(usage, dict) or not any(isinstance(v, float) for v in usage.values()):
                 return document
     try:
         return json.loads(raw)

@@ -120,9 +120,11 @@ class ServeApp:
                 record.status = message["status"]
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, rid)]
-            await send(message)
-            for tap in taps:
-                tap.after(message)
+            try:
+                await send(message)
+            finally:  # metered even when the client is gone: the upstream sent it all the same
+                for tap in taps:
+                    tap.after(message)
 
         async def receive_teed() -> Message:
             message = await receive()

@@ -317,3 +317,31 @@ def test_a_request_leaves_no_cycle_for_the_collector() -> None:
                 assert waiting(asgi._ResponseMeter) == 0
             finally:
                 gc.enable()
+
+
+def test_a_chunk_the_client_did_not_take_is_metered_all_the_same() -> None:
+    """The upstream sent (and bills) it: a send that fails still feeds the meter."""
+    usages: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+        head = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": head})
+        body = json.dumps({"type": "message", "usage": {"input_tokens": 5, "output_tokens": 6}})
+        await send({"type": "http.response.body", "body": body.encode(), "more_body": False})
+
+    middleware = CompatMiddleware(app, on_usage=lambda scope, usage, issues: usages.append(usage))
+    raw = json.dumps(BODY).encode()
+    sent = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return sent.pop(0) if sent else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        if message["type"] == "http.response.body":
+            raise OSError("the client went away")
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/messages", "headers": HEADERS}
+    with pytest.raises(OSError, match="went away"):
+        asyncio.run(middleware(scope, receive, send))
+    assert usages == [Usage(input_tokens=5, output_tokens=6)]
