@@ -15,14 +15,22 @@ process on loopback:
 
 A 20-message request (the one of ``bench_asgi.py``), non-streaming and streaming, at
 concurrency 1 and 64. The load client is aiohttp (the cheapest client measured), in this
-process. Rounds alternate between the proxies so they see the same machine
-state. Per request: total time and time to first body byte (TTFB); per case: median of
-each, throughput (requests per second of wall time), and the CPU time the proxy process
-spent per request (from /proc: the figure least disturbed by other load on the machine).
-The column ``serve/plain`` is fwcompat serve against the plain proxy on the same
-client library (aiohttp); ``httpx/aiohttp`` compares the two plain proxies.
+process. Rounds alternate between the proxies so they see the same machine state.
 
-    python benchmarks/bench_serve.py [--rounds 3] [--requests 100] [--litellm PATH]
+Per case and proxy: p50 and p95 of the total time, p50 of the time to the first body byte
+(TTFB), throughput (requests per second of wall time), and the CPU time per request of three
+processes, read from /proc (the time its threads ran, over the requests served): the
+proxy, the stub upstream and the load generator; and the proxy's resident memory after the
+case's bursts (the most seen). Everything shares the machine's cores (2 on
+the project's machine): at c=64 they are saturated and the latency of every proxy follows the
+sum of the three CPU figures, so the proxy's CPU row is the figure least disturbed by the
+rest of the machine. The load generator and the stub run at ``--nice 10`` (default), so that
+the proxy measured gets the cores first. The column ``serve/plain`` is fwcompat serve against
+the plain proxy on the same client library (aiohttp); ``httpx/aiohttp`` compares the two plain
+proxies; under each case, the CPU serve adds per request.
+
+    python benchmarks/bench_serve.py [--rounds 3] [--requests 100] [--nice 10]
+        [--skip-httpx] [--litellm PATH]
 
 Not a test: the numbers depend on the machine. Target (issue 17): fwcompat serve adds at
 most 10% to the median latency of the plain proxy, at c=1 and c=64, streamed and not.
@@ -181,11 +189,12 @@ def wait_ready(proc: subprocess.Popen[bytes], url: str, name: str, seconds: floa
     raise RuntimeError(f"{name} did not start in {seconds:.0f} s")
 
 
-def start_self(kind: str, upstream: str = "") -> tuple[subprocess.Popen[bytes], str]:
+def start_self(kind: str, upstream: str = "", nice: int = 0) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, str(port), upstream],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        preexec_fn=(lambda: os.nice(nice)) if nice else None,
     )
     url = f"http://127.0.0.1:{port}"
     wait_ready(proc, url, kind)
@@ -276,7 +285,14 @@ async def batch(
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` so far (Linux /proc; 0 elsewhere)."""
+    """CPU time of process ``pid`` so far: the nanoseconds its threads ran (Linux
+    ``/proc/PID/task/*/schedstat``), else user + system ticks (``/proc/PID/stat``, 10 ms
+    steps); 0 elsewhere."""
+    tasks = Path(f"/proc/{pid}/task")
+    try:
+        return sum(int((t / "schedstat").read_text().split()[0]) for t in tasks.iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
@@ -284,14 +300,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (Linux ``/proc/PID/status``; 0 elsewhere)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def measure(args: argparse.Namespace) -> None:
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as folder:
         try:
-            up, up_url = start_self("upstream")
+            up, up_url = start_self("upstream", nice=args.nice)
             procs.append(up)
             proxies: dict[str, tuple[str, int]] = {}
-            for kind in ("plain-aiohttp", "plain-httpx"):
+            kinds = ("plain-aiohttp",) if args.skip_httpx else ("plain-aiohttp", "plain-httpx")
+            for kind in kinds:
                 plain, url = start_self(kind, up_url)
                 proxies[kind.replace("-", " ")] = (url, plain.pid)
                 procs.append(plain)
@@ -302,79 +330,122 @@ def measure(args: argparse.Namespace) -> None:
                 ll, url = start_litellm(args.litellm, up_url, folder)
                 proxies["litellm"] = (url, ll.pid)
                 procs.append(ll)
-            run(args, proxies)
+            if args.nice:
+                os.nice(
+                    args.nice
+                )  # the load generator: after the proxies started, at full priority
+            run(args, proxies, up.pid)
         finally:
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=30)
 
 
-def run(args: argparse.Namespace, proxies: dict[str, tuple[str, int]]) -> None:
+def run(args: argparse.Namespace, proxies: dict[str, tuple[str, int]], stub: int) -> None:
     body = twenty_messages()
     headers = {
         "content-type": "application/json",
         "anthropic-version": "2023-06-01",
         "x-api-key": LITELLM_KEY,  # LiteLLM's master key; the others pass it on
     }
-    names = list(proxies)
-    results: dict[tuple[bool, int], dict[str, Any]] = {}
+    results: dict[tuple[bool, int], dict[str, Case]] = {}
+    for url, _ in proxies.values():  # warm-up, not counted: imports, pools, first requests
+        raw = json.dumps({**body, "stream": True}).encode()
+        asyncio.run(batch(url + "/v1/messages", raw, headers, 16, 8))
     for stream in (False, True):
         raw = json.dumps({**body, "stream": stream}).encode()
         for concurrency in (1, 64):
             count = args.requests if concurrency == 1 else args.requests * 8
-            timings: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
-            wall: dict[str, float] = dict.fromkeys(names, 0.0)
-            cpu: dict[str, float] = dict.fromkeys(names, 0.0)
-            failed: dict[str, int] = dict.fromkeys(names, 0)
+            cases = {name: Case() for name in proxies}
             for r in range(args.rounds):
-                order = names[r % len(names) :] + names[: r % len(names)]
-                for name in order:
+                names = list(proxies)
+                for name in names[r % len(names) :] + names[: r % len(names)]:
                     url, pid = proxies[name]
-                    before = cpu_seconds(pid)
-                    out, seconds, errors = asyncio.run(
-                        batch(url + "/v1/messages", raw, headers, count, concurrency)
-                    )
-                    failed[name] += errors
-                    cpu[name] += cpu_seconds(pid) - before
-                    timings[name].extend(out)
-                    wall[name] += seconds
-            results[(stream, concurrency)] = {
-                name: (
-                    statistics.median(t for t, _ in timings[name]) * 1e3,
-                    statistics.median(f for _, f in timings[name]) * 1e3,
-                    len(timings[name]) / wall[name],
-                    # CPU of the proxy process per request (warm-up requests included)
-                    cpu[name] * 1e3 / (len(timings[name]) + args.rounds * min(concurrency, 8)),
-                    failed[name],
-                )
-                for name in names
-            }
+                    cases[name].add(url, pid, stub, raw, headers, count, concurrency)
+            results[(stream, concurrency)] = cases
             print(f"done: stream={stream} concurrency={concurrency}", file=sys.stderr)
-    print_table(results, names, len(raw))
+    print_table(results, list(proxies), len(raw), args.nice)
+
+
+class Case:
+    """One proxy's figures in one case, summed over the rounds."""
+
+    def __init__(self) -> None:
+        self.timings: list[tuple[float, float]] = []
+        self.wall = 0.0
+        self.served = 0  # warm-up requests included: the CPU figures count them
+        self.cpu = {"proxy": 0.0, "stub": 0.0, "client": 0.0}
+        self.failed = 0
+        self.rss = 0.0
+
+    def add(self, url: str, pid: int, stub: int, raw: bytes, headers: dict[str, str],
+            count: int, concurrency: int) -> None:  # fmt: skip
+        before = (cpu_seconds(pid), cpu_seconds(stub), time.process_time())
+        out, seconds, errors = asyncio.run(
+            batch(url + "/v1/messages", raw, headers, count, concurrency)
+        )
+        after = (cpu_seconds(pid), cpu_seconds(stub), time.process_time())
+        for key, b, a in zip(self.cpu, before, after, strict=True):
+            self.cpu[key] += a - b
+        self.failed += errors
+        self.timings.extend(out)
+        self.wall += seconds
+        self.served += len(out) + min(concurrency, 8)
+        self.rss = max(self.rss, rss_mb(pid))
+
+    def row(self) -> dict[str, float]:
+        total = sorted(t for t, _ in self.timings)
+        first = sorted(f for _, f in self.timings)
+        per = 1e6 / max(self.served, 1)
+        return {
+            "p50 ms": statistics.median(total) * 1e3,
+            "p95 ms": total[int(len(total) * 0.95)] * 1e3,
+            "TTFB p50 ms": statistics.median(first) * 1e3,
+            "req/s": len(total) / self.wall,
+            "proxy CPU us/req": self.cpu["proxy"] * per,
+            "stub CPU us/req": self.cpu["stub"] * per,
+            "client CPU us/req": self.cpu["client"] * per,
+            "proxy RSS MB": self.rss,
+            "failed": self.failed,
+        }
 
 
 RATIOS = (("serve/plain", "fwcompat serve", "plain aiohttp"), ("httpx/aiohttp", "plain httpx",
           "plain aiohttp"))  # fmt: skip
+_WHOLE = ("req/s", "failed", "proxy CPU us/req", "stub CPU us/req", "client CPU us/req",
+          "proxy RSS MB")  # fmt: skip
 
 
 def print_table(
-    results: dict[tuple[bool, int], dict[str, Any]], names: list[str], size: int
+    results: dict[tuple[bool, int], dict[str, Case]], names: list[str], size: int, nice: int
 ) -> None:
     print(f"\n20-message request ({size:,} bytes), loopback, same stub upstream")
-    head = f"{'case':<18}{'metric':<12}" + "".join(f"{n:>16}" for n in names)
-    head += "".join(f"{label:>15}" for label, _, _ in RATIOS)
+    print(
+        f"{os.cpu_count()} CPU cores shared by the load generator (this process, aiohttp, "
+        f"nice +{nice}), the stub upstream (nice +{nice}) and the proxy measured (nice 0);\n"
+        "CPU us/req: each process's CPU time (/proc) over the requests it served. "
+        "Where the cores are saturated (c=64), latency follows the sum of the three CPU rows."
+    )
+    ratios = [r for r in RATIOS if r[1] in names]
+    head = f"{'case':<16}{'metric':<19}" + "".join(f"{n:>16}" for n in names)
+    head += "".join(f"{label:>15}" for label, _, _ in ratios)
     print(head)
     print("-" * len(head))
-    for (stream, concurrency), row in results.items():
+    for (stream, concurrency), cases in results.items():
         case = f"{'stream' if stream else 'no stream'}, c={concurrency}"
-        for i, metric in enumerate(("median ms", "TTFB ms", "req/s", "CPU ms/req", "failed")):
-            cells = "".join(
-                f"{row[n][i]:>16.0f}" if i in (2, 4) else f"{row[n][i]:>16.2f}" for n in names
-            )
-            for _, top, bottom in RATIOS:
-                ratio = row[top][i] / row[bottom][i] if i < 4 and row[bottom][i] else None
-                cells += f"{'' if ratio is None else f'x{ratio:.2f}':>15}"
-            print(f"{case if i == 0 else '':<18}{metric:<12}{cells}")
+        rows = {name: cases[name].row() for name in names}
+        for i, metric in enumerate(rows[names[0]]):
+            fmt = ".0f" if metric in _WHOLE else ".2f"
+            cells = "".join(f"{rows[n][metric]:>16{fmt}}" for n in names)
+            for _, top, bottom in ratios:
+                b = rows[bottom][metric]
+                ratio = f"x{rows[top][metric] / b:.2f}" if metric != "failed" and b else ""
+                cells += f"{ratio:>15}"
+            print(f"{case if i == 0 else '':<16}{metric:<19}{cells}")
+        if "fwcompat serve" in rows and "plain aiohttp" in rows:
+            added = rows["fwcompat serve"]["proxy CPU us/req"]
+            added -= rows["plain aiohttp"]["proxy CPU us/req"]
+            print(f"{'':<16}serve adds {added:.0f} us of CPU per request to the plain proxy")
         print("-" * len(head))
 
 
@@ -385,6 +456,14 @@ def main() -> None:
         "--requests", type=int, default=100, help="per proxy and round at c=1 (8x that at c=64)"
     )
     parser.add_argument("--litellm", metavar="PATH", help="the litellm executable, for a column")
+    parser.add_argument("--skip-httpx", action="store_true", help="no plain httpx column")
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        help="niceness of the load generator and the stub (default 10; 0: all equal), so "
+        "that the proxies get the shared cores first",
+    )
     parser.add_argument("--serve", nargs=3, metavar=("KIND", "PORT", "UPSTREAM"))
     args = parser.parse_args()
     if args.serve:

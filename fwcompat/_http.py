@@ -17,11 +17,13 @@ One reading of a request, so that every front end checks exactly what it forward
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import os
 import re
+import secrets
 import sys
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
@@ -166,6 +168,61 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     duplicate keys, no ``NaN``/``Infinity``, and nesting or numbers that the
     parser cannot handle are a 400, not a crash.
     """
+    body = _fast_decode(raw)
+    if body is _UNSURE:
+        body = _strict_decode(raw)
+    if not isinstance(body, dict):
+        raise BodyError(f"Request body must be a JSON object, got {_json_type(body)}.")
+    return body
+
+
+_NOT_LOADED: Any = object()
+_UNSURE: Any = object()
+"""What :func:`_fast_decode` returns when the standard library's strict reader must decide."""
+_orjson: Any = _NOT_LOADED
+
+
+def _load_orjson() -> Any:
+    """orjson (the ``fast`` extra) imported on first use; ``None`` when it is not installed."""
+    global _orjson
+    if _orjson is _NOT_LOADED:
+        try:
+            import orjson
+        except ImportError:
+            _orjson = None
+        else:
+            _orjson = orjson
+    return _orjson
+
+
+def _fast_decode(raw: bytes) -> Any:
+    """The document as orjson reads ``raw``, or :data:`_UNSURE` when it might read it
+    differently from :func:`_strict_decode` (which then decides alone, errors included).
+
+    orjson refuses what the strict reader refuses (invalid UTF-8, ``NaN``, a byte order
+    mark, lone surrogates, deep nesting), but keeps the last of duplicate keys without a
+    word and reads an integer past 64 bits as a float. The guard, as in ``fwcompat
+    check``'s reader: outside strings a ``:`` only separates a key from its value, and
+    strings are written back the same, so the ``:`` counts of the text and of orjson's
+    output differ exactly when a member was dropped (unless a colon is escaped,
+    ``\\u003a``: those go to the strict reader); an output float with an exponent
+    (``e+``) may be such an integer: those go too.
+    """
+    orjson = _orjson if _orjson is not _NOT_LOADED else _load_orjson()
+    if orjson is None or raw[:3] == b"\xef\xbb\xbf" or (b"\\" in raw and b"\\u003" in raw):
+        return _UNSURE
+    try:
+        document = orjson.loads(raw)
+        out = orjson.dumps(document)
+    except (ValueError, TypeError, RecursionError):  # orjson's decode and encode errors
+        return _UNSURE
+    if (b"+" in out and b"e+" in out) or raw.count(b":") != out.count(b":"):
+        return _UNSURE
+    return document
+
+
+def _strict_decode(raw: bytes) -> Any:
+    """``raw`` parsed by the standard library, strictly (see :func:`decode_body`)."""
     if b"\x00" in raw[:4]:  # how RFC 4627 tells UTF-16 and UTF-32 apart: NULs up front
         raise BodyError(
             "Request body is not valid UTF-8 (it looks like UTF-16 or UTF-32); "
@@ -185,8 +242,6 @@ def decode_body(raw: bytes) -> dict[str, Any]:
         raise BodyError("Request body is not valid JSON: nested too deeply.") from None
     except ValueError as exc:  # JSONDecodeError, and the integer digit limit
         raise BodyError(f"Request body is not valid JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise BodyError(f"Request body must be a JSON object, got {_json_type(body)}.")
     return body
 
 
@@ -298,6 +353,23 @@ async def send_error(
     await send({"type": "http.response.body", "body": payload, "more_body": False})
 
 
+class _RequestIds:
+    """New request ids: 12 random hex digits per process, then a 12-digit counter (cheaper
+    than a ``uuid4`` per request, and as unique: a forked child draws its own prefix)."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.prefix = secrets.token_hex(6)
+        self.counter = itertools.count()
+
+
+_ids = _RequestIds()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ids.reset)
+
+
 def request_id(scope: Scope) -> str:
     """The id of this request in fwcompat's log records, set on ``scope`` on first use.
 
@@ -316,7 +388,7 @@ def request_id(scope: Scope) -> str:
                 value = text
             break
     if not value:
-        value = "req_" + uuid.uuid4().hex[:24]
+        value = f"req_{_ids.prefix}{next(_ids.counter) & 0xFFFFFFFFFFFF:012x}"
     scope[REQUEST_ID_KEY] = value
     return value
 

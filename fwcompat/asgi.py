@@ -201,6 +201,7 @@ class CompatMiddleware:
         self.usage_shape = usage_shape(self.config) if on_usage is not None else None
         self._endpoint = normalize_path(path)
         self._url_results: dict[str, Result] = {}
+        self._api_paths: dict[tuple[str, str], str | None] = {}
         if upstream_base_url is not None:
             probe = check({}, base_url=upstream_base_url, path=MESSAGES_PATH, config=self.config)
             wrong = [d for d in probe.errors if d.scope == "url"]
@@ -239,11 +240,20 @@ class CompatMiddleware:
 
     def _api_path(self, scope: Scope) -> str | None:
         """``/v1/messages`` or a path under it, as the url rules see it; ``None`` elsewhere."""
+        key = (scope["path"], scope.get("root_path", ""))
+        memo = self._api_paths
+        if key in memo:
+            return memo[key]
+        found = self._match_path(*key)
+        if len(memo) < 256:  # the paths clients send: a bounded memo
+            memo[key] = found
+        return found
+
+    def _match_path(self, path: str, root: str) -> str | None:
         endpoint = self._endpoint
-        candidates = [scope["path"]]
-        root: str = scope.get("root_path", "")  # mounted under a prefix (path includes it)
-        if root and scope["path"].startswith(root):
-            candidates.append(scope["path"][len(root) :])
+        candidates = [path]
+        if root and path.startswith(root):  # mounted under a prefix (path includes it)
+            candidates.append(path[len(root) :])
         for path in candidates:
             norm = normalize_path(path)
             if norm == endpoint:
@@ -328,8 +338,10 @@ class CompatMiddleware:
 
             async def wrapped_send(message: Message) -> None:
                 message = tap.before(message)
-                await send(message)
-                tap.after(message)
+                try:
+                    await send(message)
+                finally:  # metered even when the client is gone: the upstream sent it anyway
+                    tap.after(message)
 
         try:
             await self.app(scope, replay, wrapped_send)
@@ -411,26 +423,23 @@ class SendTap:
         self.meter = meter
 
     def before(self, message: Message) -> Message:
-        """The message to send: ``x-fwcompat-applied`` added; its body fed to the meter."""
-        meter = self.meter
+        """The message to send: ``x-fwcompat-applied`` added to the response's start."""
         if message["type"] == "http.response.start":
             if self.applied:
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), (APPLIED_HEADER, self.applied)]
-            if meter is not None:
-                meter.start(message)
-        elif meter is not None and message["type"] == "http.response.body":
-            meter.feed(message.get("body", b""))
+            if self.meter is not None:
+                self.meter.start(message)
         return message
 
     def after(self, message: Message) -> None:
-        """Once ``message`` is sent: the last body message reports the usage."""
-        if (
-            self.meter is not None
-            and message["type"] == "http.response.body"
-            and not message.get("more_body", False)
-        ):
-            self.meter.report()
+        """Once ``message`` is sent, or failed to be (the client is not kept waiting for the
+        meter): its body fed to the meter; the last body message reports the usage."""
+        meter = self.meter
+        if meter is not None and message["type"] == "http.response.body":
+            meter.feed(message.get("body", b""))
+            if not message.get("more_body", False):
+                meter.report()
 
 
 class _ResponseMeter:
@@ -464,7 +473,7 @@ class _ResponseMeter:
         self._callback = callback
         self._streaming = False
         self._failed = False
-        self._meter = UsageMeter(shape)
+        self._meter: UsageMeter | None = None  # a stream's, made once one starts
         self._body = bytearray()
         self._decoder: Any = None
 
@@ -484,6 +493,8 @@ class _ResponseMeter:
         elif encoding not in (b"", b"identity"):
             self._failed = True  # br, zstd...: not metered
         self._streaming = content_type.startswith(b"text/event-stream")
+        if self._streaming:
+            self._meter = UsageMeter(self._shape)
 
     def feed(self, chunk: bytes) -> None:
         if not self.active or self._failed or not chunk:
@@ -509,7 +520,7 @@ class _ResponseMeter:
             self._take(piece)
 
     def _take(self, data: bytes) -> None:
-        if self._streaming:
+        if self._meter is not None:
             self._meter.feed_bytes(data)
         elif len(self._body) + len(data) <= self._LIMIT:
             self._body += data
@@ -527,7 +538,7 @@ class _ResponseMeter:
         issues: tuple[StreamIssue, ...] = ()
         try:
             if not self._failed:
-                if self._streaming:
+                if self._meter is not None:
                     usage = self._meter.finish()
                     issues = self._meter.issues
                 else:

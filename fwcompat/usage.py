@@ -213,6 +213,10 @@ _PLAIN_EVENTS = re.compile(rb"(?:(?:event:.*\n)?data:[ \t]*\{.*\n\n)*")
 
 _OBJECT_START = re.compile(r"[ \t\n\r]*\{")
 
+_ONE_EVENT = re.compile(rb"(?:event: ?([^\n:]*)\n)?data: ?([^\n]*)\n\n")
+"""One event as :class:`SSEDecoder` reads it: an optional ``event:`` line and one ``data:``
+line (each field's one optional space after the colon dropped), then the blank line."""
+
 
 def _first_hit(region: bytes) -> int:
     """Where ``message_`` or ``error`` first occurs in ``region``, or -1."""
@@ -285,14 +289,42 @@ def usage_from_response(response: Any, pack: Any = None) -> Usage | None:
     """
     shape = usage_shape(pack)
     if isinstance(response, (bytes, bytearray, str)):
-        try:
-            response = json.loads(response)
-        except (ValueError, RecursionError):
-            return None
+        response = _read_json(response)
     if response is None or isinstance(response, (list, int, float, str, bool)):
         return None
     usage, problem = _usage(_get(response, "usage"), shape.response)
     return None if problem else usage
+
+
+@functools.cache
+def _orjson() -> Any:
+    """orjson (the ``fast`` extra) imported on first use; ``None`` when not installed."""
+    try:
+        import orjson
+    except ImportError:
+        return None
+    return orjson
+
+
+def _read_json(raw: bytes | bytearray | str) -> Any:
+    """``raw`` as :func:`json.loads` reads it (``None`` when it cannot), through orjson when
+    that reads the usage the same: orjson refuses what ``json.loads`` reads leniently (``NaN``,
+    a byte order mark, UTF-16...), which then goes to ``json.loads``, and reads an integer
+    past 64 bits as a float, so a float among the usage counts goes there too."""
+    orjson = _orjson()
+    if orjson is not None:
+        try:
+            document = orjson.loads(raw)
+        except (ValueError, TypeError):
+            pass
+        else:
+            usage = document.get("usage") if isinstance(document, dict) else None
+            if not isinstance(usage, dict) or not any(isinstance(v, float) for v in usage.values()):
+                return document
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 class UsageMeter:
@@ -473,9 +505,21 @@ class UsageMeter:
             end = region.find(b"\n\n", hit) + 2
             if start:
                 self._skip(region[:start])
-            for event in self._region.feed(region[start:end]):
-                self.feed_sse(event)
+            self._feed_event(region[start:end])
             region = region[end:]
+
+    def _feed_event(self, raw: bytes) -> None:
+        """One complete event that may carry usage: read directly when it is one optional
+        ``event:`` line and one ``data:`` line (as every provider sends), else decoded."""
+        match = _ONE_EVENT.fullmatch(raw)
+        if match is None:
+            assert self._region is not None
+            for event in self._region.feed(raw):
+                self.feed_sse(event)
+            return
+        name, data = match.groups()
+        text = data.decode("utf-8", "replace")
+        self.feed_sse(SSEEvent(None if name is None else name.decode("utf-8", "replace"), text))
 
     def _skip(self, run: bytes) -> None:
         """Count a run of events without usage, or decode it when it is not plain."""

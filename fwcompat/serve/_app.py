@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import hmac
 import os
 import time
@@ -119,9 +120,11 @@ class ServeApp:
                 record.status = message["status"]
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), (REQUEST_ID_HEADER, rid)]
-            await send(message)
-            for tap in taps:
-                tap.after(message)
+            try:
+                await send(message)
+            finally:  # metered even when the client is gone: the upstream sent it all the same
+                for tap in taps:
+                    tap.after(message)
 
         async def receive_teed() -> Message:
             message = await receive()
@@ -146,6 +149,9 @@ class ServeApp:
             record.error = record.error or f"internal error ({type(exc).__name__})"
             raise
         finally:
+            # scope -> taps -> the middleware's tap -> its meter -> scope: a cycle that would
+            # keep the request's decoded body for the collector; freed at once without it.
+            taps.clear()
             self.metrics.in_flight.dec()
             record.duration_seconds = time.perf_counter() - record.started
             if record.status is None:  # no response was started
@@ -223,15 +229,48 @@ async def _unauthorized(send: Send) -> None:
 
 
 def quiet_diagnostic_logger() -> None:
-    """Per-diagnostic lines of the ``fwcompat`` logger would repeat what the request line says."""
+    """Per-diagnostic lines of the ``fwcompat`` logger would repeat what the request line says.
+
+    Its records go nowhere in a serve process; its level says so too, so that no record is
+    even made (a warning diagnostic would otherwise build one per request, to drop it).
+    """
     import logging
 
     fwcompat_logger = logging.getLogger("fwcompat")
     fwcompat_logger.addHandler(logging.NullHandler())
     fwcompat_logger.propagate = False
+    fwcompat_logger.setLevel(logging.CRITICAL + 1)
+
+
+GC_THRESHOLD = (10_000, 20, 20)
+"""The collector's thresholds in a ``fwcompat serve`` worker (CPython's default: 700, 10, 10).
+
+Each request allocates a few hundred containers (its decoded body), which live until it is
+answered: with 64 requests in flight, the default first threshold ran a young collection
+every two or three requests, and promoted live bodies to be scanned again by the older ones
+(about 50 us of CPU per request at c=64, measured with ``gc.callbacks``; about 2 us with
+these and the start-up objects frozen)."""
+
+
+def tune_gc() -> None:
+    """Set up the collector of a server process once everything is loaded.
+
+    Freeze what start-up allocated (modules, the compiled pack and schema: they live as
+    long as the process), so that full collections no longer scan it, and collect young
+    objects in bigger batches (:data:`GC_THRESHOLD`). Reference counting still frees
+    everything that is not in a cycle at once; only the timing of cycle collection changes.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
 
 
 def app_from_env() -> Any:
-    """The factory uvicorn calls in each worker (``--workers N``): settings come from the env."""
+    """The factory uvicorn calls in each worker (``--workers N``): settings come from the env.
+
+    The worker process is the proxy's alone: its collector is tuned (:func:`tune_gc`).
+    """
     quiet_diagnostic_logger()
-    return ServeApp(ServeSettings.from_env())
+    app = ServeApp(ServeSettings.from_env())
+    tune_gc()
+    return app

@@ -9,6 +9,12 @@ from typing import Any, TextIO
 
 from ._record import RequestRecord
 
+_orjson: Any
+try:  # the ``fast`` extra: a JSON line in a fifth of the time
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - orjson is installed with the test group
+    _orjson = None
+
 FIELD_LIMIT = 512
 """Longest text of one log field (path, model, error...); the longest Fireworks model id
 (with a deployment) is under 300 characters. Longer text is cut and says by how much."""
@@ -30,7 +36,7 @@ def record_fields(record: RequestRecord) -> dict[str, Any]:
     """
     usage = record.usage
     return {
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "time": _now(),
         "request_id": cut(record.request_id),
         "method": cut(record.method),
         "path": cut(record.path),
@@ -48,12 +54,31 @@ def record_fields(record: RequestRecord) -> dict[str, Any]:
     }
 
 
+_clock: list[Any] = [None, ""]
+"""The second last formatted, and its text: one ``strftime`` per second, not per line."""
+
+
+def _now() -> str:
+    second = int(time.time())
+    if _clock[0] != second:
+        _clock[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second))]
+    text: str = _clock[1]
+    return text
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 
 
 def format_json(record: RequestRecord) -> str:
-    return json.dumps(record_fields(record), ensure_ascii=False, separators=(",", ":"))
+    fields = record_fields(record)
+    if _orjson is not None:
+        try:
+            text: str = _orjson.dumps(fields).decode()
+            return text
+        except TypeError:  # a lone surrogate in a text field: the standard library writes it
+            pass
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
 def _printable(text: str) -> str:

@@ -135,8 +135,9 @@ class Metrics:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created doubles the output
         self.policy = policy or LabelPolicy()
         self.max_series = max_series
-        self.series: set[tuple[str, tuple[str, ...]]] = set()
-        """The labelled series created so far: at most ``max_series``."""
+        self.series: dict[tuple[str, tuple[str, ...]], Any] = {}
+        """The labelled series created so far (at most ``max_series``), each to its child:
+        prometheus-client's ``labels()`` costs more than the increment, so it runs once."""
         self.directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
         self.multiprocess = self.directory is not None
         if self.directory is not None:
@@ -191,12 +192,13 @@ class Metrics:
     def _inc(self, name: str, labels: tuple[str, ...], amount: float = 1) -> None:
         """Increment one series of metric ``name``, unless creating it would pass the cap."""
         key = (name, labels)
-        if key not in self.series:
+        child = self.series.get(key)
+        if child is None:
             if len(self.series) >= self.max_series:
                 self.dropped.labels(name).inc()
                 return
-            self.series.add(key)
-        self._labelled[name].labels(*labels).inc(amount)
+            child = self.series[key] = self._labelled[name].labels(*labels)
+        child.inc(amount)
 
     def observe(self, record: RequestRecord) -> None:
         policy = self.policy
