@@ -42,6 +42,7 @@ _ANNOTATIONS = frozenset(
     }
 )  # fmt: skip
 _SCALARS = ["string", "boolean", "null", "number"]
+_ANY_TYPE = [*_SCALARS, "array", "object"]
 _JSON = "__fwcompat_json"
 GATE_DEPTH = 256
 """How deep the gate follows a free-form value (tool input, input_schema) natively:
@@ -91,7 +92,12 @@ def _json_defs() -> dict[str, Any]:
     for depth in range(GATE_DEPTH):
         deeper = {"$ref": f"#/$defs/{_JSON}{depth + 1}"}
         # "items" looks only at arrays, "additionalProperties" only at objects: no union.
-        defs[f"{_JSON}{depth}"] = {"items": deeper, "additionalProperties": deeper}
+        # "type" is what rejects NaN and the infinities (jsonschema-rs's "number" does).
+        defs[f"{_JSON}{depth}"] = {
+            "type": _ANY_TYPE,
+            "items": deeper,
+            "additionalProperties": deeper,
+        }
     defs[f"{_JSON}{GATE_DEPTH}"] = {"type": _SCALARS}
     return defs
 

@@ -209,6 +209,34 @@ def test_non_json_values_are_error_diagnostics_where_they_are() -> None:
         fwcompat.normalize(body)
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {1, 2}, b"x", {1: "k"}])
+def test_a_non_json_value_alone_is_an_error_or_removed_at_every_place(value: Any) -> None:
+    """Alone in a clean request (nothing else sends it down the slow path), so the
+    native gate itself must say no: a NaN in free-form tool input once passed it."""
+    tried = 0
+    for path in PLACES:
+        body = copy.deepcopy(BASE)
+        if not put(body, path, value):
+            continue
+        tried += 1
+        result = fwcompat.check(body)
+        if result.ok:  # a rule removed the member holding it: what is sent is JSON
+            json.dumps(result.request, allow_nan=False)
+    assert tried > 40
+
+
+def test_non_json_numbers_in_free_form_tool_input_are_errors() -> None:
+    for place in ("input", "input_schema"):
+        body = copy.deepcopy(BASE)
+        if place == "input":
+            body["messages"][1]["content"][1]["input"] = {"q": [1, {"n": float("nan")}]}
+            where = "/messages/1/content/1/input/q/1/n"
+        else:
+            body["tools"][0]["input_schema"] = {"type": "object", "default": float("-inf")}
+            where = "/tools/0/input_schema/default"
+        assert [d.path for d in fwcompat.check(body).errors] == [where]
+
+
 def test_a_cycle_is_reported_not_followed() -> None:
     loop: list[Any] = []
     loop.append(loop)
