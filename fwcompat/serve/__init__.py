@@ -13,8 +13,12 @@ prometheus-client). This package imports none of them until an app is built, so
 
 from __future__ import annotations
 
-from ._errors import ASGIApp
+from typing import TYPE_CHECKING
+
 from ._settings import ServeSettings
+
+if TYPE_CHECKING:  # importing _errors at run time would load the engine for --help
+    from ._errors import ASGIApp
 
 __all__ = ["ServeSettings", "create_app"]
 

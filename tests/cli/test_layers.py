@@ -65,3 +65,24 @@ def test_serve_builds_its_parser_without_the_cli() -> None:
     result = fresh_python(program)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["9000", "[]"]
+
+
+def test_top_level_help_loads_no_engine() -> None:
+    """``fwcompat --help`` and ``serve --help`` list options: no JSON Schema compiler,
+    no rule engine (they were loaded through the serve package's type imports)."""
+    for args in (["--help"], ["serve", "--help"]):
+        program = (
+            "import sys\n"
+            "from fwcompat.cli import main\n"
+            "try:\n"
+            "    main(sys.argv[1:])\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "sys.stdout.flush()\n"
+            "heavy = ('jsonschema_rs', 'fwcompat.engine', 'fwcompat._check', 'yaml')\n"
+            "sys.stderr.write('HEAVY ' + ','.join(m for m in heavy if m in sys.modules))\n"
+        )
+        result = fresh_python(program, *args)
+        assert result.returncode == 0, result.stderr
+        assert "usage:" in result.stdout, args  # the probe ran the command
+        assert result.stderr.rsplit("HEAVY ", 1)[1] == "", args
