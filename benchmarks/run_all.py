@@ -17,6 +17,7 @@ BENCHMARKS = {
     "bench_check.py": ["--quick"],
     "bench_cli.py": ["--runs", "3", "--skip-growth"],
     "bench_serve.py": ["--rounds", "1"],
+    "bench_asgi.py": ["--requests", "300"],
     "bench_growth.py": ["--repeat", "2"],
 }
 """Each benchmark, and the arguments that make it quick with --quick."""
