@@ -398,7 +398,7 @@ class RuleInfo:
     def _describe(self, code: str) -> dict[str, Any]:
         from fwcompat._check import list_rules
 
-        from ._commands import CLI_RULES
+        from ._codes import CLI_RULES
 
         if code in CLI_RULES:
             return dict(CLI_RULES[code])

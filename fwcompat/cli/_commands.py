@@ -19,13 +19,14 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from fwcompat._config import Config
-from fwcompat._diagnostics import Diagnostic, Result, Severity
+from fwcompat._diagnostics import Result
 from fwcompat._exceptions import ConfigError, RuleFileError
 from fwcompat.cli.sources.discover import WalkError, detect_format
 from fwcompat.cli.sources.fixtures import classify, file_tokens, fixable, split_envelope
 from fwcompat.cli.sources.units import Format, SourceError, Unit, unreadable, unwritable
 
 from ._check_options import CheckOptions
+from ._codes import FAILURES, INTERNAL_ERROR, IO_ERROR, NON_STRING_KEY, PARSE_ERROR, cli_diagnostic
 from ._reporters import Finding, Reporter, Summary
 
 if TYPE_CHECKING:
@@ -35,61 +36,7 @@ if TYPE_CHECKING:
 # Imported where they are used (the readers, JSON Lines, the engine): a run whose files
 # are all answered from the result cache never loads them.
 
-__all__ = ["CLI_RULES", "CheckOptions", "Checker", "cli_diagnostic", "display_name", "located"]
-
-PARSE_ERROR = "E901"
-IO_ERROR = "E902"
-INTERNAL_ERROR = "E903"
-DUPLICATE_KEY = "E904"
-NON_STRING_KEY = "E905"
-NOT_JSON = "E906"
-CLI_RULES: dict[str, dict[str, str]] = {
-    PARSE_ERROR: {
-        "name": "parse-error",
-        "title": "The file is not valid JSON, YAML or JSON Lines",
-        "severity": "error",
-    },
-    IO_ERROR: {
-        "name": "io-error",
-        "title": "The file or folder cannot be read, or a fixed file cannot be written",
-        "severity": "error",
-    },
-    INTERNAL_ERROR: {
-        "name": "internal-error",
-        "title": "fwcompat failed on this request (a bug: please report it)",
-        "severity": "error",
-    },
-    DUPLICATE_KEY: {
-        "name": "duplicate-key",
-        "title": "An object has the same key twice (readers disagree on which one wins)",
-        "severity": "error",
-    },
-    NON_STRING_KEY: {
-        "name": "non-string-key",
-        "title": "A YAML key is not a string (`on`, `null`, `1`): JSON keys are strings",
-        "severity": "error",
-    },
-    NOT_JSON: {
-        "name": "not-json",
-        "title": "The normalized request holds a value JSON cannot carry (NaN, Infinity)",
-        "severity": "error",
-    },
-}
-_FAILURES = (PARSE_ERROR, IO_ERROR, INTERNAL_ERROR)
-
-
-def cli_diagnostic(code: str, message: str, path: str = "") -> Diagnostic:
-    info = CLI_RULES[code]
-    return Diagnostic(
-        code=code,
-        rule=info["name"],
-        severity=Severity.ERROR,
-        scope="body",
-        path=path,
-        action="rejected",
-        message=message,
-        doc="",
-    )
+__all__ = ["CheckOptions", "Checker", "display_name", "located"]
 
 
 class Checked(NamedTuple):
@@ -205,7 +152,7 @@ class Checker:
         d = finding.diagnostic
         unsafe_only = fixable(d, unsafe=True) and not fixable(d, unsafe=False)
         self.summary.count(finding, unsafe_fixable=unsafe_only and not self.blocked)
-        if d.code in _FAILURES:
+        if d.code in FAILURES:
             self.failed_io = True
         self._clear_progress()
         self.reporter.finding(finding)

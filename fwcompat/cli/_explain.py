@@ -103,7 +103,7 @@ def rules_table(config: Config, fmt: str) -> int:
 
 
 def _cli_rules() -> dict[str, dict[str, str]]:
-    from ._commands import CLI_RULES
+    from ._codes import CLI_RULES
 
     return CLI_RULES
 
@@ -167,11 +167,11 @@ def _cli_rule_text(code: str, fmt: str) -> str:
     if fmt == "json":
         data = {"code": code, **info, "action": "reject", "fix": None}
         return json.dumps(data, indent=2) + "\n"
-    from ._commands import _FAILURES
+    from ._codes import FAILURES
 
     exit_code = (
         "it always makes the exit code 2"
-        if code in _FAILURES
+        if code in FAILURES
         else "it is an error: the exit code is 1"
     )
     return (

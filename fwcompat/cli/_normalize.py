@@ -12,7 +12,8 @@ from fwcompat._diagnostics import Result
 from fwcompat.cli.sources.units import Unit
 
 from ._check_options import CheckOptions
-from ._commands import NOT_JSON, Checker, cli_diagnostic
+from ._codes import NOT_JSON, cli_diagnostic
+from ._commands import Checker
 from ._reporters import Finding, Reporter
 
 __all__ = ["run_normalize"]

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 from fwcompat.rulepacks import cache_get, cache_put, config_fingerprint, digest
 
+from ._codes import NOT_OF_THE_BYTES
+
 if TYPE_CHECKING:
     from fwcompat._config import Config
 
@@ -44,9 +46,6 @@ __all__ = ["MAX_FILES", "ResultCache", "check_cached", "finding_data", "finding_
 MAX_FILES = 10_000
 """Files kept per context (config and flags); the least recently checked go first."""
 _KIND = "results"
-_FAILURES = frozenset({"E902", "E903"})
-"""Findings that are not a property of the file's bytes (an I/O error, a bug): a file
-reporting one is not cached."""
 
 Entry = list[Any]
 """[sha256, config fingerprint, requests counted, documents skipped, events]."""
@@ -168,7 +167,7 @@ class ResultCache:
     ) -> None:
         """Keep what checking a file reported (unless it hit an I/O error or a bug)."""
         self.misses += 1
-        if any(kind == "f" and value[5][0] in _FAILURES for kind, value in events):
+        if any(kind == "f" and value[5][0] in NOT_OF_THE_BYTES for kind, value in events):
             self.unstored += 1
             return
         fingerprint = self.fingerprint(config)

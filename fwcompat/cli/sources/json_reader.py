@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from fwcompat.cli._codes import DUPLICATE_KEY
+
 from .json_positions import (
     _found,
     _skip,
@@ -184,7 +186,7 @@ def _duplicate_problems(
     places = positions(text, [offset for _, offset in found])
     return tuple(
         Problem(
-            "E904",
+            DUPLICATE_KEY,
             f"duplicate key {key!r}: JSON readers disagree on which value wins",
             line + line_base,
             column,

@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
+from fwcompat.cli._codes import DUPLICATE_KEY, NON_STRING_KEY
 from fwcompat.engine import is_index
 
 from .units import Problem, SourceError, Tokens, Unit, YamlInfo, without_gc
@@ -131,7 +132,7 @@ def _check_keys(node: Any, problems: list[Problem]) -> tuple[bool, bool]:
             shown = key.value if isinstance(key, yaml.ScalarNode) else "?"
             problems.append(
                 Problem(
-                    "E905",
+                    NON_STRING_KEY,
                     f"key {shown!r} is {what}, not a string: JSON object keys are "
                     f'strings; quote it ("{shown}")',
                     *_mark(key),
@@ -140,7 +141,7 @@ def _check_keys(node: Any, problems: list[Problem]) -> tuple[bool, bool]:
         elif key.value in seen:
             problems.append(
                 Problem(
-                    "E904",
+                    DUPLICATE_KEY,
                     f"duplicate key {key.value!r}: YAML readers disagree on which value wins",
                     *_mark(key),
                 )
