@@ -156,3 +156,31 @@ def test_a_response_usage_reads_as_json_loads_reads_it(usage: dict[str, Any], bo
 
     raw = bom + json.dumps({"type": "message", "usage": usage}).encode()
     assert usage_from_response(raw) == usage_from_response(json.loads(raw))
+
+
+def test_usage_is_read_from_parsed_json_without_an_abstract_class_check() -> None:
+    """A parsed response or event is a plain dict: read without ``Mapping``'s ABC machinery
+    (which the SDK's objects and other mappings still get)."""
+    import sys
+    from types import FrameType
+    from types import MappingProxyType as Proxy
+
+    from fwcompat.usage import Usage, usage_from_response, usage_shape
+
+    shape = usage_shape(None)
+    raw = json.dumps({"type": "message", "usage": {"input_tokens": 5, "output_tokens": 6}})
+    checks: list[str] = []
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == "__instancecheck__":
+            checks.append(frame.f_code.co_filename)
+
+    usage_from_response(raw.encode(), shape)
+    sys.setprofile(profile)
+    try:
+        assert usage_from_response(raw.encode(), shape) == Usage(5, 6)
+    finally:
+        sys.setprofile(None)
+    assert checks == []
+    other = Proxy({"usage": Proxy({"input_tokens": 1, "output_tokens": 2})})
+    assert usage_from_response(other, shape) == Usage(1, 2)  # any mapping still reads
