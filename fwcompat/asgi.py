@@ -502,7 +502,10 @@ class _ResponseMeter:
         if not self.active or self._failed or not chunk:
             return
         try:
-            self._feed(chunk)
+            if self._decoder is None and self._meter is not None:  # a plain stream: straight in
+                self._meter.feed_bytes(chunk)
+            else:
+                self._feed(chunk)
         except Exception:
             self._failed = True
             logger.warning(

@@ -431,3 +431,29 @@ def test_a_json_response_is_read_for_its_usage_without_a_copy(monkeypatch: Any) 
     meter.report()
     assert usages == [Usage(input_tokens=5, output_tokens=6)]
     assert bodies == [body.encode()] and bodies[0] is meter._body  # the buffer itself
+
+
+def test_a_stream_chunk_goes_straight_to_the_stream_meter() -> None:
+    """Each chunk of an uncompressed stream reaches the stream meter in one step, with no
+    buffering layer of the response meter in between (its ``_feed`` and ``_take``)."""
+    usages: list[Any] = []
+    meter = asgi._ResponseMeter({}, lambda s, u, i: usages.append(u), asgi.usage_shape(None))
+    meter.start({"status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    chunks = [b'event: ping\ndata: {"type": "ping"}\n\n'] * 50
+    chunks.append(b'event: message_delta\ndata: {"type": "message_delta", "usage": ')
+    chunks.append(b'{"output_tokens": 4}}\n\n')
+    names: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == asgi.__file__:
+            names.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        for chunk in chunks:
+            meter.feed(chunk)
+    finally:
+        sys.setprofile(None)
+    assert names == ["feed"] * len(chunks)
+    meter.report()
+    assert usages[0] is not None and usages[0].output_tokens == 4
