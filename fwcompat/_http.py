@@ -260,13 +260,56 @@ def check_body(
 
 def encode_body(result: Result, raw: bytes) -> bytes:
     """What to forward for a checked body: ``raw`` itself when nothing changed, else the
-    normalized request as compact JSON (:class:`BodyError` when it nests too deeply)."""
+    normalized request as compact JSON (:class:`BodyError` when it nests too deeply).
+
+    The JSON is orjson's when it is installed and writes the same values as
+    :func:`json.dumps` (see :func:`_fast_encode`), else the standard library's."""
     if not result.changed:
         return raw
+    out = _fast_encode(result.request)
+    if out is not None:
+        return out
     try:
         return json.dumps(result.request, separators=(",", ":"), check_circular=False).encode()
     except (RecursionError, ValueError):
         raise BodyError("Request body is nested too deeply.") from None
+
+
+_VALUE_NULLS = (b":null", b",null", b"[null")
+_PASSTHROUGH: int | None = None
+
+
+def _fast_encode(document: Any) -> bytes | None:
+    """``document`` as orjson writes it, when that is the same JSON value as
+    :func:`json.dumps` writes (only the spelling differs: UTF-8 instead of ``\\u`` escapes,
+    the shortest float that reads back the same); ``None`` when it might not be.
+
+    orjson refuses what it cannot write as ``json.dumps`` would (an integer past 64 bits,
+    a key that is not a string, a lone surrogate, deep nesting): the standard library then
+    writes it (or fails as before). It writes ``NaN`` and infinities as ``null`` where the
+    standard library writes ``NaN``: in orjson's compact output a ``null`` value follows
+    ``:``, ``,`` or ``[``, so an output with none of those holds no such float (one inside a
+    string sends the document to the standard library too, which is only slower). What only
+    orjson can write (a date, a dataclass; a subclass it might write otherwise) it refuses
+    too (``OPT_PASSTHROUGH_*``), so the standard library fails on it as before.
+    """
+    orjson = _orjson if _orjson is not _NOT_LOADED else _load_orjson()
+    if orjson is None:
+        return None
+    global _PASSTHROUGH
+    if _PASSTHROUGH is None:
+        _PASSTHROUGH = (
+            orjson.OPT_PASSTHROUGH_DATETIME
+            | orjson.OPT_PASSTHROUGH_DATACLASS
+            | orjson.OPT_PASSTHROUGH_SUBCLASS
+        )
+    try:
+        out: bytes = orjson.dumps(document, option=_PASSTHROUGH)
+    except (TypeError, ValueError, RecursionError):  # orjson.JSONEncodeError is a TypeError
+        return None
+    if b"null" in out and any(null in out for null in _VALUE_NULLS):
+        return None
+    return out
 
 
 def _json_type(value: Any) -> str:

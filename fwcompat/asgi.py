@@ -279,13 +279,15 @@ class CompatMiddleware:
                 self.on_result(scope, result)
             except Exception:
                 logger.exception("on_result raised (request %s)", request_id(scope))
-        log_diagnostics(
-            result.diagnostics,
-            method=scope["method"],
-            path=scope["path"],
-            request_id=request_id(scope),
-            client=_client(scope),
-        )
+        rid = request_id(scope)  # set on the scope now, as the callbacks will see it
+        if result.diagnostics and logger.isEnabledFor(logging.WARNING):  # else none logs
+            log_diagnostics(
+                result.diagnostics,
+                method=scope["method"],
+                path=scope["path"],
+                request_id=rid,
+                client=_client(scope),
+            )
 
     def _decide(self, scope: Scope, raw: bytes) -> _Forward:
         """Parse and check a body: what to forward, or :class:`_Reject` (maybe in a thread)."""
@@ -500,7 +502,10 @@ class _ResponseMeter:
         if not self.active or self._failed or not chunk:
             return
         try:
-            self._feed(chunk)
+            if self._decoder is None and self._meter is not None:  # a plain stream: straight in
+                self._meter.feed_bytes(chunk)
+            else:
+                self._feed(chunk)
         except Exception:
             self._failed = True
             logger.warning(
@@ -542,7 +547,7 @@ class _ResponseMeter:
                     usage = self._meter.finish()
                     issues = self._meter.issues
                 else:
-                    usage = usage_from_response(bytes(self._body), self._shape)
+                    usage = usage_from_response(self._body, self._shape)  # no copy
         except Exception:
             logger.warning(
                 "usage metering gave up on the response to %s",

@@ -232,7 +232,7 @@ def _may_carry_usage(data: str) -> bool:
 
 def _get(obj: Any, key: str) -> Any:
     """``obj[key]`` for a mapping, ``obj.key`` for an SDK object, ``None`` when absent."""
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):  # a parsed event is a dict: no ABC check
         return obj.get(key)
     return getattr(obj, key, None)
 

@@ -35,14 +35,29 @@ class RequestRecord:
     error: str | None = None
     client_disconnected: bool = False
     client_model: str | None = None
+    _read: tuple[Result | None, str | None, list[str]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    """(result, upstream model, codes): read once per result, for the log line and metrics."""
+
+    def _read_result(self) -> tuple[Result | None, str | None, list[str]]:
+        result = self.result
+        read = self._read
+        if read is not None and read[0] is result:
+            return read
+        model: Any = None
+        codes: list[str] = []
+        if result is not None:
+            codes = list(dict.fromkeys(d.code for d in result.diagnostics))
+            if result.ok and isinstance(result.request, dict):  # else nothing went upstream
+                model = result.request.get("model")
+        read = self._read = (result, model if isinstance(model, str) else None, codes)
+        return read
 
     @property
     def upstream_model(self) -> str | None:
         """The model sent upstream (after the rules)."""
-        if self.result is None or not self.result.ok or not isinstance(self.result.request, dict):
-            return None  # rejected: nothing went upstream
-        model = self.result.request.get("model")
-        return model if isinstance(model, str) else None
+        return self._read_result()[1]
 
     def settle_client_model(self, model_map: Mapping[str, str]) -> None:
         """Work out the model the client asked for, then let go of the body's chunks.
@@ -88,6 +103,5 @@ class RequestRecord:
 
     @property
     def codes(self) -> list[str]:
-        if self.result is None:
-            return []
-        return list(dict.fromkeys(d.code for d in self.result.diagnostics))
+        """The distinct codes of the check, in order (a new list each time)."""
+        return list(self._read_result()[2])

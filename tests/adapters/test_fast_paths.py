@@ -2,6 +2,8 @@
 
 - the body decoder: orjson behind a guard, against the strict standard-library reader, on
   any JSON text (duplicate keys, escaped colons, numbers of every size, odd spacing);
+- the body encoder: orjson's JSON, when it writes one, reads back as the standard library's
+  (the same value, with the same types), on any document, ``NaN`` and infinities included;
 - the stream meter: a plain ``event:``/``data:`` pair read without the line decoder, against
   the general decoder, on any event it may carry usage in.
 """
@@ -49,6 +51,37 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
+
+
+@given(
+    st.dictionaries(
+        KEYS, JSON | st.floats() | st.lists(st.floats(), max_size=3) | st.text(), max_size=5
+    )
+)
+def test_the_fast_encoder_writes_what_the_standard_library_writes(document: dict[str, Any]) -> None:
+    standard = json.dumps(document, separators=(",", ":"), check_circular=False)
+    fast = http._fast_encode(document)
+    if fast is None:  # the standard library writes it: nothing to compare
+        return
+    assert _same(json.loads(fast), json.loads(standard))  # NaN never reaches here: NaN != NaN
+    assert _same(json.loads(fast), document)
+
+
+def test_the_fast_encoder_hands_over_what_orjson_would_write_differently() -> None:
+    for document in (
+        {"a": float("nan")},
+        {"a": [1, float("inf")]},
+        {"a": -float("inf")},
+        {"n": 2**64},
+        {"n": -(2**63) - 1},
+        {"s": "\ud800"},
+        {1: "key"},
+        {"a": None},  # the spelling of NaN too: the guard cannot tell them apart
+    ):
+        assert http._fast_encode(document) is None, document
+    assert http._fast_encode({"a": "é", "b": [0.1, 2**64 - 1, True]}) == (
+        '{"a":"é","b":[0.1,18446744073709551615,true]}'.encode()
+    )
 
 
 @st.composite
@@ -123,3 +156,31 @@ def test_a_response_usage_reads_as_json_loads_reads_it(usage: dict[str, Any], bo
 
     raw = bom + json.dumps({"type": "message", "usage": usage}).encode()
     assert usage_from_response(raw) == usage_from_response(json.loads(raw))
+
+
+def test_usage_is_read_from_parsed_json_without_an_abstract_class_check() -> None:
+    """A parsed response or event is a plain dict: read without ``Mapping``'s ABC machinery
+    (which the SDK's objects and other mappings still get)."""
+    import sys
+    from types import FrameType
+    from types import MappingProxyType as Proxy
+
+    from fwcompat.usage import Usage, usage_from_response, usage_shape
+
+    shape = usage_shape(None)
+    raw = json.dumps({"type": "message", "usage": {"input_tokens": 5, "output_tokens": 6}})
+    checks: list[str] = []
+
+    def profile(frame: FrameType, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == "__instancecheck__":
+            checks.append(frame.f_code.co_filename)
+
+    usage_from_response(raw.encode(), shape)
+    sys.setprofile(profile)
+    try:
+        assert usage_from_response(raw.encode(), shape) == Usage(5, 6)
+    finally:
+        sys.setprofile(None)
+    assert checks == []
+    other = Proxy({"usage": Proxy({"input_tokens": 1, "output_tokens": 2})})
+    assert usage_from_response(other, shape) == Usage(1, 2)  # any mapping still reads

@@ -1,6 +1,7 @@
 """What a request costs on serve's hot path, counted (never timed).
 
-A clean request is forwarded as the very bytes the client sent (no re-encoding); its body
+A clean request is forwarded as the very bytes the client sent (no re-encoding), a changed
+one is written once, by orjson when that writes the same JSON value; its body
 is read once by orjson, behind the guard that hands anything orjson might read differently
 to the strict reader; metric children are made once per label set; the endpoint match, the
 request id and the log line do no more work than they need; the collector of a serve worker
@@ -27,7 +28,7 @@ from fwcompat._diagnostics import Result
 from fwcompat.asgi import CompatMiddleware
 from fwcompat.serve._app import GC_THRESHOLD
 from fwcompat.serve._logging import format_json, record_fields
-from fwcompat.serve._metrics import Metrics
+from fwcompat.serve._metrics import LabelPolicy, Metrics
 from fwcompat.serve._record import RequestRecord
 from fwcompat.usage import Usage
 from tests.serve.conftest import MODEL
@@ -100,9 +101,31 @@ def test_a_changed_request_is_encoded_once(monkeypatch: Any) -> None:
     dumps: list[Any] = []
     real_dumps = http.json.dumps
     monkeypatch.setattr(http.json, "dumps", lambda *a, **k: dumps.append(a) or real_dumps(*a, **k))
+    fast: list[Any] = []
+    real_fast = http._fast_encode
+    monkeypatch.setattr(http, "_fast_encode", lambda d: fast.append(d) or real_fast(d))
+    _post(middleware, raw)
+    assert len(fast) == 1  # one encode, by orjson: the standard library's was not needed
+    assert dumps == []
+    assert "service_tier" not in json.loads(app.bodies[1])
+    expected = {k: v for k, v in json.loads(raw).items() if k != "service_tier"}
+    assert json.loads(app.bodies[1]) == expected
+
+
+def test_a_changed_request_orjson_may_write_differently_is_written_by_the_standard_library(
+    monkeypatch: Any,
+) -> None:
+    app = _Capture()
+    middleware = CompatMiddleware(app)
+    # ':null' (here in a text) might be orjson's spelling of NaN: the standard library writes it
+    raw = json.dumps({**BODY, "service_tier": "auto", "stop_sequences": ["a:null"]}).encode()
+    _post(middleware, raw)
+    dumps: list[Any] = []
+    real_dumps = http.json.dumps
+    monkeypatch.setattr(http.json, "dumps", lambda *a, **k: dumps.append(a) or real_dumps(*a, **k))
     _post(middleware, raw)
     assert len(dumps) == 1
-    assert "service_tier" not in json.loads(app.bodies[1])
+    assert app.bodies[1] == real_dumps(dumps[0][0], separators=(",", ":")).encode()
 
 
 @pytest.mark.parametrize(
@@ -345,3 +368,92 @@ def test_a_chunk_the_client_did_not_take_is_metered_all_the_same() -> None:
     with pytest.raises(OSError, match="went away"):
         asyncio.run(middleware(scope, receive, send))
     assert usages == [Usage(input_tokens=5, output_tokens=6)]
+
+
+def test_a_quiet_diagnostic_logger_gets_no_diagnostics_to_drop(monkeypatch: Any) -> None:
+    """serve silences the ``fwcompat`` logger: the middleware then hands it nothing (no
+    prefix, no client text), but still gives the request its id, as the callbacks see it."""
+    import logging
+
+    seen: list[Any] = []
+    middleware = CompatMiddleware(_Capture(), on_result=lambda scope, result: seen.append(scope))
+    raw = json.dumps({**BODY, "service_tier": "auto"}).encode()  # one warning diagnostic
+    _post(middleware, raw)
+    logged: list[Any] = []
+    real = asgi.log_diagnostics
+    monkeypatch.setattr(asgi, "log_diagnostics", lambda *a, **k: logged.append(a) or real(*a, **k))
+    _post(middleware, raw)
+    assert len(logged) == 1  # the logger takes warnings: handed over as before
+    fwcompat_logger = logging.getLogger("fwcompat")
+    level = fwcompat_logger.level
+    fwcompat_logger.setLevel(logging.CRITICAL + 1)  # as quiet_diagnostic_logger() leaves it
+    try:
+        _post(middleware, raw)
+    finally:
+        fwcompat_logger.setLevel(level)
+    assert len(logged) == 1  # the logger takes nothing: not even called
+    assert re.fullmatch(r"req_[0-9a-f]{24}", seen[-1][http.REQUEST_ID_KEY])
+
+
+def test_the_log_line_and_the_metrics_read_a_result_once(monkeypatch: Any) -> None:
+    from fwcompat._diagnostics import Diagnostic, Severity
+
+    reads: list[int] = []
+    real_ok = Result.ok
+    monkeypatch.setattr(Result, "ok", property(lambda self: reads.append(1) or real_ok.fget(self)))
+    d = Diagnostic(code="FW401", rule="r", severity=Severity.WARNING, scope="body",
+                   path="/x", action="removed", message="m", doc="d")  # fmt: skip
+    rec = RequestRecord(request_id="req_1", method="POST", path="/v1/messages", started=0.0)
+    rec.result = Result(request={"model": MODEL}, diagnostics=(d, d))
+    rec.status, rec.usage = 200, Usage(input_tokens=1, output_tokens=2)
+    Metrics(LabelPolicy(models=[MODEL], codes=["FW401"])).observe(rec)
+    fields = record_fields(rec)
+    assert (fields["codes"], fields["upstream_model"]) == (["FW401"], MODEL)
+    assert len(reads) == 1  # once for the metrics and the log line together
+    rec.codes.append("changed")  # a copy: the next reader gets the true codes
+    assert rec.codes == ["FW401"]
+    rec.result = Result(request={"model": "other"})
+    assert (rec.codes, rec.upstream_model) == ([], "other")  # a new result is read anew
+    assert len(reads) == 2
+
+
+def test_a_json_response_is_read_for_its_usage_without_a_copy(monkeypatch: Any) -> None:
+    bodies: list[Any] = []
+    real = asgi.usage_from_response
+    monkeypatch.setattr(
+        asgi, "usage_from_response", lambda body, shape: bodies.append(body) or real(body, shape)
+    )
+    usages: list[Any] = []
+    meter = asgi._ResponseMeter({}, lambda s, u, i: usages.append(u), asgi.usage_shape(None))
+    meter.start({"status": 200, "headers": [(b"content-type", b"application/json")]})
+    body = json.dumps({"type": "message", "usage": {"input_tokens": 5, "output_tokens": 6}})
+    meter.feed(body.encode())
+    meter.report()
+    assert usages == [Usage(input_tokens=5, output_tokens=6)]
+    assert bodies == [body.encode()] and bodies[0] is meter._body  # the buffer itself
+
+
+def test_a_stream_chunk_goes_straight_to_the_stream_meter() -> None:
+    """Each chunk of an uncompressed stream reaches the stream meter in one step, with no
+    buffering layer of the response meter in between (its ``_feed`` and ``_take``)."""
+    usages: list[Any] = []
+    meter = asgi._ResponseMeter({}, lambda s, u, i: usages.append(u), asgi.usage_shape(None))
+    meter.start({"status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    chunks = [b'event: ping\ndata: {"type": "ping"}\n\n'] * 50
+    chunks.append(b'event: message_delta\ndata: {"type": "message_delta", "usage": ')
+    chunks.append(b'{"output_tokens": 4}}\n\n')
+    names: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_filename == asgi.__file__:
+            names.append(frame.f_code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        for chunk in chunks:
+            meter.feed(chunk)
+    finally:
+        sys.setprofile(None)
+    assert names == ["feed"] * len(chunks)
+    meter.report()
+    assert usages[0] is not None and usages[0].output_tokens == 4
