@@ -147,6 +147,20 @@ def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
     )
 
 
+def _plain_paths(
+    steps: list[Step], plain: tuple[int, ...]
+) -> tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...]:
+    """The plain rules grouped by path, in rule order within a path."""
+    by_path: dict[tuple[str, ...], list[int]] = {}
+    for index in plain:
+        tokens = steps[index].plain
+        assert tokens is not None
+        by_path.setdefault(tokens, []).append(index)
+    return tuple(
+        (path, tuple(rules), all(steps[i].local for i in rules)) for path, rules in by_path.items()
+    )
+
+
 def make_plan(pack: Pack, config: Config) -> Plan:
     severities = config.severity
     tables = pack_tables(pack, config)
@@ -182,6 +196,7 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             scopes[name] = Steps(
                 tuple(scope_steps), trie, fallback, gate, locator, looked_up,
                 once, by_first, wild_first, validating, window, split if once else None,
+                plain_paths=_plain_paths(scope_steps, looked_up),
             )  # fmt: skip
         else:
             scopes[name] = Steps(tuple(scope_steps), trie, trie, None, None)
@@ -271,14 +286,7 @@ def _match(
             failed.append(-1)
         return by_rule(scope.trie.walk(document, ctx, fold_case=fold))
     found = scope.fallback.walk(document, ctx, fold_case=fold)
-    for index in scope.plain:  # a path of member names: looked up directly
-        step = scope.steps[index]
-        assert step.plain is not None
-        value = lookup(document, step.plain)
-        if value is UNREACHABLE or (value is MISSING and not step.compiled.matches_absent):
-            continue
-        if step.compiled.predicate(value, step.plain[-1] if step.plain else "", ctx):
-            found.append((index, step.plain, value))
+    found += _plain_matches(scope, document, ctx)
     for index in sorted(located):
         step = scope.steps[index]
         predicate = step.compiled.predicate
@@ -290,6 +298,48 @@ def _match(
             if predicate(value, segments[-1] if segments else "", ctx):
                 found.append((index, segments, value))
     return by_rule(found)
+
+
+_SCALARS = frozenset({str, int, bool, type(None)})  # not float: -0.0 == 0.0, shown apart
+
+
+def _plain_matches(
+    scope: Steps, document: Any, ctx: Context
+) -> list[tuple[int, tuple[Segment, ...], Any]]:
+    """The rules with a plain path that fire, each path looked up once. What the rules
+    of a path say of a scalar there is remembered when they see only that value."""
+    found: list[tuple[int, tuple[Segment, ...], Any]] = []
+    memo = scope.plain_memo
+    for path, rules, local in scope.plain_paths:
+        value = lookup(document, path)
+        if value is UNREACHABLE:
+            continue
+        key = (path, type(value), value) if local and type(value) in _SCALARS else None
+        if value is MISSING and local:
+            key = (path, None, None)  # absent: the same answer each time
+        firing = memo.get(key) if key is not None else None
+        if firing is None:
+            firing = _plain_firing(scope, rules, path, value, ctx)
+            if key is not None:
+                if len(memo) >= 256:
+                    memo.clear()
+                memo[key] = firing
+        found += [(index, path, value) for index in firing]
+    return found
+
+
+def _plain_firing(
+    scope: Steps, rules: tuple[int, ...], path: tuple[str, ...], value: Any, ctx: Context
+) -> tuple[int, ...]:
+    key = path[-1] if path else ""
+    out = []
+    for index in rules:
+        compiled = scope.steps[index].compiled
+        if value is MISSING and not compiled.matches_absent:
+            continue
+        if compiled.predicate(value, key, ctx):
+            out.append(index)
+    return tuple(out)
 
 
 def _located(step: Step, raw: list[tuple[Any, ...]], document: Any) -> list[Place] | None:
@@ -346,7 +396,7 @@ def _run_scope(scope_name: Scope, document: Any, scope: Steps, tables: Tables) -
         if step.refuse:
             refused(step, matches, doc.root, tables, rejected, found)
             continue
-        action = step.compiled.rule.action
+        action = step.action
         if action in ("remove", "replace"):
             edits.extend((segments, action == "remove") for segments, _ in matches)
             if action == "remove":
@@ -393,7 +443,7 @@ def _apply(
 ) -> None:
     """One rule's edits and diagnostics at its matches, last first (so that removing
     array elements keeps the earlier indexes valid)."""
-    edits = step.compiled.rule.action in ("remove", "replace")
+    edits = step.action in ("remove", "replace")
     for segments, value in reversed(matches):
         replacement = edit(step, segments, value, doc, tables) if edits else None
         report(step, segments, value, replacement, rejected, found)

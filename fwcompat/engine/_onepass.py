@@ -125,7 +125,7 @@ def _first_matches(
         kept[index] = places
         if not step.edits:
             continue
-        removal = step.compiled.rule.action == "remove"
+        removal = step.action == "remove"
         for segments, _ in places:
             if not segments or (removal and isinstance(segments[-1], int)):
                 return None  # the document itself, or indexes that shift
@@ -210,8 +210,9 @@ def _asked_again(
         return None
     added: dict[int, list[Place]] = {}
     ctx = Context(tables, root)
+    read: dict[tuple[Segment, ...], Place | None] = {}  # several rules ask at one place
     for index, place in pairs:
-        found = reread(root, place)
+        found = read[place] if place in read else read.setdefault(place, reread(root, place))
         if found is None:
             continue
         segments, value = found
@@ -219,7 +220,7 @@ def _asked_again(
         if value is MISSING and not step.compiled.matches_absent:
             continue
         if step.compiled.predicate(value, segments[-1] if segments else "", ctx):
-            if step.compiled.rule.action in ("remove", "replace"):
+            if step.action in ("remove", "replace"):
                 return None  # an edit made an editing rule fire: the general loop
             added.setdefault(index, []).append((segments, value))
     return added
