@@ -40,7 +40,11 @@ class CopyOnWrite:
         return copy
 
     def _parent(self, segments: tuple[Segment, ...]) -> Any:
-        self.root = node = self._own(self.root)
+        node = self.root
+        if id(node) not in self._owned:
+            self.root = node = self._own(node)
+        if len(segments) == 1:  # a member of the document: most edits
+            return node
         for seg in segments[:-1]:
             child = node[seg]
             owned = self._own(child)
@@ -137,8 +141,13 @@ def document_order(original: Any, found: Found) -> list[Diagnostic]:
         return [d for _, d in found]
     key_positions: dict[int, dict[Any, int]] = {}
     end = 1 << 62
+    top = {k: i for i, k in enumerate(original)} if type(original) is dict else None
+    if top is not None:
+        key_positions[id(original)] = top
 
     def position(segments: tuple[Segment, ...]) -> tuple[int, ...]:
+        if top is not None and len(segments) == 1:  # a member of the document: most findings
+            return (top.get(segments[0], end),)
         node = original
         out: list[int] = []
         for seg in segments:

@@ -354,7 +354,8 @@ def _located(step: Step, raw: list[tuple[Any, ...]], document: Any) -> list[Plac
         if place is None:
             return None
         out.append(place)
-    out.sort(key=lambda place: position(place[0]))
+    if len(out) > 1:
+        out.sort(key=lambda place: position(place[0]))
     return out
 
 
