@@ -324,7 +324,8 @@ def _plain_matches(
                 if len(memo) >= 256:
                     memo.clear()
                 memo[key] = firing
-        found += [(index, path, value) for index in firing]
+        if firing:
+            found += [(index, path, value) for index in firing]
     return found
 
 

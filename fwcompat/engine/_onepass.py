@@ -121,7 +121,11 @@ def _first_matches(
         step = scope.steps[index]
         places = matched[index]
         if edits:  # a place an earlier edit touches is asked again after the edits
-            places = [p for p in places if p[0] and not edited.touches(p[0])]
+            if len(places) == 1:  # most rules fire once: no list built
+                if not places[0][0] or edited.touches(places[0][0]):
+                    places = []
+            else:
+                places = [p for p in places if p[0] and not edited.touches(p[0])]
         kept[index] = places
         if not step.edits:
             continue
@@ -276,7 +280,10 @@ def run_once(
     early: dict[int, Found] = {}  # refused fixes, worded with the document as the rule saw it
     for index, places in kept.items():
         step = scope.steps[index]
-        if step.edits:
+        if step.edits and step.action == "remove":  # nothing to remember: no replacement
+            for segments, _ in reversed(places):
+                doc.remove(segments)
+        elif step.edits:
             values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
         elif step.refuse and places:
             refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
