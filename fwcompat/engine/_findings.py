@@ -54,6 +54,9 @@ class CopyOnWrite:
         return node
 
     def remove(self, segments: tuple[Segment, ...]) -> None:
+        if len(segments) == 1 and id(self.root) in self._owned:  # a member, once owned
+            del self.root[segments[0]]
+            return
         del self._parent(segments)[segments[-1]]
 
     def replace(self, segments: tuple[Segment, ...], value: Any) -> None:

@@ -110,36 +110,64 @@ class _Edited:
         return last, gone
 
 
-def _first_matches(
-    scope: Steps, matched: dict[int, list[Place]]
-) -> tuple[dict[int, list[Place]], list[Edit]] | None:
+Shape = tuple[tuple[int, tuple[tuple[Segment, ...], ...]], ...]  # rules and their places
+Kept = tuple[tuple[int, tuple[int, ...] | None], ...]  # per rule: the places kept (None: all)
+Planned = tuple[Kept, tuple[Edit, ...], tuple[tuple[int, tuple[Segment, ...]], ...]]
+
+
+def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None:
     """Each rule's first matches away from earlier edits, and every edit in rule order."""
-    kept: dict[int, list[Place]] = {}
+    kept: list[tuple[int, tuple[int, ...] | None]] = []
     edits: list[Edit] = []
     edited = _Edited()
-    for index in sorted(matched):
+    for index, places in shape:
         step = scope.steps[index]
-        places = matched[index]
+        keep: tuple[int, ...] | None = None
         if edits:  # a place an earlier edit touches is asked again after the edits
-            if len(places) == 1:  # most rules fire once: no list built
-                if not places[0][0] or edited.touches(places[0][0]):
-                    places = []
-            else:
-                places = [p for p in places if p[0] and not edited.touches(p[0])]
-        kept[index] = places
+            keep = tuple(j for j, p in enumerate(places) if p and not edited.touches(p))
+            if len(keep) == len(places):
+                keep = None
+        kept.append((index, keep))
         if not step.edits:
             continue
         removal = step.action == "remove"
-        for segments, _ in places:
+        for j in range(len(places)) if keep is None else keep:
+            segments = places[j]
             if not segments or (removal and isinstance(segments[-1], int)):
                 return None  # the document itself, or indexes that shift
             edits.append((segments, removal, index))
             edited.add(segments, removal, index)
-    return kept, edits
+    return tuple(kept), edits
+
+
+def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
+    """What the one pass does with these matches: the places each rule keeps, the edits,
+    and the (rule, place) pairs to ask again; None when the general loop must decide. A
+    pure function of the rules and places matched, so remembered per scope by them."""
+    shape = tuple([(index, tuple([p[0] for p in matched[index]])) for index in sorted(matched)])
+    key = ("planned", shape)
+    memo = scope.memo
+    small = sum(len(places) for _, places in shape) <= 64  # a large shape is not kept
+    known = memo.get(key, memo) if small else memo  # one lookup: another thread may clear it
+    if known is not memo:
+        return known  # type: ignore[no-any-return]
+    planned: Planned | None = None
+    first = _first_matches(scope, shape)
+    if first is not None:
+        kept, edits = first
+        late = edits and (edits[-1][2] > scope.window[1] or _read_after(scope.window[0], edits))
+        pairs = _to_ask(scope, edits) if edits and not late else ()
+        if not late and pairs is not None:
+            planned = (kept, tuple(edits), pairs)
+    if small:
+        if len(memo) >= 256:
+            memo.clear()
+        memo[key] = planned
+    return planned
 
 
 def _read_after(
-    readers: tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], edits: list[Edit]
+    readers: tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], edits: list[Edit] | tuple[Edit, ...]
 ) -> bool:
     """Whether a rule whose condition reads other fields comes after an edit of what it
     reads (its own path, or a field its condition names)."""
@@ -152,7 +180,7 @@ def _read_after(
     return False
 
 
-def _touched(scope: Steps, edits: list[Edit]) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
+def _touched(scope: Steps, edits: tuple[Edit, ...]) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
     """The (rule, place) pairs an edit of an earlier rule touches, in a stable order;
     None when a rule's path reaches under a replaced subtree."""
     pairs: dict[tuple[int, tuple[Segment, ...]], None] = {}
@@ -176,7 +204,7 @@ def _touched(scope: Steps, edits: list[Edit]) -> dict[tuple[int, tuple[Segment, 
     return pairs
 
 
-def _to_ask(scope: Steps, edits: list[Edit]) -> tuple[tuple[int, tuple[Segment, ...]], ...] | None:
+def _to_ask(scope: Steps, edits: list[Edit] | tuple[Edit, ...]) -> tuple[tuple[int, tuple[Segment, ...]], ...] | None:
     """The touched (rule, place) pairs that still hold something to ask after the edits
     (not at or under a removed member); None when the general loop must decide. A pure
     function of the edits' places: remembered per scope (a client sends the same
@@ -205,13 +233,13 @@ def _to_ask(scope: Steps, edits: list[Edit]) -> tuple[tuple[int, tuple[Segment, 
 
 
 def _asked_again(
-    scope: Steps, root: Any, edits: list[Edit], tables: Tables
+    scope: Steps,
+    root: Any,
+    pairs: tuple[tuple[int, tuple[Segment, ...]], ...],
+    tables: Tables,
 ) -> dict[int, list[Place]] | None:
-    """Matches at the touched places, asked on the edited document; None when the
-    general loop must decide (see the module's docstring)."""
-    pairs = _to_ask(scope, edits)
-    if pairs is None:
-        return None
+    """Matches at the touched places (``pairs``), asked on the edited document; None when
+    the general loop must decide (see the module's docstring)."""
     added: dict[int, list[Place]] = {}
     ctx = Context(tables, root)
     read: dict[tuple[Segment, ...], Place | None] = {}  # several rules ask at one place
@@ -230,7 +258,9 @@ def _asked_again(
     return added
 
 
-def _valid_by_parts(scope: Steps, root: Any, failed: list[int], edits: list[Edit]) -> bool:
+def _valid_by_parts(
+    scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...]
+) -> bool:
     """Whether the schema surely holds on the edited document, asked message by message:
     a message that passed the split gate before the edits and that no edit touched is
     not asked again. False also when it cannot tell (then the whole schema is asked)."""
@@ -268,12 +298,14 @@ def run_once(
     """The edited document and the findings, as the general loop finds them; None when
     this document needs the general loop. ``failed``: the messages the split gate did
     not pass before the edits (-1: all of them)."""
-    first = _first_matches(scope, matched)
-    if first is None:
+    planned = _planned(scope, matched)
+    if planned is None:
         return None
-    kept, edits = first
-    if edits and (edits[-1][2] > scope.window[1] or _read_after(scope.window[0], edits)):
-        return None  # a schema rule before an edit, or a rule reading what an edit changed
+    keep, edits, pairs = planned
+    kept = {
+        index: matched[index] if at is None else [matched[index][j] for j in at]
+        for index, at in keep
+    }
     doc = CopyOnWrite(document)
     values: dict[int, list[Any]] = {}
     rejected: set[tuple[Segment, ...]] = set()
@@ -287,7 +319,7 @@ def run_once(
             values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
         elif step.refuse and places:
             refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
-    added = _asked_again(scope, doc.root, edits, tables) if edits else {}
+    added = _asked_again(scope, doc.root, pairs, tables) if pairs else {}
     if added is None:
         return None
     found: Found = []
