@@ -285,7 +285,7 @@ def _match(
         if failed is not None:
             failed.append(-1)
         return by_rule(scope.trie.walk(document, ctx, fold_case=fold))
-    found = scope.fallback.walk(document, ctx, fold_case=fold)
+    found = [] if scope.fallback.empty else scope.fallback.walk(document, ctx, fold_case=fold)
     found += _plain_matches(scope, document, ctx)
     for index in sorted(located):
         step = scope.steps[index]
@@ -311,10 +311,15 @@ def _plain_matches(
     found: list[tuple[int, tuple[Segment, ...], Any]] = []
     memo = scope.plain_memo
     for path, rules, local in scope.plain_paths:
-        value = lookup(document, path)
-        if value is UNREACHABLE:
-            continue
-        key = (path, type(value), value) if local and type(value) in _SCALARS else None
+        if len(path) == 1:  # a member of the document (a dict: the caller checked)
+            value = document.get(path[0], MISSING)
+        else:
+            value = lookup(document, path)
+            if value is UNREACHABLE:
+                continue
+        key: tuple[Any, ...] | None = None
+        if local and type(value) in _SCALARS:
+            key = (path, type(value), value)
         if value is MISSING and local:
             key = (path, None, None)  # absent: the same answer each time
         firing = memo.get(key) if key is not None else None
@@ -348,7 +353,7 @@ def _located(step: Step, raw: list[tuple[Any, ...]], document: Any) -> list[Plac
     document order; None if any report does not fit the document."""
     depth = len(step.compiled.selector.tokens)
     out: list[Place] = []
-    for path in dict.fromkeys(raw):
+    for path in raw if len(raw) == 1 else dict.fromkeys(raw):
         if len(path) != depth:  # a member named "" was dropped from the report
             return None
         place = reread(document, path)

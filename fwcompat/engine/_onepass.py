@@ -20,7 +20,7 @@ replaced under a rule's path, the document itself replaced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._conditions import Context
@@ -148,7 +148,7 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
     key = ("planned", shape)
     memo = scope.memo
     small = sum(len(places) for _, places in shape) <= 64  # a large shape is not kept
-    known = memo.get(key, memo) if small else memo  # one lookup: another thread may clear it
+    known: Any = memo.get(key, memo) if small else memo  # one lookup: threads may clear it
     if known is not memo:
         return known  # type: ignore[no-any-return]
     planned: Planned | None = None
@@ -167,7 +167,7 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
 
 
 def _read_after(
-    readers: tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], edits: list[Edit] | tuple[Edit, ...]
+    readers: tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], edits: Sequence[Edit]
 ) -> bool:
     """Whether a rule whose condition reads other fields comes after an edit of what it
     reads (its own path, or a field its condition names)."""
@@ -180,7 +180,9 @@ def _read_after(
     return False
 
 
-def _touched(scope: Steps, edits: tuple[Edit, ...]) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
+def _touched(
+    scope: Steps, edits: Sequence[Edit]
+) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
     """The (rule, place) pairs an edit of an earlier rule touches, in a stable order;
     None when a rule's path reaches under a replaced subtree."""
     pairs: dict[tuple[int, tuple[Segment, ...]], None] = {}
@@ -204,7 +206,9 @@ def _touched(scope: Steps, edits: tuple[Edit, ...]) -> dict[tuple[int, tuple[Seg
     return pairs
 
 
-def _to_ask(scope: Steps, edits: list[Edit] | tuple[Edit, ...]) -> tuple[tuple[int, tuple[Segment, ...]], ...] | None:
+def _to_ask(
+    scope: Steps, edits: Sequence[Edit]
+) -> tuple[tuple[int, tuple[Segment, ...]], ...] | None:
     """The touched (rule, place) pairs that still hold something to ask after the edits
     (not at or under a removed member); None when the general loop must decide. A pure
     function of the edits' places: remembered per scope (a client sends the same
@@ -258,9 +262,7 @@ def _asked_again(
     return added
 
 
-def _valid_by_parts(
-    scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...]
-) -> bool:
+def _valid_by_parts(scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...]) -> bool:
     """Whether the schema surely holds on the edited document, asked message by message:
     a message that passed the split gate before the edits and that no edit touched is
     not asked again. False also when it cannot tell (then the whole schema is asked)."""

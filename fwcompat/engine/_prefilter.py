@@ -471,7 +471,7 @@ class Locator:
         return out
 
 
-def _failing(is_valid: Callable[[Any], bool], items: list[Any]) -> list[int]:
+def _failing(is_valid: Callable[[Any], bool], items: Sequence[Any]) -> list[int]:
     """The indexes of the items ``is_valid`` rejects, asked in one C-level loop (a long
     conversation is thousands of messages, nearly all of them clean)."""
     answers = list(map(is_valid, items))
