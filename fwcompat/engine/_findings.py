@@ -149,8 +149,6 @@ def document_order(original: Any, found: Found) -> list[Diagnostic]:
         key_positions[id(original)] = top
 
     def position(segments: tuple[Segment, ...]) -> tuple[int, ...]:
-        if top is not None and len(segments) == 1:  # a member of the document: most findings
-            return (top.get(segments[0], end),)
         node = original
         out: list[int] = []
         for seg in segments:
@@ -169,4 +167,7 @@ def document_order(original: Any, found: Found) -> list[Diagnostic]:
                 node = None
         return tuple(out)
 
-    return [d for _, d in sorted(found, key=lambda item: position(item[0]))]
+    keys = [  # a member of the document (most findings) without a call
+        (top.get(s[0], end),) if top is not None and len(s) == 1 else position(s) for s, _ in found
+    ]
+    return [found[i][1] for i in sorted(range(len(found)), key=keys.__getitem__)]

@@ -112,7 +112,9 @@ class _Edited:
 
 Shape = tuple[tuple[int, tuple[tuple[Segment, ...], ...]], ...]  # rules and their places
 Kept = tuple[tuple[int, tuple[int, ...] | None], ...]  # per rule: the places kept (None: all)
-Planned = tuple[Kept, tuple[Edit, ...], tuple[tuple[int, tuple[Segment, ...]], ...]]
+Planned = tuple[
+    Kept, tuple[Edit, ...], tuple[tuple[int, tuple[Segment, ...]], ...], tuple[int, ...]
+]
 
 
 def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None:
@@ -142,7 +144,7 @@ def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None
 
 def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
     """What the one pass does with these matches: the places each rule keeps, the edits,
-    and the (rule, place) pairs to ask again; None when the general loop must decide. A
+    the (rule, place) pairs to ask again, and the rules to report in order; None when the general loop must decide. A
     pure function of the rules and places matched, so remembered per scope by them."""
     shape = tuple([(index, tuple([p[0] for p in matched[index]])) for index in sorted(matched)])
     key = ("planned", shape)
@@ -158,7 +160,8 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
         late = edits and (edits[-1][2] > scope.window[1] or _read_after(scope.window[0], edits))
         pairs = _to_ask(scope, edits) if edits and not late else ()
         if not late and pairs is not None:
-            planned = (kept, tuple(edits), pairs)
+            order = tuple(sorted({*(index for index, _ in kept), *scope.schemas}))
+            planned = (kept, tuple(edits), pairs, order)
     if small:
         if len(memo) >= 256:
             memo.clear()
@@ -303,7 +306,7 @@ def run_once(
     planned = _planned(scope, matched)
     if planned is None:
         return None
-    keep, edits, pairs = planned
+    keep, edits, pairs, order = planned
     kept = {
         index: matched[index] if at is None else [matched[index][j] for j in at]
         for index, at in keep
@@ -325,7 +328,7 @@ def run_once(
     if added is None:
         return None
     found: Found = []
-    for index in sorted({*kept, *added, *scope.schemas}):
+    for index in sorted({*order, *added}) if added else order:
         step = scope.steps[index]
         if step.compiled.schema is not None:
             if not _valid_by_parts(scope, doc.root, failed, edits):
@@ -342,7 +345,10 @@ def run_once(
         if not places:
             continue
         replacements = values.get(index)
+        if replacements is None:  # a removal or a note: no replacement
+            for segments, value in reversed(places):
+                report(step, segments, value, None, rejected, found)
+            continue
         for i, (segments, value) in enumerate(reversed(places)):
-            replacement = replacements[i] if replacements is not None else None
-            report(step, segments, value, replacement, rejected, found)
+            report(step, segments, value, replacements[i], rejected, found)
     return doc.root, found
