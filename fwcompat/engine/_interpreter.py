@@ -196,7 +196,8 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             scopes[name] = Steps(
                 tuple(scope_steps), trie, fallback, gate, locator, looked_up,
                 once, by_first, wild_first, validating, window, split if once else None,
-                plain_paths=_plain_paths(scope_steps, looked_up),
+                plain_paths=(paths := _plain_paths(scope_steps, looked_up)),
+                plain_local=all(local for _, _, local in paths),
             )  # fmt: skip
         else:
             scopes[name] = Steps(tuple(scope_steps), trie, trie, None, None)
@@ -303,20 +304,45 @@ def _match(
 _SCALARS = frozenset({str, int, bool, type(None)})  # not float: -0.0 == 0.0, shown apart
 
 
+_KEYED = frozenset({*_SCALARS, type(MISSING)})  # values a remembered answer is keyed on
+
+
 def _plain_matches(
     scope: Steps, document: Any, ctx: Context
 ) -> list[tuple[int, tuple[Segment, ...], Any]]:
     """The rules with a plain path that fire, each path looked up once. What the rules
-    of a path say of a scalar there is remembered when they see only that value."""
+    say of scalar values (or absence) is remembered when they see only the value: by all
+    the values at once, or else path by path."""
+    paths = scope.plain_paths
+    values = [
+        document.get(p[0], MISSING) if len(p) == 1 else lookup(document, p) for p, _, _ in paths
+    ]
+    types = tuple(map(type, values))
+    memo = scope.plain_memo
+    if not scope.plain_local or not _KEYED.issuperset(types):
+        return _plain_by_path(scope, values, ctx)
+    key = ("all", tuple(values), types)
+    firing = memo.get(key)
+    if firing is None:
+        firing = tuple(
+            (index, k)
+            for k, (path, rules, _) in enumerate(paths)
+            for index in _plain_firing(scope, rules, path, values[k], ctx)
+        )
+        if len(memo) >= 256:
+            memo.clear()
+        memo[key] = firing
+    return [(index, paths[k][0], values[k]) for index, k in firing]
+
+
+def _plain_by_path(
+    scope: Steps, values: list[Any], ctx: Context
+) -> list[tuple[int, tuple[Segment, ...], Any]]:
     found: list[tuple[int, tuple[Segment, ...], Any]] = []
     memo = scope.plain_memo
-    for path, rules, local in scope.plain_paths:
-        if len(path) == 1:  # a member of the document (a dict: the caller checked)
-            value = document.get(path[0], MISSING)
-        else:
-            value = lookup(document, path)
-            if value is UNREACHABLE:
-                continue
+    for (path, rules, local), value in zip(scope.plain_paths, values, strict=True):
+        if value is UNREACHABLE:
+            continue
         key: tuple[Any, ...] | None = None
         if local and type(value) in _SCALARS:
             key = (path, type(value), value)

@@ -144,8 +144,9 @@ def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None
 
 def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
     """What the one pass does with these matches: the places each rule keeps, the edits,
-    the (rule, place) pairs to ask again, and the rules to report in order; None when the general loop must decide. A
-    pure function of the rules and places matched, so remembered per scope by them."""
+    the (rule, place) pairs to ask again, and the rules to report, in order; None when the
+    general loop must decide. A pure function of the rules and places matched, so
+    remembered per scope by them."""
     shape = tuple([(index, tuple([p[0] for p in matched[index]])) for index in sorted(matched)])
     key = ("planned", shape)
     memo = scope.memo

@@ -112,7 +112,9 @@ class Steps:
     plain_paths: tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...] = ()
     """The :attr:`plain` rules by path (each path read once): the path, its rules, and
     whether they all see only the value there (then :attr:`plain_memo` remembers them)."""
-    plain_memo: dict[Any, tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
+    plain_local: bool = False
+    """Whether every plain rule sees only the value at its path."""
+    plain_memo: dict[Any, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
     """The plain rules that fire on a scalar value at a path, by path and typed value (data
     only, bounded): a client sends the same model and fields again and again."""
 
