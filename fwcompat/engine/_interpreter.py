@@ -80,16 +80,19 @@ _BodyChecks = tuple[
     tuple[int, ...],
     Callable[[Any], bool] | None,
     Split | None,
+    frozenset[int],
 ]
 
 
 def _body_checks(steps: list[Step], tables: Tables) -> _BodyChecks:
     """The body's one-pass gate, the native locator (for paths with a * or an index),
-    the rules left to Python, and the translated rules whose path is plain."""
+    the rules left to Python, the translated rules whose path is plain, and every
+    translated rule (those the gate holds)."""
     translated: list[Any] = []
     located: list[Any] = []  # the rules with a * or an index in their path
     plain: list[int] = []
     fallback = PathTrie()
+    failed: list[int] = []  # the rules left to Python
     schemas: list[CompiledSchema] = []
     for index, step in enumerate(steps):
         compiled = step.compiled
@@ -102,6 +105,7 @@ def _body_checks(steps: list[Step], tables: Tables) -> _BodyChecks:
             )
         except Untranslatable:
             _add(fallback, index, compiled)
+            failed.append(index)
             continue
         translated.append(no_fire)
         if step.plain is None:
@@ -115,7 +119,8 @@ def _body_checks(steps: list[Step], tables: Tables) -> _BodyChecks:
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
     clean = native if len(schemas) <= 1 and fallback.empty else None
     split = Split(first, merged) if len(schemas) == 1 else None
-    return gate, Locator(merge(located)), fallback, tuple(plain), clean, split
+    gated = frozenset(i for i, s in enumerate(steps) if s.compiled.schema is None) - set(failed)
+    return gate, Locator(merge(located)), fallback, tuple(plain), clean, split, gated
 
 
 def _guarded(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
@@ -191,13 +196,16 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             if compiled.schema is None:
                 _add(trie, index, compiled)
         if name == "body":
-            gate, locator, fallback, looked_up, clean, split = _body_checks(scope_steps, tables)
+            gate, locator, fallback, looked_up, clean, split, gated = _body_checks(
+                scope_steps, tables
+            )
             once, by_first, wild_first, validating, window = index_first(tuple(scope_steps))
             scopes[name] = Steps(
                 tuple(scope_steps), trie, fallback, gate, locator, looked_up,
                 once, by_first, wild_first, validating, window, split if once else None,
                 plain_paths=(paths := _plain_paths(scope_steps, looked_up)),
                 plain_local=all(local for _, _, local in paths),
+                gated=gated,
             )  # fmt: skip
         else:
             scopes[name] = Steps(tuple(scope_steps), trie, trie, None, None)

@@ -112,9 +112,8 @@ class _Edited:
 
 Shape = tuple[tuple[int, tuple[tuple[Segment, ...], ...]], ...]  # rules and their places
 Kept = tuple[tuple[int, tuple[int, ...] | None], ...]  # per rule: the places kept (None: all)
-Planned = tuple[
-    Kept, tuple[Edit, ...], tuple[tuple[int, tuple[Segment, ...]], ...], tuple[int, ...]
-]
+Pairs = tuple[tuple[int, tuple[Segment, ...]], ...]  # (rule, place) to ask again
+Planned = tuple[Kept, tuple[Edit, ...], Pairs, tuple[int, ...], tuple[int, ...]]
 
 
 def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None:
@@ -162,7 +161,7 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
         pairs = _to_ask(scope, edits) if edits and not late else ()
         if not late and pairs is not None:
             order = tuple(sorted({*(index for index, _ in kept), *scope.schemas}))
-            planned = (kept, tuple(edits), pairs, order)
+            planned = (kept, tuple(edits), pairs, order, _items(scope, edits))
     if small:
         if len(memo) >= 256:
             memo.clear()
@@ -266,10 +265,13 @@ def _asked_again(
     return added
 
 
-def _valid_by_parts(scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...]) -> bool:
+def _valid_by_parts(
+    scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...], ok: frozenset[int]
+) -> bool:
     """Whether the schema surely holds on the edited document, asked message by message:
-    a message that passed the split gate before the edits and that no edit touched is
-    not asked again. False also when it cannot tell (then the whole schema is asked)."""
+    a message that passed the split gate before the edits and that no edit touched, or
+    that passes it after the edits (``ok``), is not asked again. False also when it
+    cannot tell (then the whole schema is asked)."""
     checks = scope.split.checks() if scope.split is not None else None
     if checks is None or -1 in failed or type(root) is not dict:
         return False
@@ -289,9 +291,66 @@ def _valid_by_parts(scope: Steps, root: Any, failed: list[int], edits: tuple[Edi
     try:
         if not shallow(root):
             return False
+        again -= ok
         return all(one(items[i]) for i in sorted(again) if isinstance(i, int) and i < len(items))
     except (ValueError, TypeError, OverflowError, RecursionError):
         return False
+
+
+def _items(scope: Steps, edits: list[Edit]) -> tuple[int, ...]:
+    """The elements of the split member (messages) that an edit falls inside."""
+    name = scope.split.name if scope.split is not None else None
+    return tuple(
+        sorted({s[1] for s, _, _ in edits if len(s) > 2 and s[0] == name and type(s[1]) is int})
+    )
+
+
+def _clean_items(scope: Steps, root: Any, items: tuple[int, ...]) -> frozenset[int]:
+    """The edited elements on which the split gate of one element passes: the schema
+    holds there and no rule the gate holds fires (asked natively, one call each)."""
+    checks = scope.split.checks() if scope.split is not None else None
+    member = root.get(scope.split.name) if scope.split is not None else None
+    if checks is None or type(member) is not list:
+        return frozenset()
+    gate = checks[1]
+    ok = set()
+    for i in items:
+        try:
+            if i < len(member) and gate(member[i]):
+                ok.add(i)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            continue  # not read natively: asked in Python
+    return frozenset(ok)
+
+
+def _outside(scope: Steps, pairs: Pairs, ok: frozenset[int]) -> Pairs:
+    """``pairs`` without those of a gated rule inside an element in ``ok``."""
+    name = scope.split.name if scope.split is not None else None
+    gated = scope.gated
+    return tuple(
+        (index, place)
+        for index, place in pairs
+        if not (len(place) > 1 and place[0] == name and place[1] in ok and index in gated)
+    )
+
+
+def _edited(
+    scope: Steps, kept: dict[int, list[Place]], doc: CopyOnWrite, tables: Tables
+) -> tuple[dict[int, list[Any]], dict[int, Found]]:
+    """Every edit applied, in rule order: each replacing rule's replacements (last place
+    first), and the refused fixes, worded with the document as the rule saw it."""
+    values: dict[int, list[Any]] = {}
+    early: dict[int, Found] = {}
+    for index, places in kept.items():
+        step = scope.steps[index]
+        if step.edits and step.action == "remove":  # nothing to remember: no replacement
+            for segments, _ in reversed(places):
+                doc.remove(segments)
+        elif step.edits:
+            values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
+        elif step.refuse and places:
+            refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
+    return values, early
 
 
 def run_once(
@@ -307,24 +366,17 @@ def run_once(
     planned = _planned(scope, matched)
     if planned is None:
         return None
-    keep, edits, pairs, order = planned
+    keep, edits, pairs, order, items = planned
     kept = {
         index: matched[index] if at is None else [matched[index][j] for j in at]
         for index, at in keep
     }
     doc = CopyOnWrite(document)
-    values: dict[int, list[Any]] = {}
+    values, early = _edited(scope, kept, doc, tables)
     rejected: set[tuple[Segment, ...]] = set()
-    early: dict[int, Found] = {}  # refused fixes, worded with the document as the rule saw it
-    for index, places in kept.items():
-        step = scope.steps[index]
-        if step.edits and step.action == "remove":  # nothing to remember: no replacement
-            for segments, _ in reversed(places):
-                doc.remove(segments)
-        elif step.edits:
-            values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
-        elif step.refuse and places:
-            refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
+    ok = _clean_items(scope, doc.root, items) if items else frozenset()
+    if ok and pairs:  # in a message the split gate now passes, no gated rule fires
+        pairs = _outside(scope, pairs, ok)
     added = _asked_again(scope, doc.root, pairs, tables) if pairs else {}
     if added is None:
         return None
@@ -332,7 +384,7 @@ def run_once(
     for index in sorted({*order, *added}) if added else order:
         step = scope.steps[index]
         if step.compiled.schema is not None:
-            if not _valid_by_parts(scope, doc.root, failed, edits):
+            if not _valid_by_parts(scope, doc.root, failed, edits, ok):
                 validate(step, doc.root, rejected, found, tables)
             continue
         if index in early:

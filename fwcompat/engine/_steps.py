@@ -112,6 +112,9 @@ class Steps:
     plain_paths: tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...] = ()
     """The :attr:`plain` rules by path (each path read once): the path, its rules, and
     whether they all see only the value there (then :attr:`plain_memo` remembers them)."""
+    gated: frozenset[int] = frozenset()
+    """The rules the gate holds (translated exactly): where the split gate passes on a
+    message, none of them fires in it."""
     plain_local: bool = False
     """Whether every plain rule sees only the value at its path."""
     plain_memo: dict[Any, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
