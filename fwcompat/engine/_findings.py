@@ -40,7 +40,11 @@ class CopyOnWrite:
         return copy
 
     def _parent(self, segments: tuple[Segment, ...]) -> Any:
-        self.root = node = self._own(self.root)
+        node = self.root
+        if id(node) not in self._owned:
+            self.root = node = self._own(node)
+        if len(segments) == 1:  # a member of the document: most edits
+            return node
         for seg in segments[:-1]:
             child = node[seg]
             owned = self._own(child)
@@ -50,6 +54,9 @@ class CopyOnWrite:
         return node
 
     def remove(self, segments: tuple[Segment, ...]) -> None:
+        if len(segments) == 1 and id(self.root) in self._owned:  # a member, once owned
+            del self.root[segments[0]]
+            return
         del self._parent(segments)[segments[-1]]
 
     def replace(self, segments: tuple[Segment, ...], value: Any) -> None:
@@ -137,6 +144,9 @@ def document_order(original: Any, found: Found) -> list[Diagnostic]:
         return [d for _, d in found]
     key_positions: dict[int, dict[Any, int]] = {}
     end = 1 << 62
+    top = {k: i for i, k in enumerate(original)} if type(original) is dict else None
+    if top is not None:
+        key_positions[id(original)] = top
 
     def position(segments: tuple[Segment, ...]) -> tuple[int, ...]:
         node = original
@@ -157,4 +167,7 @@ def document_order(original: Any, found: Found) -> list[Diagnostic]:
                 node = None
         return tuple(out)
 
-    return [d for _, d in sorted(found, key=lambda item: position(item[0]))]
+    keys = [  # a member of the document (most findings) without a call
+        (top.get(s[0], end),) if top is not None and len(s) == 1 else position(s) for s, _ in found
+    ]
+    return [found[i][1] for i in sorted(range(len(found)), key=keys.__getitem__)]

@@ -80,16 +80,19 @@ _BodyChecks = tuple[
     tuple[int, ...],
     Callable[[Any], bool] | None,
     Split | None,
+    frozenset[int],
 ]
 
 
 def _body_checks(steps: list[Step], tables: Tables) -> _BodyChecks:
     """The body's one-pass gate, the native locator (for paths with a * or an index),
-    the rules left to Python, and the translated rules whose path is plain."""
+    the rules left to Python, the translated rules whose path is plain, and every
+    translated rule (those the gate holds)."""
     translated: list[Any] = []
     located: list[Any] = []  # the rules with a * or an index in their path
     plain: list[int] = []
     fallback = PathTrie()
+    failed: list[int] = []  # the rules left to Python
     schemas: list[CompiledSchema] = []
     for index, step in enumerate(steps):
         compiled = step.compiled
@@ -102,6 +105,7 @@ def _body_checks(steps: list[Step], tables: Tables) -> _BodyChecks:
             )
         except Untranslatable:
             _add(fallback, index, compiled)
+            failed.append(index)
             continue
         translated.append(no_fire)
         if step.plain is None:
@@ -115,7 +119,8 @@ def _body_checks(steps: list[Step], tables: Tables) -> _BodyChecks:
     gate = checks[0] if len(checks) == 1 else (lambda body: all(c(body) for c in checks))
     clean = native if len(schemas) <= 1 and fallback.empty else None
     split = Split(first, merged) if len(schemas) == 1 else None
-    return gate, Locator(merge(located)), fallback, tuple(plain), clean, split
+    gated = frozenset(i for i, s in enumerate(steps) if s.compiled.schema is None) - set(failed)
+    return gate, Locator(merge(located)), fallback, tuple(plain), clean, split, gated
 
 
 def _guarded(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
@@ -144,6 +149,20 @@ def _consented(rule: Rule, config: Config, pack: Pack) -> bool:
     ]
     return bool(tables) and all(
         t in config.tables and not pack.table_defaults.get(t) for t in tables
+    )
+
+
+def _plain_paths(
+    steps: list[Step], plain: tuple[int, ...]
+) -> tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...]:
+    """The plain rules grouped by path, in rule order within a path."""
+    by_path: dict[tuple[str, ...], list[int]] = {}
+    for index in plain:
+        tokens = steps[index].plain
+        assert tokens is not None
+        by_path.setdefault(tokens, []).append(index)
+    return tuple(
+        (path, tuple(rules), all(steps[i].local for i in rules)) for path, rules in by_path.items()
     )
 
 
@@ -177,11 +196,16 @@ def make_plan(pack: Pack, config: Config) -> Plan:
             if compiled.schema is None:
                 _add(trie, index, compiled)
         if name == "body":
-            gate, locator, fallback, looked_up, clean, split = _body_checks(scope_steps, tables)
+            gate, locator, fallback, looked_up, clean, split, gated = _body_checks(
+                scope_steps, tables
+            )
             once, by_first, wild_first, validating, window = index_first(tuple(scope_steps))
             scopes[name] = Steps(
                 tuple(scope_steps), trie, fallback, gate, locator, looked_up,
                 once, by_first, wild_first, validating, window, split if once else None,
+                plain_paths=(paths := _plain_paths(scope_steps, looked_up)),
+                plain_local=all(local for _, _, local in paths),
+                gated=gated,
             )  # fmt: skip
         else:
             scopes[name] = Steps(tuple(scope_steps), trie, trie, None, None)
@@ -270,15 +294,8 @@ def _match(
         if failed is not None:
             failed.append(-1)
         return by_rule(scope.trie.walk(document, ctx, fold_case=fold))
-    found = scope.fallback.walk(document, ctx, fold_case=fold)
-    for index in scope.plain:  # a path of member names: looked up directly
-        step = scope.steps[index]
-        assert step.plain is not None
-        value = lookup(document, step.plain)
-        if value is UNREACHABLE or (value is MISSING and not step.compiled.matches_absent):
-            continue
-        if step.compiled.predicate(value, step.plain[-1] if step.plain else "", ctx):
-            found.append((index, step.plain, value))
+    found = [] if scope.fallback.empty else scope.fallback.walk(document, ctx, fold_case=fold)
+    found += _plain_matches(scope, document, ctx)
     for index in sorted(located):
         step = scope.steps[index]
         predicate = step.compiled.predicate
@@ -292,19 +309,93 @@ def _match(
     return by_rule(found)
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})  # not float: -0.0 == 0.0, shown apart
+
+
+_KEYED = frozenset({*_SCALARS, type(MISSING)})  # values a remembered answer is keyed on
+
+
+def _plain_matches(
+    scope: Steps, document: Any, ctx: Context
+) -> list[tuple[int, tuple[Segment, ...], Any]]:
+    """The rules with a plain path that fire, each path looked up once. What the rules
+    say of scalar values (or absence) is remembered when they see only the value: by all
+    the values at once, or else path by path."""
+    paths = scope.plain_paths
+    values = [
+        document.get(p[0], MISSING) if len(p) == 1 else lookup(document, p) for p, _, _ in paths
+    ]
+    types = tuple(map(type, values))
+    memo = scope.plain_memo
+    if not scope.plain_local or not _KEYED.issuperset(types):
+        return _plain_by_path(scope, values, ctx)
+    key = ("all", tuple(values), types)
+    firing = memo.get(key)
+    if firing is None:
+        firing = tuple(
+            (index, k)
+            for k, (path, rules, _) in enumerate(paths)
+            for index in _plain_firing(scope, rules, path, values[k], ctx)
+        )
+        if len(memo) >= 256:
+            memo.clear()
+        memo[key] = firing
+    return [(index, paths[k][0], values[k]) for index, k in firing]
+
+
+def _plain_by_path(
+    scope: Steps, values: list[Any], ctx: Context
+) -> list[tuple[int, tuple[Segment, ...], Any]]:
+    found: list[tuple[int, tuple[Segment, ...], Any]] = []
+    memo = scope.plain_memo
+    for (path, rules, local), value in zip(scope.plain_paths, values, strict=True):
+        if value is UNREACHABLE:
+            continue
+        key: tuple[Any, ...] | None = None
+        if local and type(value) in _SCALARS:
+            key = (path, type(value), value)
+        if value is MISSING and local:
+            key = (path, None, None)  # absent: the same answer each time
+        firing = memo.get(key) if key is not None else None
+        if firing is None:
+            firing = _plain_firing(scope, rules, path, value, ctx)
+            if key is not None:
+                if len(memo) >= 256:
+                    memo.clear()
+                memo[key] = firing
+        if firing:
+            found += [(index, path, value) for index in firing]
+    return found
+
+
+def _plain_firing(
+    scope: Steps, rules: tuple[int, ...], path: tuple[str, ...], value: Any, ctx: Context
+) -> tuple[int, ...]:
+    key = path[-1] if path else ""
+    out = []
+    for index in rules:
+        compiled = scope.steps[index].compiled
+        if value is MISSING and not compiled.matches_absent:
+            continue
+        if compiled.predicate(value, key, ctx):
+            out.append(index)
+    return tuple(out)
+
+
 def _located(step: Step, raw: list[tuple[Any, ...]], document: Any) -> list[Place] | None:
     """The places the locator reports for a rule, re-read against the document and in
     document order; None if any report does not fit the document."""
     depth = len(step.compiled.selector.tokens)
     out: list[Place] = []
-    for path in dict.fromkeys(raw):
+    for path in raw if len(raw) == 1 else dict.fromkeys(raw):
         if len(path) != depth:  # a member named "" was dropped from the report
             return None
         place = reread(document, path)
         if place is None:
             return None
         out.append(place)
-    out.sort(key=lambda place: position(place[0]))
+    if len(out) > 1:
+        out.sort(key=lambda place: position(place[0]))
     return out
 
 
@@ -346,7 +437,7 @@ def _run_scope(scope_name: Scope, document: Any, scope: Steps, tables: Tables) -
         if step.refuse:
             refused(step, matches, doc.root, tables, rejected, found)
             continue
-        action = step.compiled.rule.action
+        action = step.action
         if action in ("remove", "replace"):
             edits.extend((segments, action == "remove") for segments, _ in matches)
             if action == "remove":
@@ -393,7 +484,7 @@ def _apply(
 ) -> None:
     """One rule's edits and diagnostics at its matches, last first (so that removing
     array elements keeps the earlier indexes valid)."""
-    edits = step.compiled.rule.action in ("remove", "replace")
+    edits = step.action in ("remove", "replace")
     for segments, value in reversed(matches):
         replacement = edit(step, segments, value, doc, tables) if edits else None
         report(step, segments, value, replacement, rejected, found)

@@ -20,7 +20,7 @@ replaced under a rule's path, the document itself replaced.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._conditions import Context
@@ -110,32 +110,67 @@ class _Edited:
         return last, gone
 
 
-def _first_matches(
-    scope: Steps, matched: dict[int, list[Place]]
-) -> tuple[dict[int, list[Place]], list[Edit]] | None:
+Shape = tuple[tuple[int, tuple[tuple[Segment, ...], ...]], ...]  # rules and their places
+Kept = tuple[tuple[int, tuple[int, ...] | None], ...]  # per rule: the places kept (None: all)
+Pairs = tuple[tuple[int, tuple[Segment, ...]], ...]  # (rule, place) to ask again
+Planned = tuple[Kept, tuple[Edit, ...], Pairs, tuple[int, ...], tuple[int, ...]]
+
+
+def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None:
     """Each rule's first matches away from earlier edits, and every edit in rule order."""
-    kept: dict[int, list[Place]] = {}
+    kept: list[tuple[int, tuple[int, ...] | None]] = []
     edits: list[Edit] = []
     edited = _Edited()
-    for index in sorted(matched):
+    for index, places in shape:
         step = scope.steps[index]
-        places = matched[index]
+        keep: tuple[int, ...] | None = None
         if edits:  # a place an earlier edit touches is asked again after the edits
-            places = [p for p in places if p[0] and not edited.touches(p[0])]
-        kept[index] = places
+            keep = tuple(j for j, p in enumerate(places) if p and not edited.touches(p))
+            if len(keep) == len(places):
+                keep = None
+        kept.append((index, keep))
         if not step.edits:
             continue
-        removal = step.compiled.rule.action == "remove"
-        for segments, _ in places:
+        removal = step.action == "remove"
+        for j in range(len(places)) if keep is None else keep:
+            segments = places[j]
             if not segments or (removal and isinstance(segments[-1], int)):
                 return None  # the document itself, or indexes that shift
             edits.append((segments, removal, index))
             edited.add(segments, removal, index)
-    return kept, edits
+    return tuple(kept), edits
+
+
+def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
+    """What the one pass does with these matches: the places each rule keeps, the edits,
+    the (rule, place) pairs to ask again, and the rules to report, in order; None when the
+    general loop must decide. A pure function of the rules and places matched, so
+    remembered per scope by them."""
+    shape = tuple([(index, tuple([p[0] for p in matched[index]])) for index in sorted(matched)])
+    key = ("planned", shape)
+    memo = scope.memo
+    small = sum(len(places) for _, places in shape) <= 64  # a large shape is not kept
+    known: Any = memo.get(key, memo) if small else memo  # one lookup: threads may clear it
+    if known is not memo:
+        return known  # type: ignore[no-any-return]
+    planned: Planned | None = None
+    first = _first_matches(scope, shape)
+    if first is not None:
+        kept, edits = first
+        late = edits and (edits[-1][2] > scope.window[1] or _read_after(scope.window[0], edits))
+        pairs = _to_ask(scope, edits) if edits and not late else ()
+        if not late and pairs is not None:
+            order = tuple(sorted({*(index for index, _ in kept), *scope.schemas}))
+            planned = (kept, tuple(edits), pairs, order, _items(scope, edits))
+    if small:
+        if len(memo) >= 256:
+            memo.clear()
+        memo[key] = planned
+    return planned
 
 
 def _read_after(
-    readers: tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], edits: list[Edit]
+    readers: tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], edits: Sequence[Edit]
 ) -> bool:
     """Whether a rule whose condition reads other fields comes after an edit of what it
     reads (its own path, or a field its condition names)."""
@@ -148,7 +183,9 @@ def _read_after(
     return False
 
 
-def _touched(scope: Steps, edits: list[Edit]) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
+def _touched(
+    scope: Steps, edits: Sequence[Edit]
+) -> dict[tuple[int, tuple[Segment, ...]], None] | None:
     """The (rule, place) pairs an edit of an earlier rule touches, in a stable order;
     None when a rule's path reaches under a replaced subtree."""
     pairs: dict[tuple[int, tuple[Segment, ...]], None] = {}
@@ -172,7 +209,9 @@ def _touched(scope: Steps, edits: list[Edit]) -> dict[tuple[int, tuple[Segment, 
     return pairs
 
 
-def _to_ask(scope: Steps, edits: list[Edit]) -> tuple[tuple[int, tuple[Segment, ...]], ...] | None:
+def _to_ask(
+    scope: Steps, edits: Sequence[Edit]
+) -> tuple[tuple[int, tuple[Segment, ...]], ...] | None:
     """The touched (rule, place) pairs that still hold something to ask after the edits
     (not at or under a removed member); None when the general loop must decide. A pure
     function of the edits' places: remembered per scope (a client sends the same
@@ -201,17 +240,18 @@ def _to_ask(scope: Steps, edits: list[Edit]) -> tuple[tuple[int, tuple[Segment, 
 
 
 def _asked_again(
-    scope: Steps, root: Any, edits: list[Edit], tables: Tables
+    scope: Steps,
+    root: Any,
+    pairs: tuple[tuple[int, tuple[Segment, ...]], ...],
+    tables: Tables,
 ) -> dict[int, list[Place]] | None:
-    """Matches at the touched places, asked on the edited document; None when the
-    general loop must decide (see the module's docstring)."""
-    pairs = _to_ask(scope, edits)
-    if pairs is None:
-        return None
+    """Matches at the touched places (``pairs``), asked on the edited document; None when
+    the general loop must decide (see the module's docstring)."""
     added: dict[int, list[Place]] = {}
     ctx = Context(tables, root)
+    read: dict[tuple[Segment, ...], Place | None] = {}  # several rules ask at one place
     for index, place in pairs:
-        found = reread(root, place)
+        found = read[place] if place in read else read.setdefault(place, reread(root, place))
         if found is None:
             continue
         segments, value = found
@@ -219,16 +259,19 @@ def _asked_again(
         if value is MISSING and not step.compiled.matches_absent:
             continue
         if step.compiled.predicate(value, segments[-1] if segments else "", ctx):
-            if step.compiled.rule.action in ("remove", "replace"):
+            if step.action in ("remove", "replace"):
                 return None  # an edit made an editing rule fire: the general loop
             added.setdefault(index, []).append((segments, value))
     return added
 
 
-def _valid_by_parts(scope: Steps, root: Any, failed: list[int], edits: list[Edit]) -> bool:
+def _valid_by_parts(
+    scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...], ok: frozenset[int]
+) -> bool:
     """Whether the schema surely holds on the edited document, asked message by message:
-    a message that passed the split gate before the edits and that no edit touched is
-    not asked again. False also when it cannot tell (then the whole schema is asked)."""
+    a message that passed the split gate before the edits and that no edit touched, or
+    that passes it after the edits (``ok``), is not asked again. False also when it
+    cannot tell (then the whole schema is asked)."""
     checks = scope.split.checks() if scope.split is not None else None
     if checks is None or -1 in failed or type(root) is not dict:
         return False
@@ -248,9 +291,66 @@ def _valid_by_parts(scope: Steps, root: Any, failed: list[int], edits: list[Edit
     try:
         if not shallow(root):
             return False
+        again -= ok
         return all(one(items[i]) for i in sorted(again) if isinstance(i, int) and i < len(items))
     except (ValueError, TypeError, OverflowError, RecursionError):
         return False
+
+
+def _items(scope: Steps, edits: list[Edit]) -> tuple[int, ...]:
+    """The elements of the split member (messages) that an edit falls inside."""
+    name = scope.split.name if scope.split is not None else None
+    return tuple(
+        sorted({s[1] for s, _, _ in edits if len(s) > 2 and s[0] == name and type(s[1]) is int})
+    )
+
+
+def _clean_items(scope: Steps, root: Any, items: tuple[int, ...]) -> frozenset[int]:
+    """The edited elements on which the split gate of one element passes: the schema
+    holds there and no rule the gate holds fires (asked natively, one call each)."""
+    checks = scope.split.checks() if scope.split is not None else None
+    member = root.get(scope.split.name) if scope.split is not None else None
+    if checks is None or type(member) is not list:
+        return frozenset()
+    gate = checks[1]
+    ok = set()
+    for i in items:
+        try:
+            if i < len(member) and gate(member[i]):
+                ok.add(i)
+        except (ValueError, TypeError, OverflowError, RecursionError):
+            continue  # not read natively: asked in Python
+    return frozenset(ok)
+
+
+def _outside(scope: Steps, pairs: Pairs, ok: frozenset[int]) -> Pairs:
+    """``pairs`` without those of a gated rule inside an element in ``ok``."""
+    name = scope.split.name if scope.split is not None else None
+    gated = scope.gated
+    return tuple(
+        (index, place)
+        for index, place in pairs
+        if not (len(place) > 1 and place[0] == name and place[1] in ok and index in gated)
+    )
+
+
+def _edited(
+    scope: Steps, kept: dict[int, list[Place]], doc: CopyOnWrite, tables: Tables
+) -> tuple[dict[int, list[Any]], dict[int, Found]]:
+    """Every edit applied, in rule order: each replacing rule's replacements (last place
+    first), and the refused fixes, worded with the document as the rule saw it."""
+    values: dict[int, list[Any]] = {}
+    early: dict[int, Found] = {}
+    for index, places in kept.items():
+        step = scope.steps[index]
+        if step.edits and step.action == "remove":  # nothing to remember: no replacement
+            for segments, _ in reversed(places):
+                doc.remove(segments)
+        elif step.edits:
+            values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
+        elif step.refuse and places:
+            refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
+    return values, early
 
 
 def run_once(
@@ -263,30 +363,28 @@ def run_once(
     """The edited document and the findings, as the general loop finds them; None when
     this document needs the general loop. ``failed``: the messages the split gate did
     not pass before the edits (-1: all of them)."""
-    first = _first_matches(scope, matched)
-    if first is None:
+    planned = _planned(scope, matched)
+    if planned is None:
         return None
-    kept, edits = first
-    if edits and (edits[-1][2] > scope.window[1] or _read_after(scope.window[0], edits)):
-        return None  # a schema rule before an edit, or a rule reading what an edit changed
+    keep, edits, pairs, order, items = planned
+    kept = {
+        index: matched[index] if at is None else [matched[index][j] for j in at]
+        for index, at in keep
+    }
     doc = CopyOnWrite(document)
-    values: dict[int, list[Any]] = {}
+    values, early = _edited(scope, kept, doc, tables)
     rejected: set[tuple[Segment, ...]] = set()
-    early: dict[int, Found] = {}  # refused fixes, worded with the document as the rule saw it
-    for index, places in kept.items():
-        step = scope.steps[index]
-        if step.edits:
-            values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
-        elif step.refuse and places:
-            refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
-    added = _asked_again(scope, doc.root, edits, tables) if edits else {}
+    ok = _clean_items(scope, doc.root, items) if items else frozenset()
+    if ok and pairs:  # in a message the split gate now passes, no gated rule fires
+        pairs = _outside(scope, pairs, ok)
+    added = _asked_again(scope, doc.root, pairs, tables) if pairs else {}
     if added is None:
         return None
     found: Found = []
-    for index in sorted({*kept, *added, *scope.schemas}):
+    for index in sorted({*order, *added}) if added else order:
         step = scope.steps[index]
         if step.compiled.schema is not None:
-            if not _valid_by_parts(scope, doc.root, failed, edits):
+            if not _valid_by_parts(scope, doc.root, failed, edits, ok):
                 validate(step, doc.root, rejected, found, tables)
             continue
         if index in early:
@@ -300,7 +398,10 @@ def run_once(
         if not places:
             continue
         replacements = values.get(index)
+        if replacements is None:  # a removal or a note: no replacement
+            for segments, value in reversed(places):
+                report(step, segments, value, None, rejected, found)
+            continue
         for i, (segments, value) in enumerate(reversed(places)):
-            replacement = replacements[i] if replacements is not None else None
-            report(step, segments, value, replacement, rejected, found)
+            report(step, segments, value, replacements[i], rejected, found)
     return doc.root, found

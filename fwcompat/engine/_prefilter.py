@@ -419,6 +419,7 @@ class Locator:
         self._split = split if parts is not None else None
         self._parts = None if parts is None else tuple(_reporting_form(p) for p in parts)
         self._validators: Any = None
+        self._tags: dict[tuple[int, tuple[Any, ...]], int | None] = {}  # see _report
 
     def _compiled(self) -> Any:
         if self._validators is None:
@@ -451,22 +452,39 @@ class Locator:
             if self._parts is None or (name in document and type(items) is not list):
                 if failed is not None:
                     failed.append(-1)
-                return out if _report(validators[0], self._schema, document, (), out) else None
+                whole = _report(validators[0], self._schema, document, (), out, self._tags)
+                return out if whole else None
             assert self._parts is not None
             assert name is not None
             shallow, one = self._parts
-            if not _report(validators[1], shallow, document, (), out):
+            if not _report(validators[1], shallow, document, (), out, self._tags):
                 return None
             is_valid = validators[2].is_valid if item_ok is None else item_ok
-            for i, item in enumerate(items or ()):
-                if is_valid(item):
-                    continue
+            for i in _failing(is_valid, items or ()):
+                item = items[i]  # type: ignore[index]
                 if failed is not None:
                     failed.append(i)
-                if not _report(validators[2], one, item, (name, i), out):
+                if not _report(validators[2], one, item, (name, i), out, self._tags):
                     return None
         except (ValueError, TypeError, OverflowError, RecursionError):
             return None
+        return out
+
+
+def _failing(is_valid: Callable[[Any], bool], items: Sequence[Any]) -> list[int]:
+    """The indexes of the items ``is_valid`` rejects, asked in one C-level loop (a long
+    conversation is thousands of messages, nearly all of them clean)."""
+    answers = list(map(is_valid, items))
+    out: list[int] = []
+    if False not in answers:
+        return out
+    at = 0
+    try:
+        while True:
+            at = answers.index(False, at)
+            out.append(at)
+            at += 1
+    except ValueError:
         return out
 
 
@@ -476,8 +494,10 @@ def _report(
     document: Any,
     prefix: tuple[Any, ...],
     out: dict[int, list[tuple[Any, ...]]],
+    tags: dict[tuple[int, tuple[Any, ...]], int | None],
 ) -> bool:
-    """Add the places where rules fire to ``out``; False for a report not understood."""
+    """Add the places where rules fire to ``out``; False for a report not understood.
+    ``tags``: the rule tag behind each schema path already seen (the schema is fixed)."""
     for error in validator.iter_errors(document):
         kind = type(error.kind).__name__
         path = (*prefix, *error.instance_path)
@@ -485,7 +505,13 @@ def _report(
             path = (*path, error.kind.property)
         elif kind not in ("Not", "FalseSchema"):
             return False
-        tag = _tag_at(schema, error.schema_path)
+        key = (id(schema), tuple(error.schema_path))
+        tag = tags.get(key, -1)
+        if tag == -1:
+            tag = _tag_at(schema, key[1])
+            if len(tags) >= 256:
+                tags.clear()
+            tags[key] = tag
         if tag is None:
             return False
         out.setdefault(tag, []).append(path)

@@ -40,11 +40,15 @@ class Step:
     said: dict[Any, Diagnostic] = field(default_factory=dict, compare=False, repr=False)
     """Diagnostics already built, by place and (scalar) value: they are immutable, and a
     client sends the same few fields again and again (data only, bounded)."""
+    action: str = field(init=False, compare=False, repr=False)
+    """The rule's action (read on every match: kept here, not looked up each time)."""
+    edits: bool = field(init=False, compare=False, repr=False)
+    """Whether the rule changes the request where it fires."""
 
-    @property
-    def edits(self) -> bool:
-        """Whether the rule changes the request where it fires."""
-        return not self.refuse and self.compiled.rule.action in ("remove", "replace")
+    def __post_init__(self) -> None:
+        action = self.compiled.rule.action
+        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "edits", not self.refuse and action in ("remove", "replace"))
 
 
 Check = Callable[[Any], bool]
@@ -105,16 +109,27 @@ class Steps:
     """The gate and schema message by message, when the one-pass run may use them."""
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
     """What the one-pass run worked out from the places of a set of edits (data only)."""
+    plain_paths: tuple[tuple[tuple[str, ...], tuple[int, ...], bool], ...] = ()
+    """The :attr:`plain` rules by path (each path read once): the path, its rules, and
+    whether they all see only the value there (then :attr:`plain_memo` remembers them)."""
+    gated: frozenset[int] = frozenset()
+    """The rules the gate holds (translated exactly): where the split gate passes on a
+    message, none of them fires in it."""
+    plain_local: bool = False
+    """Whether every plain rule sees only the value at its path."""
+    plain_memo: dict[Any, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
+    """The plain rules that fire on a scalar value at a path, by path and typed value (data
+    only, bounded): a client sends the same model and fields again and again."""
 
 
 def edit(
     step: Step, segments: tuple[Segment, ...], value: Any, doc: CopyOnWrite, tables: Tables
 ) -> Any:
     """A removal's or replacement's edit at one match; the replacement (None for a removal)."""
-    rule = step.compiled.rule
-    if rule.action == "remove":
+    if step.action == "remove":
         doc.remove(segments)
         return None
+    rule = step.compiled.rule
     assert rule.replace is not None
     replacement = computed_replacement(rule.replace, value, Context(tables, doc.root))
     doc.replace(segments, replacement)
@@ -133,7 +148,7 @@ def report(
     found: Found,
 ) -> None:
     """The diagnostic of one match of a rule that is not refused."""
-    if step.compiled.rule.action == "reject":
+    if step.action == "reject":
         rejected.add(segments)
     if type(replacement) in _REMEMBERED:
         kind = type(value)
@@ -142,11 +157,13 @@ def report(
         elif kind is list:  # its words show it only through a short preview
             seen = short(value)
         elif kind is dict:  # and, for an object, its type and name
-            seen = (
-                short(value),
-                shown(value.get("type", MISSING)),
-                shown(value.get("name", MISSING)),
-            )
+            seen = _small(value)
+            if seen is None:
+                seen = (
+                    short(value),
+                    shown(value.get("type", MISSING)),
+                    shown(value.get("name", MISSING)),
+                )
         else:
             found.append((segments, _diagnostic(step, segments, value, replacement)))
             return
@@ -160,6 +177,18 @@ def report(
         found.append((segments, said))
         return
     found.append((segments, _diagnostic(step, segments, value, replacement)))
+
+
+def _small(value: dict[Any, Any]) -> tuple[tuple[Any, type, Any], ...] | None:
+    """A small object of scalar members as its members, typed: what its words show of it
+    (its preview, type and name) follows from them. None for any other object."""
+    if len(value) > 4:
+        return None
+    out = tuple((k, type(v), v) for k, v in value.items())
+    for k, kind, _ in out:
+        if type(k) is not str or kind not in _REMEMBERED:
+            return None
+    return out
 
 
 def _diagnostic(
