@@ -36,6 +36,7 @@ from fwcompat.engine._tables import pack_tables
 
 from ._conditions import Context
 from ._findings import CopyOnWrite, Found, document_order, under
+from ._json import keepable
 from ._onepass import index_first, run_once
 from ._paths import MISSING, PathTrie, Segment, is_index
 from ._places import UNREACHABLE, Place, by_rule, lookup, position, reread
@@ -337,9 +338,10 @@ def _plain_matches(
             for k, (path, rules, _) in enumerate(paths)
             for index in _plain_firing(scope, rules, path, values[k], ctx)
         )
-        if len(memo) >= 256:
-            memo.clear()
-        memo[key] = firing
+        if keepable(key):
+            if len(memo) >= 256:
+                memo.clear()
+            memo[key] = firing
     return [(index, paths[k][0], values[k]) for index, k in firing]
 
 
@@ -359,7 +361,7 @@ def _plain_by_path(
         firing = memo.get(key) if key is not None else None
         if firing is None:
             firing = _plain_firing(scope, rules, path, value, ctx)
-            if key is not None:
+            if key is not None and keepable(key):
                 if len(memo) >= 256:
                     memo.clear()
                 memo[key] = firing
@@ -577,12 +579,14 @@ def _header_findings(plan: Plan, headers: Any) -> tuple[dict[str, Any], tuple[Di
     new_headers, found = _run_scope("headers", header_doc, plan.scopes["headers"], plan.tables)
     out = new_headers if isinstance(new_headers, dict) else {}
     diagnostics = tuple(document_order(header_doc, found))
-    _remember(plan, key, (None if out == header_doc else dict(out), diagnostics))
+    changed = None if out == header_doc else dict(out)
+    _remember(plan, key, (changed, diagnostics), tuple(changed.items()) if changed else ())
     return out, diagnostics
 
 
-def _remember(plan: Plan, key: tuple[Any, ...] | None, value: Any) -> None:
-    if key is None:
+def _remember(plan: Plan, key: tuple[Any, ...] | None, value: Any, kept: Any = ()) -> None:
+    """Store an answer, unless its key or what it ``kept`` of the request is large."""
+    if key is None or not keepable(key) or not keepable(kept):
         return
     if len(plan.memo) >= _MEMO_SIZE:
         plan.memo.clear()

@@ -15,11 +15,13 @@ from typing import Any
 
 __all__ = [
     "MAX_DEPTH",
+    "MEMO_TEXT",
     "TYPE_CHECKS",
     "describe",
     "is_integer",
     "is_number",
     "json_equal",
+    "keepable",
     "non_json",
     "short",
 ]
@@ -28,6 +30,34 @@ MAX_DEPTH = 512
 """Deepest nesting a request may have. Deeper values are reported, never walked
 (natively or in Python), so a 100,000-deep value costs nothing and crashes nothing;
 no real request comes near it (Python's own JSON parser stops near 1,000)."""
+
+
+MEMO_TEXT = 256
+"""Longest string a remembered answer may be keyed on or hold. The engine's memos keep a
+few hundred entries each; a bound on each entry keeps a stream of requests with 30 MB
+values from being kept alive by them (memory stays in proportion to the request)."""
+
+
+def keepable(key: Any) -> bool:
+    """Whether a memo may keep this key (a tuple of tuples of scalars and types): every
+    string short, every integer within 64 bits, a few thousand values at most. Asked only
+    when an entry is stored, so a request answered from a memo pays nothing for it."""
+    stack = [key]
+    budget = 4096
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is tuple:
+            budget -= len(item)
+            if budget < 0:
+                return False
+            stack.extend(item)
+        elif kind is str:
+            if len(item) > MEMO_TEXT:
+                return False
+        elif kind is int and not -(1 << 64) < item < (1 << 64):
+            return False
+    return True
 
 
 def is_integer(x: Any) -> bool:

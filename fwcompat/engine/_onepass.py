@@ -25,6 +25,7 @@ from typing import Any
 
 from ._conditions import Context
 from ._findings import CopyOnWrite, Found
+from ._json import keepable
 from ._paths import MISSING, Segment
 from ._places import Place, position, reread
 from ._steps import Step, Steps, edit, refused, report, validate
@@ -162,7 +163,7 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
         if not late and pairs is not None:
             order = tuple(sorted({*(index for index, _ in kept), *scope.schemas}))
             planned = (kept, tuple(edits), pairs, order, _items(scope, edits))
-    if small:
+    if small and keepable(key):
         if len(memo) >= 256:
             memo.clear()
         memo[key] = planned
@@ -233,9 +234,11 @@ def _to_ask(
             break
         if not gone:  # at or under a removed member, what the rule matched is gone
             out.append((index, place))  # type: ignore[union-attr]
-    if len(memo) >= 256:
-        memo.clear()
-    memo[key] = result = None if out is None else tuple(out)
+    result = None if out is None else tuple(out)
+    if len(edits) <= 64 and keepable(key):  # small only, as _planned: the key holds places
+        if len(memo) >= 256:
+            memo.clear()
+        memo[key] = result
     return result
 
 

@@ -17,7 +17,7 @@ from fwcompat.engine._replacements import computed_replacement
 
 from ._conditions import Context
 from ._findings import CopyOnWrite, Fields, Found, diagnostic, shown, under
-from ._json import short
+from ._json import keepable, short
 from ._paths import MISSING, PathTrie, Segment, format_pointer
 from ._places import Place
 from ._prefilter import Locator
@@ -171,9 +171,10 @@ def report(
         said = step.said.get(key)
         if said is None:
             said = _diagnostic(step, segments, value, replacement)
-            if len(step.said) >= 64:
-                step.said.clear()
-            step.said[key] = said
+            if keepable(key):
+                if len(step.said) >= 64:
+                    step.said.clear()
+                step.said[key] = said
         found.append((segments, said))
         return
     found.append((segments, _diagnostic(step, segments, value, replacement)))
