@@ -245,7 +245,9 @@ class CompatMiddleware:
         if key in memo:
             return memo[key]
         found = self._match_path(*key)
-        if len(memo) < 256:  # the paths clients send: a bounded memo
+        if len(key[0]) + len(key[1]) <= 1024:  # the paths clients send: a bounded memo
+            if len(memo) >= 256:
+                memo.clear()  # junk paths cannot keep the real ones out for good
             memo[key] = found
         return found
 

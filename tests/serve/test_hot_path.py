@@ -197,7 +197,13 @@ def test_the_endpoint_match_is_remembered_and_bounded(monkeypatch: Any) -> None:
     assert calls == ["/v1/messages"]
     for i in range(1000):  # paths a client makes up: the memo stops growing
         middleware._api_path({"type": "http", "path": f"/x{i}", "headers": []})
-    assert len(middleware._api_paths) == 256
+        assert len(middleware._api_paths) <= 256
+    calls.clear()
+    assert [middleware._api_path(scope) for _ in range(10)] == ["/v1/messages"] * 10
+    assert calls == ["/v1/messages"]  # remembered again after the junk
+    long = {"type": "http", "path": "/v1/messages/" + "x" * 100_000, "headers": []}
+    middleware._api_path(long)
+    assert max(len(path) for path, _ in middleware._api_paths) < 1024  # a long path is not kept
 
 
 def test_request_ids_are_distinct_and_of_the_documented_form() -> None:
