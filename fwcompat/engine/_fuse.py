@@ -41,7 +41,8 @@ def fuse(schema: Any, constraint: Any, resolve: Resolve) -> Any:
         return _both(schema, constraint)
     if set(schema) == {"$ref"}:
         target = resolve(schema["$ref"])
-        if isinstance(target, Mapping) and (_STRUCTURE & set(constraint) or _union(target)):
+        wanted = _STRUCTURE | {"not"}
+        if isinstance(target, Mapping) and (wanted & set(constraint) or _union(target)):
             return fuse(target, constraint, resolve)
         return _both(schema, constraint)
     if "$ref" in schema or "patternProperties" in schema or "unevaluatedProperties" in schema:
@@ -50,7 +51,30 @@ def fuse(schema: Any, constraint: Any, resolve: Resolve) -> Any:
     if keyword is not None:
         branches = [_branch(b, constraint, resolve) for b in schema[keyword]]
         return {**schema, keyword: branches}
+    values = _finite(schema)
+    if values is not None:
+        return _filtered(schema, values, constraint)
     return _into(schema, constraint, resolve)
+
+
+def _finite(schema: Mapping[str, Any]) -> list[Any] | None:
+    """The values an ``enum`` or ``const`` allows, when each is a string or null (values
+    that equal only themselves), or None."""
+    values = schema["enum"] if "enum" in schema else [schema["const"]] if "const" in schema else 0
+    if isinstance(values, list) and all(v is None or isinstance(v, str) for v in values):
+        return values
+    return None
+
+
+def _filtered(schema: Mapping[str, Any], values: list[Any], constraint: Any) -> Any:
+    """``schema`` and ``constraint``, for a schema that allows only ``values``: the
+    constraint decided on each value (a rule about ``role`` is then no check at all)."""
+    kept = [value for value in values if _holds(constraint, value)]
+    if len(kept) == len(values):
+        return schema
+    if not kept:
+        return False
+    return {**schema, "enum": kept}
 
 
 def _union(schema: Mapping[str, Any]) -> str | None:
@@ -132,6 +156,15 @@ def _into(schema: Mapping[str, Any], constraint: Any, resolve: Resolve) -> Any:
     out = dict(schema)
     members, items, rest = _split(constraint)
     types = _types(schema)
+    if types is None or "object" in types:
+        kept: list[Any] = []
+        for part in rest:
+            pair = _negated_member(part, types == {"object"})
+            if pair is None:
+                kept.append(part)
+            else:
+                members.append(pair)
+        rest = kept
     if types is not None and "array" not in types:
         items = []  # only arrays have items
     if types is not None and "object" not in types:
@@ -152,6 +185,57 @@ def _into(schema: Mapping[str, Any], constraint: Any, resolve: Resolve) -> Any:
         out["additionalProperties"] = fuse(s_add, _all([add for _, add in members]), resolve)
     if rest:
         out["allOf"] = [*rest, *out.get("allOf", ())]
+    return out
+
+
+def _negated_member(part: Any, an_object: bool) -> tuple[dict[str, Any], Any] | None:
+    """``not (object, with member m, where A holds)`` as ``properties: {m: not A}``, a
+    check made where m is, when m is there; None for any other part. Exact on objects,
+    and on anything when the part itself asks for an object (``an_object``: the place
+    is known to hold one)."""
+    if not isinstance(part, Mapping) or set(part) - _ANNOTATIONS != {"not"}:
+        return None
+    conjuncts = _conjuncts(part["not"])
+    if conjuncts is None:
+        return None
+    required: set[str] = set()
+    props: dict[str, list[Any]] = {}
+    for conjunct in conjuncts:
+        for keyword, value in conjunct.items():
+            if keyword == "type" and value in ("object", ["object"]):
+                an_object = True
+            elif keyword == "required" and isinstance(value, list):
+                required.update(value)
+            elif keyword == "properties" and isinstance(value, Mapping):
+                for name, sub in value.items():
+                    props.setdefault(name, []).append(sub)
+            elif keyword not in _ANNOTATIONS:
+                return None
+    if not an_object or len(required) != 1 or not set(props) <= required:
+        return None
+    (name,) = required
+    if not isinstance(name, str):
+        return None
+    inner = _all(props.get(name, []))
+    return {name: True if inner is False else False if inner is True else {"not": inner}}, True
+
+
+def _conjuncts(schema: Any) -> list[Mapping[str, Any]] | None:
+    """``schema`` as a list of schemas that must all hold (``allOf`` flattened), or None
+    when one of them is not an object schema."""
+    if schema is True:
+        return []
+    if not isinstance(schema, Mapping):
+        return None
+    parts = schema.get("allOf", [])
+    if not isinstance(parts, list):
+        return None
+    out: list[Mapping[str, Any]] = [{k: v for k, v in schema.items() if k != "allOf"}]
+    for part in parts:
+        inner = _conjuncts(part)
+        if inner is None:
+            return None
+        out += inner
     return out
 
 
