@@ -298,3 +298,103 @@ def _holds(schema: Any, value: str) -> bool:
 def _checker(schema_json: str) -> Callable[[Any], bool]:
     validator = jsonschema_rs.validator_for(loads(schema_json))
     return lambda value: bool(validator.is_valid(value))
+
+
+_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_ONE = (
+    "additionalProperties", "items", "not", "if", "then", "else", "contains", "propertyNames",
+    "unevaluatedProperties", "unevaluatedItems",
+)  # fmt: skip
+_TIED = (
+    frozenset({"properties", "patternProperties", "additionalProperties"}),
+    frozenset({"items", "prefixItems"}),
+    frozenset({"if", "then", "else"}),
+    frozenset({"contains", "minContains", "maxContains"}),
+)
+"""Keywords that read each other: a part of ``allOf`` holding one of a group is merged
+into a schema holding none of that group."""
+_ALONE = frozenset(
+    {"$ref", "$dynamicRef", "$id", "$anchor", "$dynamicAnchor", "unevaluatedProperties",
+     "unevaluatedItems"}
+)  # fmt: skip
+
+
+def lean(schema: Any) -> Any:
+    """The same yes/no answer on every document, with less for the validator to do:
+    ``not {}`` is ``false``, ``allOf`` is flattened into its schema where no keyword
+    reads another, an ``allOf`` or ``anyOf`` of one schema is that schema, and the rules'
+    tags and other annotations are dropped. For a gate only: nothing is reported from it."""
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for keyword, value in schema.items():
+        if keyword in _ANNOTATIONS:
+            continue
+        if keyword in _MAPS and isinstance(value, Mapping):
+            out[keyword] = {name: lean(sub) for name, sub in value.items()}
+        elif keyword in _LISTS and isinstance(value, list):
+            out[keyword] = [lean(sub) for sub in value]
+        elif keyword in _ONE:
+            out[keyword] = lean(value)
+        else:
+            out[keyword] = value
+    if "not" in out:
+        if _trivial(out["not"]):
+            return False
+        if out["not"] is False:
+            del out["not"]
+    choices = out.pop("anyOf", None)
+    if isinstance(choices, list) and not any(_trivial(c) for c in choices):
+        choices = [c for c in choices if c is not False]
+        if not choices:
+            return False
+        if len(choices) == 1:  # one choice: it must hold
+            out["allOf"] = [*out.get("allOf", ()), choices[0]]
+        else:
+            out["anyOf"] = choices
+    elif choices is not None and not isinstance(choices, list):
+        out["anyOf"] = choices
+    if isinstance(out.get("allOf"), list):
+        joined: Any = _joined(out, out.pop("allOf"))
+        return joined if joined is False or joined else True
+    return out if out else True
+
+
+def _trivial(schema: Any) -> bool:
+    return schema is True or (isinstance(schema, Mapping) and not schema)
+
+
+def _joined(out: dict[str, Any], parts: list[Any]) -> Any:
+    """``out`` and every one of ``parts``: nested ``allOf`` flattened, each part merged
+    into ``out`` where that is the same schema, the rest left in ``allOf``."""
+    flat: list[Any] = []
+    stack = list(reversed(parts))
+    while stack:
+        part = stack.pop()
+        inner = part.get("allOf") if isinstance(part, Mapping) else None
+        if isinstance(inner, list) and not _ALONE & set(part):
+            stack.extend(reversed(inner))
+            rest = {k: v for k, v in part.items() if k != "allOf"}
+            if rest:
+                flat.append(rest)
+        elif part is False:
+            return False
+        elif not _trivial(part):
+            flat.append(part)
+    kept: list[Any] = []
+    for part in flat:
+        if isinstance(part, Mapping) and _mergeable(out, part):
+            out.update(part)
+        else:
+            kept.append(part)
+    if kept:
+        out["allOf"] = kept
+    return out
+
+
+def _mergeable(out: Mapping[str, Any], part: Mapping[str, Any]) -> bool:
+    """Whether ``part``'s keywords can sit beside ``out``'s with the same meaning."""
+    if set(out) & set(part) or _ALONE & (set(out) | set(part)):
+        return False
+    return not any(group & set(out) and group & set(part) for group in _TIED)

@@ -27,7 +27,7 @@ from typing import Any
 
 import jsonschema_rs
 
-from ._fuse import fuse
+from ._fuse import fuse, lean
 from ._json import TYPE_CHECKS, describe, expanded_size, non_json, short
 from ._paths import MISSING, Segment
 from ._pieces import LARGE, Moved, Pieces, larger_than
@@ -215,7 +215,7 @@ class CompiledSchema:
 
         for constraint in constraints:
             schema = fuse(schema, constraint, resolve)
-        return schema, defs
+        return lean(schema), {name: lean(sub) for name, sub in defs.items()}
 
     def gate(self, *constraints: Mapping[str, Any]) -> Callable[[Any], bool]:
         """A yes/no check: valid JSON, valid here, and every extra constraint holds.
