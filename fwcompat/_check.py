@@ -34,13 +34,17 @@ def prepare(config: Config) -> None:
 
 
 _recent: dict[int, tuple[Config, Plan]] = {}
+_default_plan: Plan | None = None
+"""The default config's plan, once prepared: ``check(body)`` looks nothing up."""
 
 
 def _plan_for(config: ConfigLike) -> Plan:
     """The plan of a config; the same Config object (a gateway's, or the default) is
     looked up by identity, without hashing its fields on every request."""
+    global _default_plan
     if config is None:
-        config = _DEFAULT
+        _default_plan = _default_plan or _prepared(_DEFAULT)
+        return _default_plan
     entry = _recent.get(id(config))
     if entry is not None and entry[0] is config:
         return entry[1]
@@ -67,7 +71,10 @@ def check(
     problems are error diagnostics. Raises :class:`~fwcompat.ConfigError` or
     :class:`~fwcompat.RuleFileError` for bad configuration.
     """
-    return run_plan(_plan_for(config), body=body, headers=headers, base_url=base_url, path=path)
+    plan = _default_plan if config is None else None
+    if plan is None:
+        plan = _plan_for(config)
+    return run_plan(plan, body=body, headers=headers, base_url=base_url, path=path)
 
 
 def normalize(
