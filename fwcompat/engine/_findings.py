@@ -8,6 +8,7 @@ template, computing each placeholder only if the template names it.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fwcompat._diagnostics import Diagnostic, Fix, Severity, make_diagnostic
@@ -167,7 +168,16 @@ def document_order(original: Any, found: Found) -> list[Diagnostic]:
                 node = None
         return tuple(out)
 
-    keys = [  # a member of the document (most findings) without a call
-        (top.get(s[0], end),) if top is not None and len(s) == 1 else position(s) for s, _ in found
-    ]
+    if top is None:
+        keys = [position(s) for s, _ in found]
+    else:
+        # Findings under different members of the document are ordered by those members
+        # alone: only those sharing a member (or the document itself) need their full place.
+        firsts = [top.get(s[0], end) if s else -1 for s, _ in found]
+        keys = [(first,) for first in firsts]
+        if len(set(firsts)) < len(firsts):
+            shared = {first for first, n in Counter(firsts).items() if n > 1}
+            for i, (s, _) in enumerate(found):
+                if firsts[i] in shared:
+                    keys[i] = position(s)
     return [found[i][1] for i in sorted(range(len(found)), key=keys.__getitem__)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any
 
 from fwcompat._diagnostics import Diagnostic, Fix, Severity
@@ -44,11 +45,40 @@ class Step:
     """The rule's action (read on every match: kept here, not looked up each time)."""
     edits: bool = field(init=False, compare=False, repr=False)
     """Whether the rule changes the request where it fires."""
+    blind: bool = field(init=False, compare=False, repr=False)
+    """Whether its diagnostic does not depend on the matched value (its words name only
+    the place): then it is remembered by place alone, the value not previewed."""
 
     def __post_init__(self) -> None:
-        action = self.compiled.rule.action
+        rule = self.compiled.rule
+        action = rule.action
+        edits = not self.refuse and action in ("remove", "replace")
         object.__setattr__(self, "action", action)
-        object.__setattr__(self, "edits", not self.refuse and action in ("remove", "replace"))
+        object.__setattr__(self, "edits", edits)
+        raised = edits and self.severity is Severity.ERROR and rule.severity is not Severity.ERROR
+        named = _named(rule.message)
+        blind = not raised and named is not None and named <= _PLACE_ONLY
+        object.__setattr__(self, "blind", blind)
+
+
+_PLACE_ONLY = frozenset({"key", "pointer", "where"})
+"""Placeholders that follow from the place alone (see :class:`Fields`)."""
+
+
+def _named(template: str) -> frozenset[str] | None:
+    """The placeholders a message template names; None when one is not a plain name
+    (an attribute, an index, a nested field), or the template does not parse."""
+    names: set[str] = set()
+    try:
+        for _, name, spec, _ in Formatter().parse(template):
+            if name is None:
+                continue
+            if not name.isidentifier() or (spec and "{" in spec):
+                return None
+            names.add(name)
+    except ValueError:
+        return None
+    return frozenset(names)
 
 
 Check = Callable[[Any], bool]
@@ -151,9 +181,12 @@ def report(
     if step.action == "reject":
         rejected.add(segments)
     if type(replacement) in _REMEMBERED:
-        kind = type(value)
-        if kind in _REMEMBERED or value is MISSING:
-            seen: Any = value
+        kind: Any = type(value)
+        seen: Any = None
+        if step.blind:  # its words name only the place: the value is not shown
+            kind = None
+        elif kind in _REMEMBERED or value is MISSING:
+            seen = value
         elif kind is list:  # its words show it only through a short preview
             seen = short(value)
         elif kind is dict:  # and, for an object, its type and name
