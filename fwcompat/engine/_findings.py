@@ -25,19 +25,18 @@ Found = list[tuple[tuple[Segment, ...], Diagnostic]]
 class CopyOnWrite:
     """A document plus the set of containers this run already owns (copied)."""
 
-    __slots__ = ("_keep", "_owned", "root")
+    __slots__ = ("_owned", "root")
 
     def __init__(self, root: Any) -> None:
         self.root = root
-        self._owned: set[int] = set()
-        self._keep: list[Any] = []  # owned copies stay alive, so their ids stay unique
+        # The copies this run owns, by id; holding them keeps their ids unique.
+        self._owned: dict[int, Any] = {}
 
     def _own(self, node: Any) -> Any:
         if id(node) in self._owned:
             return node
         copy: Any = dict(node) if isinstance(node, dict) else list(node)
-        self._owned.add(id(copy))
-        self._keep.append(copy)
+        self._owned[id(copy)] = copy
         return copy
 
     def _parent(self, segments: tuple[Segment, ...]) -> Any:
@@ -59,6 +58,14 @@ class CopyOnWrite:
             del self.root[segments[0]]
             return
         del self._parent(segments)[segments[-1]]
+
+    def remove_members(self, names: list[Segment]) -> None:
+        """Remove these members of the document (an object), in one step."""
+        root = self.root
+        if id(root) not in self._owned:
+            self.root = root = self._own(root)
+        for name in names:
+            del root[name]
 
     def replace(self, segments: tuple[Segment, ...], value: Any) -> None:
         self._parent(segments)[segments[-1]] = value

@@ -344,15 +344,28 @@ def _edited(
     first), and the refused fixes, worded with the document as the rule saw it."""
     values: dict[int, list[Any]] = {}
     early: dict[int, Found] = {}
+    # Removals commute: the places kept never overlap (a place at or under an earlier
+    # edit is asked again, not kept). So the document's own members are removed together,
+    # before the next step that reads the document (a replacement, a refused fix).
+    members: list[Segment] = []
     for index, places in kept.items():
         step = scope.steps[index]
         if step.edits and step.action == "remove":  # nothing to remember: no replacement
             for segments, _ in reversed(places):
-                doc.remove(segments)
-        elif step.edits:
+                if len(segments) == 1:
+                    members.append(segments[0])
+                else:
+                    doc.remove(segments)
+            continue
+        if members and (step.edits or (step.refuse and places)):
+            doc.remove_members(members)
+            members = []
+        if step.edits:
             values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
         elif step.refuse and places:
             refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
+    if members:
+        doc.remove_members(members)
     return values, early
 
 
