@@ -21,6 +21,7 @@ replaced under a rule's path, the document itself replaced.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from ._conditions import Context
@@ -33,6 +34,7 @@ from ._steps import Step, Steps, edit, refused, report, validate
 __all__ = ["index_first", "run_once"]
 
 Tables = Mapping[str, Mapping[str, str]]
+_FIRST = itemgetter(0)
 Edit = tuple[tuple[Segment, ...], bool, int]  # where, a removal?, the rule's index
 Window = tuple[tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], int]
 Index = tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...], Window]
@@ -147,10 +149,10 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
     the (rule, place) pairs to ask again, and the rules to report, in order; None when the
     general loop must decide. A pure function of the rules and places matched, so
     remembered per scope by them."""
-    shape = tuple([(index, tuple([p[0] for p in matched[index]])) for index in sorted(matched)])
+    shape = tuple([(index, tuple(map(_FIRST, matched[index]))) for index in sorted(matched)])
     key = ("planned", shape)
     memo = scope.memo
-    small = sum(len(places) for _, places in shape) <= 64  # a large shape is not kept
+    small = sum(map(len, matched.values())) <= 64  # a large shape is not kept
     known: Any = memo.get(key, memo) if small else memo  # one lookup: threads may clear it
     if known is not memo:
         return known  # type: ignore[no-any-return]

@@ -150,6 +150,16 @@ class Steps:
     plain_memo: dict[Any, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
     """The plain rules that fire on a scalar value at a path, by path and typed value (data
     only, bounded): a client sends the same model and fields again and again."""
+    plain_firsts: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    """The first member of each of :attr:`plain_paths` (read in one native loop)."""
+    plain_nested: tuple[int, ...] = field(init=False, compare=False, repr=False)
+    """Which of :attr:`plain_paths` go deeper than a member of the document."""
+
+    def __post_init__(self) -> None:
+        paths = self.plain_paths
+        object.__setattr__(self, "plain_firsts", tuple(p[0] if p else "" for p, _, _ in paths))
+        nested = tuple(k for k, (p, _, _) in enumerate(paths) if len(p) != 1)
+        object.__setattr__(self, "plain_nested", nested)
 
 
 def edit(
