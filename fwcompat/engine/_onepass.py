@@ -410,16 +410,15 @@ def run_once(
             rejected.update(segments for segments, _ in kept[index])
             continue
         places = kept.get(index, [])
-        more = added.get(index)
-        if more:
-            places = sorted([*places, *more], key=lambda p: position(p[0]))
+        if added and index in added:
+            places = sorted([*places, *added[index]], key=lambda p: position(p[0]))
         if not places:
             continue
-        replacements = values.get(index)
-        if replacements is None:  # a removal or a note: no replacement
+        if index not in values:  # a removal or a note: no replacement
             for segments, value in reversed(places):
                 report(step, segments, value, None, rejected, found)
             continue
+        replacements = values[index]
         for i, (segments, value) in enumerate(reversed(places)):
             report(step, segments, value, replacements[i], rejected, found)
     return doc.root, found

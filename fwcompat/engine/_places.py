@@ -26,15 +26,20 @@ def reread(document: Any, raw: tuple[Any, ...]) -> Place | None:
     node = document
     segments: list[Segment] = []
     last = len(raw) - 1
-    for depth, seg in enumerate(raw):
-        if isinstance(node, dict):
-            key = seg if isinstance(seg, str) else str(seg)
+    for depth, seg in enumerate(raw):  # the exact types first: no call for plain JSON
+        kind = type(node)
+        if kind is dict or (kind is not list and isinstance(node, dict)):
+            key = seg if type(seg) is str or isinstance(seg, str) else str(seg)
             if key not in node:
                 return ((*segments, key), MISSING) if depth == last else None
-            segments.append(key)
+            segments += (key,)
             node = node[key]
-        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
-            segments.append(seg)
+        elif (
+            (kind is list or isinstance(node, (list, tuple)))
+            and (type(seg) is int or isinstance(seg, int))
+            and 0 <= seg < len(node)
+        ):
+            segments += (seg,)
             node = node[seg]
         else:
             return None
