@@ -35,7 +35,8 @@ class CopyOnWrite:
     def _own(self, node: Any) -> Any:
         if id(node) in self._owned:
             return node
-        copy: Any = dict(node) if isinstance(node, dict) else list(node)
+        is_dict = type(node) is dict or (type(node) is not list and isinstance(node, dict))
+        copy: Any = dict(node) if is_dict else list(node)
         self._owned[id(copy)] = copy
         return copy
 

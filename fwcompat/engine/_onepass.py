@@ -116,7 +116,11 @@ class _Edited:
 Shape = tuple[tuple[int, tuple[tuple[Segment, ...], ...]], ...]  # rules and their places
 Kept = tuple[tuple[int, tuple[int, ...] | None], ...]  # per rule: the places kept (None: all)
 Pairs = tuple[tuple[int, tuple[Segment, ...]], ...]  # (rule, place) to ask again
-Planned = tuple[Kept, tuple[Edit, ...], Pairs, tuple[int, ...], tuple[int, ...]]
+# ... the rules to report, the elements an edit falls inside, and the elements an edit
+# falls in or at (None: an edit of the split member itself, so the whole schema is asked)
+Planned = tuple[
+    Kept, tuple[Edit, ...], Pairs, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None
+]
 
 
 def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None:
@@ -164,7 +168,8 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
         pairs = _to_ask(scope, edits) if edits and not late else ()
         if not late and pairs is not None:
             order = tuple(sorted({*(index for index, _ in kept), *scope.schemas}))
-            planned = (kept, tuple(edits), pairs, order, _items(scope, edits))
+            items = _items(scope, edits)
+            planned = (kept, tuple(edits), pairs, order, items, _parts(scope, edits))
     if small and keepable(key):
         if len(memo) >= 256:
             memo.clear()
@@ -271,14 +276,14 @@ def _asked_again(
 
 
 def _valid_by_parts(
-    scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...], ok: frozenset[int]
+    scope: Steps, root: Any, failed: list[int], parts: tuple[int, ...] | None, ok: frozenset[int]
 ) -> bool:
     """Whether the schema surely holds on the edited document, asked message by message:
     a message that passed the split gate before the edits and that no edit touched, or
     that passes it after the edits (``ok``), is not asked again. False also when it
     cannot tell (then the whole schema is asked)."""
     checks = scope.split.checks() if scope.split is not None else None
-    if checks is None or -1 in failed or type(root) is not dict:
+    if checks is None or parts is None or -1 in failed or type(root) is not dict:
         return False
     _, _, shallow, one = checks
     name = scope.split.name if scope.split is not None else ""
@@ -286,13 +291,7 @@ def _valid_by_parts(
         return False
     items: list[Any] = root.get(name) or []
     again = set(failed)
-    for segments, _, _ in edits:
-        if segments[0] == name:
-            if len(segments) < 2:
-                return False
-            if not isinstance(segments[1], int):
-                return False
-            again.add(segments[1])
+    again.update(parts)
     try:
         if not shallow(root):
             return False
@@ -300,6 +299,19 @@ def _valid_by_parts(
         return all(one(items[i]) for i in sorted(again) if isinstance(i, int) and i < len(items))
     except (ValueError, TypeError, OverflowError, RecursionError):
         return False
+
+
+def _parts(scope: Steps, edits: list[Edit]) -> tuple[int, ...] | None:
+    """The elements of the split member that an edit falls in or at; None when an edit
+    is at the member itself or at a member of it that is not an element."""
+    name = scope.split.name if scope.split is not None else ""
+    out: set[int] = set()
+    for segments, _, _ in edits:
+        if segments[0] == name:
+            if len(segments) < 2 or not isinstance(segments[1], int):
+                return None
+            out.add(segments[1])
+    return tuple(sorted(out))
 
 
 def _items(scope: Steps, edits: list[Edit]) -> tuple[int, ...]:
@@ -384,7 +396,7 @@ def run_once(
     planned = _planned(scope, matched)
     if planned is None:
         return None
-    keep, edits, pairs, order, items = planned
+    keep, _, pairs, order, items, parts = planned
     kept = {
         index: matched[index] if at is None else [matched[index][j] for j in at]
         for index, at in keep
@@ -402,7 +414,7 @@ def run_once(
     for index in sorted({*order, *added}) if added else order:
         step = scope.steps[index]
         if step.compiled.schema is not None:
-            if not _valid_by_parts(scope, doc.root, failed, edits, ok):
+            if not _valid_by_parts(scope, doc.root, failed, parts, ok):
                 validate(step, doc.root, rejected, found, tables)
             continue
         if index in early:

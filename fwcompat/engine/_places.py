@@ -51,12 +51,12 @@ def lookup(document: Any, tokens: tuple[str, ...]) -> Any:
     or unreachable (then no rule can see it: callers check the parent exists)."""
     node = document
     for token in tokens[:-1]:
-        if not isinstance(node, dict) or token not in node:
+        if (type(node) is not dict and not isinstance(node, dict)) or token not in node:
             return UNREACHABLE
         node = node[token]
     if not tokens:
         return node
-    if not isinstance(node, dict):
+    if type(node) is not dict and not isinstance(node, dict):
         return UNREACHABLE
     return node.get(tokens[-1], MISSING)
 
