@@ -265,6 +265,14 @@ def _make_usage(counts: Mapping[str, int]) -> Usage:
     )
 
 
+def _problem(raw: Any, counts: Mapping[str, int], required: tuple[str, ...]) -> str:
+    """Why a ``usage`` object (``raw``, its valid ``counts``) is bad; the empty string if not."""
+    if raw is None:
+        return "has no usage"
+    missing = [name for name in required if name not in counts]
+    return f"usage has no valid {' or '.join(missing)}" if missing else ""
+
+
 def _usage(
     raw: Any, required: tuple[str, ...] = ("input_tokens", "output_tokens")
 ) -> tuple[Usage | None, str]:
@@ -272,10 +280,7 @@ def _usage(
     if raw is None:
         return None, "has no usage"
     counts = _counts(raw)
-    missing = [name for name in required if name not in counts]
-    if missing:
-        return _make_usage(counts), f"usage has no valid {' or '.join(missing)}"
-    return _make_usage(counts), ""
+    return _make_usage(counts), _problem(raw, counts, required)
 
 
 def usage_from_response(response: Any, pack: Any = None) -> Usage | None:
@@ -304,6 +309,39 @@ def _orjson() -> Any:
     except ImportError:
         return None
     return orjson
+
+
+def _read_event(data: bytes) -> Any:
+    """An event's ``data`` as orjson reads it, when that is surely what :func:`json.loads`
+    reads from its UTF-8 text as far as the meter sees; else ``None`` (the caller then
+    decodes it the general way).
+
+    orjson refuses what ``json.loads`` reads leniently (``NaN``, lone surrogates, invalid
+    UTF-8, deep nesting, numbers past a double); it reads an integer past 64 bits as a
+    float, which only matters among the counts: a float there goes the general way too.
+    """
+    orjson = _orjson()
+    if orjson is None or not data:
+        return None
+    try:
+        document = orjson.loads(data)
+    except ValueError:  # orjson.JSONDecodeError
+        return None
+    if type(document) is dict:
+        usage = document.get("usage")
+        message = document.get("message")
+        if type(message) is dict:
+            usage = (usage, message.get("usage"))
+        if _has_float(usage):
+            return None
+    return document
+
+
+def _has_float(usage: Any) -> bool:
+    """Whether a float is among the values of ``usage`` (a dict, or a pair of them)."""
+    if type(usage) is tuple:
+        return any(_has_float(u) for u in usage)
+    return type(usage) is dict and any(type(v) is float for v in usage.values())
 
 
 def _read_json(raw: bytes | bytearray | str) -> Any:
@@ -410,12 +448,13 @@ class UsageMeter:
                     index,
                 )
             raw = _get(event, "usage")
-            usage, problem = _usage(raw, self.shape.message_delta)
+            counts = _counts(raw)
+            problem = _problem(raw, counts, self.shape.message_delta)
             if problem:
                 self._issue("FWU004", "bad-usage", f"the message_delta event {problem}", index)
-            if usage is not None:
+            if raw is not None:
                 # Cumulative: the delta's counts override what message_start said.
-                self._usage = _make_usage({**self._start, **_counts(raw)})
+                self._usage = _make_usage({**self._start, **counts} if self._start else counts)
         elif kind == "message_start":
             if self.shape.message_start:
                 self._start = _counts(_get(_get(event, "message"), "usage"),
@@ -517,9 +556,15 @@ class UsageMeter:
             for event in self._region.feed(raw):
                 self.feed_sse(event)
             return
-        name, data = match.groups()
-        text = data.decode("utf-8", "replace")
-        self.feed_sse(SSEEvent(None if name is None else name.decode("utf-8", "replace"), text))
+        name_bytes, data = match.groups()
+        name = None if name_bytes is None else name_bytes.decode("utf-8", "replace")
+        document = _read_event(data)
+        if type(document) is not dict:  # not an object, or not surely read as json.loads would
+            self.feed_sse(SSEEvent(name, data.decode("utf-8", "replace")))
+            return
+        if "type" not in document and name:
+            document["type"] = name
+        self.feed(document)
 
     def _skip(self, run: bytes) -> None:
         """Count a run of events without usage, or decode it when it is not plain."""

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fwcompat.usage import (
+    ANTHROPIC_SHAPE,
     SSEDecoder,
     SSEEvent,
     StreamIssue,
@@ -430,3 +431,85 @@ def test_an_empty_chunk_between_cr_and_lf_is_not_a_blank_line() -> None:
     events = [*decoder.feed(raw[:cut]), *decoder.feed(b""), *decoder.feed(raw[cut:])]
     assert [*events, *decoder.flush()] == SSEDecoder().feed(raw)
     assert events == [SSEEvent("a", "1\n2")]
+
+
+# ----------------------------------------------------------------- the byte path's JSON reader
+
+
+def _reference(raw: bytes, shape: Any) -> tuple[Usage | None, tuple[StreamIssue, ...], int]:
+    """What the general path reads: every event decoded, its data parsed by ``json.loads``."""
+    meter = UsageMeter(shape)
+    for event in iter_sse([raw]):
+        meter.feed_sse(event)
+    return meter.finish(), meter.issues, meter.events
+
+
+_COUNT_TEXT = st.sampled_from(
+    ["7", "0", "-1", "1.0", "2e3", "NaN", "Infinity", "true", '"3"', "null", "9" * 19,
+     "18446744073709551616", "123456789012345678901234", "9" * 400, "1E400", "-0"]
+)  # fmt: skip
+
+
+@given(
+    start=_COUNT_TEXT,
+    output=_COUNT_TEXT,
+    cache=_COUNT_TEXT,
+    duplicate=st.booleans(),
+    name=st.sampled_from(["message_delta", "", "ping"]),
+)
+def test_the_byte_path_reads_usage_as_json_loads_does(
+    start: str, output: str, cache: str, duplicate: bool, name: str
+) -> None:
+    """The metered events of a raw stream are read by orjson where that reads them as
+    ``json.loads`` would (as far as the meter sees), else the general way: the usage, the
+    issues and the event count are the general path's, whatever the counts' JSON says."""
+    usage = f'{{"input_tokens": {start}, "output_tokens": {output}'
+    usage += f', "cache_read_input_tokens": {cache}}}'
+    delta = f'{{"type": "message_delta", "usage": {usage}}}'
+    if duplicate:  # the last of duplicate keys wins, in both readers
+        delta = f'{{"usage": {{"output_tokens": 1}}, "type": "message_delta", "usage": {usage}}}'
+    message = f'{{"type": "message", "usage": {usage}}}'
+    frames = [
+        f'event: message_start\ndata: {{"type": "message_start", "message": {message}}}\n\n',
+        'event: ping\ndata: {"type": "ping"}\n\n',
+        (f"event: {name}\n" if name else "") + f"data: {delta}\n\n",
+        'event: message_stop\ndata: {"type": "message_stop"}\n\n',
+    ]
+    raw = "".join(frames).encode()
+    for shape in (None, ANTHROPIC_SHAPE):  # message_start's counts ignored, then read
+        meter = UsageMeter(shape)
+        meter.feed_bytes(raw)
+        assert (meter.finish(), meter.issues, meter.events) == _reference(raw, shape)
+
+
+def test_a_plain_stream_is_read_without_the_standard_library_json_or_event_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The byte path reads a provider's stream with one orjson call per metered event: no
+    ``json.loads``, no :class:`SSEEvent`, and one usage object for the one message_delta."""
+    import fwcompat.usage as usage_module
+
+    made: list[str] = []
+    real_loads, real_usage = json.loads, usage_module.Usage
+
+    def counting_loads(*args: Any, **kwargs: Any) -> Any:
+        made.append("json.loads")
+        return real_loads(*args, **kwargs)
+
+    def counting_usage(*args: Any, **kwargs: Any) -> Any:
+        made.append("Usage")
+        return real_usage(*args, **kwargs)
+
+    class CountingEvent(SSEEvent):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            made.append("SSEEvent")
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(usage_module.json, "loads", counting_loads)
+    monkeypatch.setattr(usage_module, "Usage", counting_usage)
+    monkeypatch.setattr(usage_module, "SSEEvent", CountingEvent)
+    meter = UsageMeter("fireworks")
+    meter.feed_bytes(to_sse(fireworks_events(3, 4)))
+    assert meter.finish() == real_usage(3, 4)
+    assert meter.issues == ()
+    assert made == ["Usage"]
