@@ -218,13 +218,6 @@ _ONE_EVENT = re.compile(rb"(?:event: ?([^\n:]*)\n)?data: ?([^\n]*)\n\n")
 line (each field's one optional space after the colon dropped), then the blank line."""
 
 
-def _first_hit(region: bytes) -> int:
-    """Where ``message_`` or ``error`` first occurs in ``region``, or -1."""
-    message = region.find(b"message_")
-    error = region.find(b"error", 0, message if message >= 0 else len(region))
-    return error if error >= 0 else message
-
-
 def _may_carry_usage(data: str) -> bool:
     """Whether an event's data may have a metered ``type`` (cheap: a substring test)."""
     return "message_" in data or "error" in data
@@ -530,30 +523,38 @@ class UsageMeter:
 
     def _feed_region(self, region: bytes) -> None:
         """Complete events (``region`` ends with a blank line), in the fast path: only the
-        events that name a metered type are decoded; the runs between them are counted."""
+        events that name a metered type are decoded; the runs between them are counted.
+
+        Read by positions, without copying what is left: each byte is searched a bounded
+        number of times, however many metered events the region holds."""
         if self._region is None:  # the stream opened without a byte order mark (else: general)
             self._region = SSEDecoder(at_start=False)
-        while region:
-            hit = _first_hit(region)
+        pos, size = 0, len(region)
+        message = region.find(b"message_")  # the next one at or after pos (-1: none left)
+        while pos < size:
+            if 0 <= message < pos:
+                message = region.find(b"message_", pos)
+            error = region.find(b"error", pos, message if message >= 0 else size)
+            hit = error if error >= 0 else message
             if hit < 0:
-                self._skip(region)
+                self._skip(region, pos, size)
                 return
-            start = region.rfind(b"\n\n", 0, hit) + 2 if hit else 0
-            if start < 2:
-                start = 0
+            start = region.rfind(b"\n\n", pos, hit)
+            start = pos if start < 0 else start + 2
             end = region.find(b"\n\n", hit) + 2
-            if start:
-                self._skip(region[:start])
-            self._feed_event(region[start:end])
-            region = region[end:]
+            if start > pos:
+                self._skip(region, pos, start)
+            self._feed_event(region, start, end)
+            pos = end
 
-    def _feed_event(self, raw: bytes) -> None:
-        """One complete event that may carry usage: read directly when it is one optional
-        ``event:`` line and one ``data:`` line (as every provider sends), else decoded."""
-        match = _ONE_EVENT.fullmatch(raw)
+    def _feed_event(self, region: bytes, start: int, end: int) -> None:
+        """One complete event that may carry usage (``region[start:end]``): read directly when
+        it is one optional ``event:`` line and one ``data:`` line (as every provider sends),
+        else decoded."""
+        match = _ONE_EVENT.fullmatch(region, start, end)
         if match is None:
             assert self._region is not None
-            for event in self._region.feed(raw):
+            for event in self._region.feed(region[start:end]):
                 self.feed_sse(event)
             return
         name_bytes, data = match.groups()
@@ -566,13 +567,14 @@ class UsageMeter:
             document["type"] = name
         self.feed(document)
 
-    def _skip(self, run: bytes) -> None:
-        """Count a run of events without usage, or decode it when it is not plain."""
-        if _PLAIN_EVENTS.fullmatch(run) is not None:
-            self.events += run.count(b"\n\n")
+    def _skip(self, region: bytes, start: int, end: int) -> None:
+        """Count a run of events without usage (``region[start:end]``), or decode it when it
+        is not plain."""
+        if _PLAIN_EVENTS.fullmatch(region, start, end) is not None:
+            self.events += region.count(b"\n\n", start, end)
             return
         assert self._region is not None
-        for event in self._region.feed(run):
+        for event in self._region.feed(region[start:end]):
             self.feed_sse(event)
 
     def finish(self) -> Usage | None:
