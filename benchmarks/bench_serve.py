@@ -216,7 +216,8 @@ def start_fwcompat(upstream: str, tree: str | None = None) -> tuple[subprocess.P
             **os.environ,
             "PYTHONPATH": os.pathsep.join([tree, os.environ.get("PYTHONPATH", "")]),
         }
-    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env)
+    # cwd: ``python -m`` puts the working directory first on the path, before PYTHONPATH
+    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env, cwd=tree or None)
     url = f"http://127.0.0.1:{port}"
     wait_ready(proc, url, "fwcompat serve")
     return proc, url

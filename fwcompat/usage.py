@@ -242,6 +242,15 @@ def _counts(raw: Any, names: Iterable[str] = COUNTS) -> dict[str, int]:
     if raw is None:
         return {}
     out = {}
+    if type(raw) is dict:  # parsed JSON: a plain int is a count when not negative
+        for name in names:
+            value = raw.get(name)
+            if type(value) is int:
+                if value >= 0:
+                    out[name] = value
+            elif value is not None and _count(value) is not None:
+                out[name] = value
+        return out
     for name in names:
         value = _count(_get(raw, name))
         if value is not None:
@@ -333,8 +342,12 @@ def _read_event(data: bytes) -> Any:
 def _has_float(usage: Any) -> bool:
     """Whether a float is among the values of ``usage`` (a dict, or a pair of them)."""
     if type(usage) is tuple:
-        return any(_has_float(u) for u in usage)
-    return type(usage) is dict and any(type(v) is float for v in usage.values())
+        return _has_float(usage[0]) or _has_float(usage[1])
+    if type(usage) is dict:
+        for value in usage.values():
+            if type(value) is float:
+                return True
+    return False
 
 
 def _read_json(raw: bytes | bytearray | str) -> Any:
