@@ -513,3 +513,27 @@ def test_a_plain_stream_is_read_without_the_standard_library_json_or_event_objec
     assert meter.finish() == real_usage(3, 4)
     assert meter.issues == ()
     assert made == ["Usage"]
+
+
+class _Tokens(int):
+    """An ``int`` subclass (such as an ``IntEnum``): a count, read by the general path."""
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["input_tokens", "output_tokens", "cache_read_input_tokens", "other"]),
+        st.one_of(
+            st.integers(min_value=-3, max_value=2**70), st.booleans(), st.floats(), st.none(),
+            st.text(max_size=3), st.integers(min_value=0, max_value=9).map(_Tokens),
+        ),
+    )
+)  # fmt: skip
+def test_counts_of_a_parsed_dict_are_the_general_paths(usage: dict[str, Any]) -> None:
+    """The counts of a plain dict (parsed JSON, read without the generic getters) are the
+    ones the general path reads from any mapping: non-negative integers, no booleans."""
+    from types import MappingProxyType
+
+    from fwcompat.usage import _counts
+
+    assert _counts(usage) == _counts(MappingProxyType(usage))
+    assert all(type(v) is not bool and v >= 0 for v in _counts(usage).values())

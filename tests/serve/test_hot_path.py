@@ -463,3 +463,31 @@ def test_a_stream_chunk_goes_straight_to_the_stream_meter() -> None:
     assert names == ["feed"] * len(chunks)
     meter.report()
     assert usages[0] is not None and usages[0].output_tokens == 4
+
+
+def test_request_headers_are_filtered_in_one_pass(monkeypatch: Any) -> None:
+    """The headers that go upstream take one pass over the client's; the fields a
+    ``Connection:`` field lists (before or after it) are looked for only when there is one."""
+    import fwcompat.serve._forward as forward
+
+    scans: list[int] = []
+    real = forward._connection_tokens
+    monkeypatch.setattr(forward, "_connection_tokens", lambda raw: scans.append(1) or real(raw))
+    forwarder = forward.Forwarder(
+        "http://127.0.0.1:9", path="/v1/messages", connect_timeout=1, read_timeout=1,
+        max_connections=1, upstream_key="sk-proxy",
+    )  # fmt: skip
+    plain = [
+        (b"Host", b"proxy"), (b"content-type", b"application/json"), (b"X-Api-Key", b"client"),
+        (b"content-length", b"2"), (b"Transfer-Encoding", b"chunked"), (b"x-request-id", b"r1"),
+    ]  # fmt: skip
+    assert forwarder._headers(plain) == [
+        ("content-type", "application/json"), ("x-request-id", "r1"),
+        ("x-api-key", "sk-proxy"), ("connection", "keep-alive"),
+    ]  # fmt: skip
+    assert scans == []
+    listed = [(b"x-hop", b"1"), (b"Connection", b"keep-alive, X-Hop"), (b"accept", b"*/*")]
+    assert forwarder._headers(listed) == [
+        ("accept", "*/*"), ("x-api-key", "sk-proxy"), ("connection", "keep-alive"),
+    ]  # fmt: skip
+    assert scans == [1]
