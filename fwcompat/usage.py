@@ -314,40 +314,16 @@ def _orjson() -> Any:
 
 
 def _read_event(data: bytes) -> Any:
-    """An event's ``data`` as orjson reads it, when that is surely what :func:`json.loads`
-    reads from its UTF-8 text as far as the meter sees; else ``None`` (the caller then
-    decodes it the general way).
-
-    orjson refuses what ``json.loads`` reads leniently (``NaN``, lone surrogates, invalid
-    UTF-8, deep nesting, numbers past a double); it reads an integer past 64 bits as a
-    float, which only matters among the counts: a float there goes the general way too.
-    """
-    orjson = _orjson()
-    if orjson is None or not data:
+    """An event's ``data`` as :func:`json.loads` reads its text, read straight from the bytes
+    when they are ASCII (then the UTF-8 text is the same, with no string made for it); else
+    ``None``: the caller decodes it the general way (invalid UTF-8 replaced, as the decoder
+    does)."""
+    if not data or not data.isascii():
         return None
     try:
-        document = orjson.loads(data)
-    except ValueError:  # orjson.JSONDecodeError
+        return json.loads(data)
+    except (ValueError, RecursionError):  # RecursionError: data such as 50,000 '['
         return None
-    if type(document) is dict:
-        usage = document.get("usage")
-        message = document.get("message")
-        if type(message) is dict:
-            usage = (usage, message.get("usage"))
-        if _has_float(usage):
-            return None
-    return document
-
-
-def _has_float(usage: Any) -> bool:
-    """Whether a float is among the values of ``usage`` (a dict, or a pair of them)."""
-    if type(usage) is tuple:
-        return _has_float(usage[0]) or _has_float(usage[1])
-    if type(usage) is dict:
-        for value in usage.values():
-            if type(value) is float:
-                return True
-    return False
 
 
 def _read_json(raw: bytes | bytearray | str) -> Any:

@@ -433,7 +433,7 @@ def test_an_empty_chunk_between_cr_and_lf_is_not_a_blank_line() -> None:
     assert events == [SSEEvent("a", "1\n2")]
 
 
-# ----------------------------------------------------------------- the byte path's JSON reader
+# ----------------------------------------------------------------- the byte path's reader
 
 
 def _reference(raw: bytes, shape: Any) -> tuple[Usage | None, tuple[StreamIssue, ...], int]:
@@ -446,7 +446,8 @@ def _reference(raw: bytes, shape: Any) -> tuple[Usage | None, tuple[StreamIssue,
 
 _COUNT_TEXT = st.sampled_from(
     ["7", "0", "-1", "1.0", "2e3", "NaN", "Infinity", "true", '"3"', "null", "9" * 19,
-     "18446744073709551616", "123456789012345678901234", "9" * 400, "1E400", "-0"]
+     "18446744073709551616", "123456789012345678901234", "9" * 400, "1E400", "-0", '"é"',
+     '"\\ud800"']
 )  # fmt: skip
 
 
@@ -460,9 +461,9 @@ _COUNT_TEXT = st.sampled_from(
 def test_the_byte_path_reads_usage_as_json_loads_does(
     start: str, output: str, cache: str, duplicate: bool, name: str
 ) -> None:
-    """The metered events of a raw stream are read by orjson where that reads them as
-    ``json.loads`` would (as far as the meter sees), else the general way: the usage, the
-    issues and the event count are the general path's, whatever the counts' JSON says."""
+    """The metered events of a raw stream are parsed from their bytes when those are ASCII,
+    else the general way: the usage, the issues and the event count are the general path's,
+    whatever the counts' JSON says."""
     usage = f'{{"input_tokens": {start}, "output_tokens": {output}'
     usage += f', "cache_read_input_tokens": {cache}}}'
     delta = f'{{"type": "message_delta", "usage": {usage}}}'
@@ -482,19 +483,27 @@ def test_the_byte_path_reads_usage_as_json_loads_does(
         assert (meter.finish(), meter.issues, meter.events) == _reference(raw, shape)
 
 
-def test_a_plain_stream_is_read_without_the_standard_library_json_or_event_objects(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The byte path reads a provider's stream with one orjson call per metered event: no
-    ``json.loads``, no :class:`SSEEvent`, and one usage object for the one message_delta."""
+@pytest.mark.parametrize("text", [b"caf\xc3\xa9", b"\xed\xa0\x80 lone surrogate", b"\xff\xfe"])
+def test_an_event_that_is_not_ascii_reads_as_the_general_path_reads_it(text: bytes) -> None:
+    """Invalid UTF-8 is replaced as the line decoder replaces it, never read another way."""
+    raw = b'event: error\ndata: {"type": "error", "error": {"message": "' + text + b'"}}\n\n'
+    meter = UsageMeter()
+    meter.feed_bytes(raw)
+    assert (meter.finish(), meter.issues, meter.events) == _reference(raw, None)
+    assert meter.issues[0].code == "FWU006"
+
+
+def test_a_plain_stream_is_read_without_event_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The byte path parses each metered event once, from its bytes: no :class:`SSEEvent`
+    and no text made for it, and one usage object for the one message_delta."""
     import fwcompat.usage as usage_module
 
     made: list[str] = []
     real_loads, real_usage = json.loads, usage_module.Usage
 
-    def counting_loads(*args: Any, **kwargs: Any) -> Any:
-        made.append("json.loads")
-        return real_loads(*args, **kwargs)
+    def counting_loads(data: Any, *args: Any, **kwargs: Any) -> Any:
+        made.append(f"json.loads({type(data).__name__})")
+        return real_loads(data, *args, **kwargs)
 
     def counting_usage(*args: Any, **kwargs: Any) -> Any:
         made.append("Usage")
@@ -512,7 +521,7 @@ def test_a_plain_stream_is_read_without_the_standard_library_json_or_event_objec
     meter.feed_bytes(to_sse(fireworks_events(3, 4)))
     assert meter.finish() == real_usage(3, 4)
     assert meter.issues == ()
-    assert made == ["Usage"]
+    assert made == ["json.loads(bytes)"] * 2 + ["Usage", "json.loads(bytes)"]
 
 
 class _Tokens(int):

@@ -491,3 +491,49 @@ def test_request_headers_are_filtered_in_one_pass(monkeypatch: Any) -> None:
         ("accept", "*/*"), ("x-api-key", "sk-proxy"), ("connection", "keep-alive"),
     ]  # fmt: skip
     assert scans == [1]
+
+
+class _CountedName(bytes):
+    """A header name that counts its lower-case copies."""
+
+    copies = 0
+
+    def lower(self) -> bytes:
+        _CountedName.copies += 1
+        return bytes.lower(self)
+
+
+def test_the_middleware_makes_no_lower_case_copy_of_a_field_it_does_not_look_for() -> None:
+    """The middleware's header passes (content-length and -encoding, the request id, the
+    rebuilt headers, the usage meter's content-type) skip a field by its length first."""
+    raw = json.dumps(BODY).encode()
+    headers = [
+        *HEADERS,
+        (_CountedName(b"user-agent"), b"claude-cli/2"),
+        (_CountedName(b"Accept"), b"application/json"),
+        (b"content-length", str(len(raw)).encode()),
+    ]
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["headers"])
+        await receive()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(_CountedName(b"x-upstream"), b"1"),
+                                (b"content-type", b"application/json")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b'{"usage": {}}'})
+
+    middleware = CompatMiddleware(app, on_usage=lambda *args: None)
+    scope = {"type": "http", "method": "POST", "path": "/v1/messages", "headers": headers}
+    sent = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return sent.pop(0) if sent else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        pass
+
+    _CountedName.copies = 0
+    asyncio.run(middleware(scope, receive, send))
+    assert [name for name, _ in seen[0]][-3:] == [b"user-agent", b"Accept", b"content-length"]
+    assert _CountedName.copies == 0
