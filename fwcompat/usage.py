@@ -314,14 +314,13 @@ def _orjson() -> Any:
 
 
 def _read_event(data: bytes) -> Any:
-    """An event's ``data`` as :func:`json.loads` reads its text, read straight from the bytes
-    when they are ASCII (then the UTF-8 text is the same, with no string made for it); else
-    ``None``: the caller decodes it the general way (invalid UTF-8 replaced, as the decoder
-    does)."""
+    """An event's ``data`` as :func:`json.loads` reads its text, when the bytes are ASCII (their
+    UTF-8 text is then the same: no line decoder, no event object); else ``None``: the caller
+    decodes it the general way (invalid UTF-8 replaced, as the decoder does)."""
     if not data or not data.isascii():
         return None
     try:
-        return json.loads(data)
+        return json.loads(data.decode("ascii"))
     except (ValueError, RecursionError):  # RecursionError: data such as 50,000 '['
         return None
 

@@ -494,8 +494,8 @@ def test_an_event_that_is_not_ascii_reads_as_the_general_path_reads_it(text: byt
 
 
 def test_a_plain_stream_is_read_without_event_objects(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The byte path parses each metered event once, from its bytes: no :class:`SSEEvent`
-    and no text made for it, and one usage object for the one message_delta."""
+    """The byte path parses each metered event once: no line decoder, no :class:`SSEEvent`,
+    and one usage object for the one message_delta."""
     import fwcompat.usage as usage_module
 
     made: list[str] = []
@@ -521,7 +521,7 @@ def test_a_plain_stream_is_read_without_event_objects(monkeypatch: pytest.Monkey
     meter.feed_bytes(to_sse(fireworks_events(3, 4)))
     assert meter.finish() == real_usage(3, 4)
     assert meter.issues == ()
-    assert made == ["json.loads(bytes)"] * 2 + ["Usage", "json.loads(bytes)"]
+    assert made == ["json.loads(str)"] * 2 + ["Usage", "json.loads(str)"]
 
 
 class _Tokens(int):
