@@ -537,3 +537,17 @@ def test_the_middleware_makes_no_lower_case_copy_of_a_field_it_does_not_look_for
     asyncio.run(middleware(scope, receive, send))
     assert [name for name, _ in seen[0]][-3:] == [b"user-agent", b"Accept", b"content-length"]
     assert _CountedName.copies == 0
+
+
+def test_the_body_guard_counts_colons_without_a_byte_by_byte_count() -> None:
+    """The fast body reader's guard compares the ``:`` of the text and of orjson's output by
+    removing them (a ``memchr`` pass), not with ``bytes.count`` of one byte (about 2.7x the
+    cost on the 10.5 kB body): of the searches a counting ``bytes`` sees, only the one for a
+    backslash reads the body."""
+    from tests.cost import ScannedBytes
+
+    raw = json.dumps(BODY).encode()
+    ScannedBytes.scanned = 0
+    assert http._fast_decode(ScannedBytes(raw)) == BODY
+    assert ScannedBytes.scanned == len(raw)  # `b"\\" in raw`, and nothing else
+    assert http._colons(b'{"a": ":", "b": 1}') == 3
