@@ -321,6 +321,9 @@ def rebuild_headers(
     after_lower = {k.lower(): v for k, v in after.items()} if edited else {}
     out: list[tuple[bytes, bytes]] = []
     for name, value in raw:
+        if not edited and len(name) not in (14, 17):  # neither field, no header rule edit
+            out.append((name, value))
+            continue
         lower = name.lower()
         if lower in (b"content-length", b"transfer-encoding"):
             continue
@@ -404,7 +407,7 @@ def request_id(scope: Scope) -> str:
         return found
     value = ""
     for name, raw in scope.get("headers", ()):
-        if name.lower() == b"x-request-id":
+        if len(name) == 12 and name.lower() == b"x-request-id":
             text = raw.decode("latin-1")
             if _CLIENT_ID.fullmatch(text):
                 value = text
