@@ -30,7 +30,11 @@ the plain proxy on the same client library (aiohttp); ``httpx/aiohttp`` compares
 proxies; under each case, the CPU serve adds per request.
 
     python benchmarks/bench_serve.py [--rounds 3] [--requests 100] [--nice 10]
-        [--skip-httpx] [--litellm PATH]
+        [--skip-httpx] [--litellm PATH] [--baseline TREE]
+
+``--baseline TREE`` adds a second ``fwcompat serve``, run from another source tree (a
+``git archive main | tar -x -C TREE``, say), measured in the same rounds: a change's effect
+is then read from one run, not from two runs on a machine whose load moves between them.
 
 Not a test: the numbers depend on the machine. Target (issue 17): fwcompat serve adds at
 most 10% to the median latency of the plain proxy, at c=1 and c=64, streamed and not.
@@ -201,11 +205,19 @@ def start_self(kind: str, upstream: str = "", nice: int = 0) -> tuple[subprocess
     return proc, url
 
 
-def start_fwcompat(upstream: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_fwcompat(upstream: str, tree: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``fwcompat serve`` as installed, or from the source ``tree`` (put first on the path)."""
     port = free_port()
     command = [sys.executable, "-m", "fwcompat", "serve", "--isolated", "--upstream", upstream]
     command += ["--port", str(port), "--log-format", "json"]
-    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    env = None
+    if tree:
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([tree, os.environ.get("PYTHONPATH", "")]),
+        }
+    # cwd: ``python -m`` puts the working directory first on the path, before PYTHONPATH
+    proc = subprocess.Popen(command, stderr=subprocess.DEVNULL, env=env, cwd=tree or None)
     url = f"http://127.0.0.1:{port}"
     wait_ready(proc, url, "fwcompat serve")
     return proc, url
@@ -326,6 +338,10 @@ def measure(args: argparse.Namespace) -> None:
             fw, url = start_fwcompat(up_url)
             proxies["fwcompat serve"] = (url, fw.pid)
             procs.append(fw)
+            if args.baseline:
+                base, url = start_fwcompat(up_url, args.baseline)
+                proxies["serve baseline"] = (url, base.pid)
+                procs.append(base)
             if args.litellm:
                 ll, url = start_litellm(args.litellm, up_url, folder)
                 proxies["litellm"] = (url, ll.pid)
@@ -411,7 +427,8 @@ class Case:
 
 
 RATIOS = (("serve/plain", "fwcompat serve", "plain aiohttp"), ("httpx/aiohttp", "plain httpx",
-          "plain aiohttp"))  # fmt: skip
+          "plain aiohttp"), ("base/plain", "serve baseline", "plain aiohttp"),
+          ("serve/base", "fwcompat serve", "serve baseline"))  # fmt: skip
 _WHOLE = ("req/s", "failed", "proxy CPU us/req", "stub CPU us/req", "client CPU us/req",
           "proxy RSS MB")  # fmt: skip
 
@@ -457,6 +474,12 @@ def main() -> None:
     )
     parser.add_argument("--litellm", metavar="PATH", help="the litellm executable, for a column")
     parser.add_argument("--skip-httpx", action="store_true", help="no plain httpx column")
+    parser.add_argument(
+        "--baseline",
+        metavar="TREE",
+        help="also run fwcompat serve from this source tree (e.g. `git archive main` unpacked): "
+        "a 'serve baseline' column, measured in the same rounds, and serve/base ratios",
+    )
     parser.add_argument(
         "--nice",
         type=int,

@@ -30,6 +30,7 @@ from typing import Any
 from ._check import check
 from ._config import Config
 from ._diagnostics import Diagnostic, Result, Severity
+from ._fastjson import UNSURE, guarded_loads, import_orjson
 
 __all__ = [
     "MESSAGES_PATH",
@@ -169,7 +170,7 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     parser cannot handle are a 400, not a crash.
     """
     body = _fast_decode(raw)
-    if body is _UNSURE:
+    if body is UNSURE:
         body = _strict_decode(raw)
     if not isinstance(body, dict):
         raise BodyError(f"Request body must be a JSON object, got {_json_type(body)}.")
@@ -177,8 +178,6 @@ def decode_body(raw: bytes) -> dict[str, Any]:
 
 
 _NOT_LOADED: Any = object()
-_UNSURE: Any = object()
-"""What :func:`_fast_decode` returns when the standard library's strict reader must decide."""
 _orjson: Any = _NOT_LOADED
 
 
@@ -186,39 +185,19 @@ def _load_orjson() -> Any:
     """orjson (the ``fast`` extra) imported on first use; ``None`` when it is not installed."""
     global _orjson
     if _orjson is _NOT_LOADED:
-        try:
-            import orjson
-        except ImportError:
-            _orjson = None
-        else:
-            _orjson = orjson
+        _orjson = import_orjson()
     return _orjson
 
 
 def _fast_decode(raw: bytes) -> Any:
-    """The document as orjson reads ``raw``, or :data:`_UNSURE` when it might read it
-    differently from :func:`_strict_decode` (which then decides alone, errors included).
-
-    orjson refuses what the strict reader refuses (invalid UTF-8, ``NaN``, a byte order
-    mark, lone surrogates, deep nesting), but keeps the last of duplicate keys without a
-    word and reads an integer past 64 bits as a float. The guard, as in ``fwcompat
-    check``'s reader: outside strings a ``:`` only separates a key from its value, and
-    strings are written back the same, so the ``:`` counts of the text and of orjson's
-    output differ exactly when a member was dropped (unless a colon is escaped,
-    ``\\u003a``: those go to the strict reader); an output float with an exponent
-    (``e+``) may be such an integer: those go too.
-    """
+    """The document as orjson reads ``raw``, or :data:`~fwcompat._fastjson.UNSURE` when it
+    might read it differently from :func:`_strict_decode` (which then decides alone, errors
+    included): the guard :func:`~fwcompat._fastjson.guarded_loads` shares with ``fwcompat
+    check``'s reader. A byte order mark goes to the strict reader, which names it."""
     orjson = _orjson if _orjson is not _NOT_LOADED else _load_orjson()
-    if orjson is None or raw[:3] == b"\xef\xbb\xbf" or (b"\\" in raw and b"\\u003" in raw):
-        return _UNSURE
-    try:
-        document = orjson.loads(raw)
-        out = orjson.dumps(document)
-    except (ValueError, TypeError, RecursionError):  # orjson's decode and encode errors
-        return _UNSURE
-    if (b"+" in out and b"e+" in out) or raw.count(b":") != out.count(b":"):
-        return _UNSURE
-    return document
+    if orjson is None or raw[:3] == b"\xef\xbb\xbf":
+        return UNSURE
+    return guarded_loads(orjson, raw)
 
 
 def _strict_decode(raw: bytes) -> Any:
@@ -342,6 +321,9 @@ def rebuild_headers(
     after_lower = {k.lower(): v for k, v in after.items()} if edited else {}
     out: list[tuple[bytes, bytes]] = []
     for name, value in raw:
+        if not edited and len(name) not in (14, 17):  # neither field, no header rule edit
+            out.append((name, value))
+            continue
         lower = name.lower()
         if lower in (b"content-length", b"transfer-encoding"):
             continue
@@ -425,7 +407,7 @@ def request_id(scope: Scope) -> str:
         return found
     value = ""
     for name, raw in scope.get("headers", ()):
-        if name.lower() == b"x-request-id":
+        if len(name) == 12 and name.lower() == b"x-request-id":
             text = raw.decode("latin-1")
             if _CLIENT_ID.fullmatch(text):
                 value = text

@@ -357,6 +357,8 @@ class CompatMiddleware:
         limit = self.max_body_size
         declared = None
         for name, value in scope["headers"]:
+            if len(name) not in (14, 16):  # neither field: no lower-case copy made
+                continue
             lower = name.lower()
             if lower == b"content-length" and declared is None:
                 try:
@@ -487,6 +489,8 @@ class _ResponseMeter:
         self.active = True
         content_type = encoding = b""
         for name, value in message.get("headers", ()):
+            if len(name) not in (12, 16):  # neither field: no lower-case copy made
+                continue
             lower = name.lower()
             if lower == b"content-type":
                 content_type = value.lower()

@@ -218,13 +218,6 @@ _ONE_EVENT = re.compile(rb"(?:event: ?([^\n:]*)\n)?data: ?([^\n]*)\n\n")
 line (each field's one optional space after the colon dropped), then the blank line."""
 
 
-def _first_hit(region: bytes) -> int:
-    """Where ``message_`` or ``error`` first occurs in ``region``, or -1."""
-    message = region.find(b"message_")
-    error = region.find(b"error", 0, message if message >= 0 else len(region))
-    return error if error >= 0 else message
-
-
 def _may_carry_usage(data: str) -> bool:
     """Whether an event's data may have a metered ``type`` (cheap: a substring test)."""
     return "message_" in data or "error" in data
@@ -249,6 +242,15 @@ def _counts(raw: Any, names: Iterable[str] = COUNTS) -> dict[str, int]:
     if raw is None:
         return {}
     out = {}
+    if type(raw) is dict:  # parsed JSON: a plain int is a count when not negative
+        for name in names:
+            value = raw.get(name)
+            if type(value) is int:
+                if value >= 0:
+                    out[name] = value
+            elif value is not None and _count(value) is not None:
+                out[name] = value
+        return out
     for name in names:
         value = _count(_get(raw, name))
         if value is not None:
@@ -265,6 +267,14 @@ def _make_usage(counts: Mapping[str, int]) -> Usage:
     )
 
 
+def _problem(raw: Any, counts: Mapping[str, int], required: tuple[str, ...]) -> str:
+    """Why a ``usage`` object (``raw``, its valid ``counts``) is bad; the empty string if not."""
+    if raw is None:
+        return "has no usage"
+    missing = [name for name in required if name not in counts]
+    return f"usage has no valid {' or '.join(missing)}" if missing else ""
+
+
 def _usage(
     raw: Any, required: tuple[str, ...] = ("input_tokens", "output_tokens")
 ) -> tuple[Usage | None, str]:
@@ -272,10 +282,7 @@ def _usage(
     if raw is None:
         return None, "has no usage"
     counts = _counts(raw)
-    missing = [name for name in required if name not in counts]
-    if missing:
-        return _make_usage(counts), f"usage has no valid {' or '.join(missing)}"
-    return _make_usage(counts), ""
+    return _make_usage(counts), _problem(raw, counts, required)
 
 
 def usage_from_response(response: Any, pack: Any = None) -> Usage | None:
@@ -304,6 +311,18 @@ def _orjson() -> Any:
     except ImportError:
         return None
     return orjson
+
+
+def _read_event(data: bytes) -> Any:
+    """An event's ``data`` as :func:`json.loads` reads its text, when the bytes are ASCII (their
+    UTF-8 text is then the same: no line decoder, no event object); else ``None``: the caller
+    decodes it the general way (invalid UTF-8 replaced, as the decoder does)."""
+    if not data or not data.isascii():
+        return None
+    try:
+        return json.loads(data.decode("ascii"))
+    except (ValueError, RecursionError):  # RecursionError: data such as 50,000 '['
+        return None
 
 
 def _read_json(raw: bytes | bytearray | str) -> Any:
@@ -410,12 +429,13 @@ class UsageMeter:
                     index,
                 )
             raw = _get(event, "usage")
-            usage, problem = _usage(raw, self.shape.message_delta)
+            counts = _counts(raw)
+            problem = _problem(raw, counts, self.shape.message_delta)
             if problem:
                 self._issue("FWU004", "bad-usage", f"the message_delta event {problem}", index)
-            if usage is not None:
+            if raw is not None:
                 # Cumulative: the delta's counts override what message_start said.
-                self._usage = _make_usage({**self._start, **_counts(raw)})
+                self._usage = _make_usage({**self._start, **counts} if self._start else counts)
         elif kind == "message_start":
             if self.shape.message_start:
                 self._start = _counts(_get(_get(event, "message"), "usage"),
@@ -491,43 +511,58 @@ class UsageMeter:
 
     def _feed_region(self, region: bytes) -> None:
         """Complete events (``region`` ends with a blank line), in the fast path: only the
-        events that name a metered type are decoded; the runs between them are counted."""
+        events that name a metered type are decoded; the runs between them are counted.
+
+        Read by positions, without copying what is left: each byte is searched a bounded
+        number of times, however many metered events the region holds."""
         if self._region is None:  # the stream opened without a byte order mark (else: general)
             self._region = SSEDecoder(at_start=False)
-        while region:
-            hit = _first_hit(region)
+        pos, size = 0, len(region)
+        message = region.find(b"message_")  # the next one at or after pos (-1: none left)
+        while pos < size:
+            if 0 <= message < pos:
+                message = region.find(b"message_", pos)
+            error = region.find(b"error", pos, message if message >= 0 else size)
+            hit = error if error >= 0 else message
             if hit < 0:
-                self._skip(region)
+                self._skip(region, pos, size)
                 return
-            start = region.rfind(b"\n\n", 0, hit) + 2 if hit else 0
-            if start < 2:
-                start = 0
+            start = region.rfind(b"\n\n", pos, hit)
+            start = pos if start < 0 else start + 2
             end = region.find(b"\n\n", hit) + 2
-            if start:
-                self._skip(region[:start])
-            self._feed_event(region[start:end])
-            region = region[end:]
+            if start > pos:
+                self._skip(region, pos, start)
+            self._feed_event(region, start, end)
+            pos = end
 
-    def _feed_event(self, raw: bytes) -> None:
-        """One complete event that may carry usage: read directly when it is one optional
-        ``event:`` line and one ``data:`` line (as every provider sends), else decoded."""
-        match = _ONE_EVENT.fullmatch(raw)
+    def _feed_event(self, region: bytes, start: int, end: int) -> None:
+        """One complete event that may carry usage (``region[start:end]``): read directly when
+        it is one optional ``event:`` line and one ``data:`` line (as every provider sends),
+        else decoded."""
+        match = _ONE_EVENT.fullmatch(region, start, end)
         if match is None:
             assert self._region is not None
-            for event in self._region.feed(raw):
+            for event in self._region.feed(region[start:end]):
                 self.feed_sse(event)
             return
-        name, data = match.groups()
-        text = data.decode("utf-8", "replace")
-        self.feed_sse(SSEEvent(None if name is None else name.decode("utf-8", "replace"), text))
+        name_bytes, data = match.groups()
+        name = None if name_bytes is None else name_bytes.decode("utf-8", "replace")
+        document = _read_event(data)
+        if type(document) is not dict:  # not an object, or not surely read as json.loads would
+            self.feed_sse(SSEEvent(name, data.decode("utf-8", "replace")))
+            return
+        if "type" not in document and name:
+            document["type"] = name
+        self.feed(document)
 
-    def _skip(self, run: bytes) -> None:
-        """Count a run of events without usage, or decode it when it is not plain."""
-        if _PLAIN_EVENTS.fullmatch(run) is not None:
-            self.events += run.count(b"\n\n")
+    def _skip(self, region: bytes, start: int, end: int) -> None:
+        """Count a run of events without usage (``region[start:end]``), or decode it when it
+        is not plain."""
+        if _PLAIN_EVENTS.fullmatch(region, start, end) is not None:
+            self.events += region.count(b"\n\n", start, end)
             return
         assert self._region is not None
-        for event in self._region.feed(run):
+        for event in self._region.feed(region[start:end]):
             self.feed_sse(event)
 
     def finish(self) -> Usage | None:

@@ -8,6 +8,7 @@ template, computing each placeholder only if the template names it.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from fwcompat._diagnostics import Diagnostic, Fix, Severity, make_diagnostic
@@ -24,19 +25,19 @@ Found = list[tuple[tuple[Segment, ...], Diagnostic]]
 class CopyOnWrite:
     """A document plus the set of containers this run already owns (copied)."""
 
-    __slots__ = ("_keep", "_owned", "root")
+    __slots__ = ("_owned", "root")
 
     def __init__(self, root: Any) -> None:
         self.root = root
-        self._owned: set[int] = set()
-        self._keep: list[Any] = []  # owned copies stay alive, so their ids stay unique
+        # The copies this run owns, by id; holding them keeps their ids unique.
+        self._owned: dict[int, Any] = {}
 
     def _own(self, node: Any) -> Any:
         if id(node) in self._owned:
             return node
-        copy: Any = dict(node) if isinstance(node, dict) else list(node)
-        self._owned.add(id(copy))
-        self._keep.append(copy)
+        is_dict = type(node) is dict or (type(node) is not list and isinstance(node, dict))
+        copy: Any = dict(node) if is_dict else list(node)
+        self._owned[id(copy)] = copy
         return copy
 
     def _parent(self, segments: tuple[Segment, ...]) -> Any:
@@ -58,6 +59,14 @@ class CopyOnWrite:
             del self.root[segments[0]]
             return
         del self._parent(segments)[segments[-1]]
+
+    def remove_members(self, names: list[Segment]) -> None:
+        """Remove these members of the document (an object), in one step."""
+        root = self.root
+        if id(root) not in self._owned:
+            self.root = root = self._own(root)
+        for name in names:
+            del root[name]
 
     def replace(self, segments: tuple[Segment, ...], value: Any) -> None:
         self._parent(segments)[segments[-1]] = value
@@ -167,7 +176,16 @@ def document_order(original: Any, found: Found) -> list[Diagnostic]:
                 node = None
         return tuple(out)
 
-    keys = [  # a member of the document (most findings) without a call
-        (top.get(s[0], end),) if top is not None and len(s) == 1 else position(s) for s, _ in found
-    ]
+    if top is None:
+        keys = [position(s) for s, _ in found]
+    else:
+        # Findings under different members of the document are ordered by those members
+        # alone: only those sharing a member (or the document itself) need their full place.
+        firsts = [top.get(s[0], end) if s else -1 for s, _ in found]
+        keys = [(first,) for first in firsts]
+        if len(set(firsts)) < len(firsts):
+            shared = {first for first, n in Counter(firsts).items() if n > 1}
+            for i, (s, _) in enumerate(found):
+                if firsts[i] in shared:
+                    keys[i] = position(s)
     return [found[i][1] for i in sorted(range(len(found)), key=keys.__getitem__)]

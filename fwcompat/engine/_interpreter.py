@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from hashlib import blake2b
+from itertools import repeat
 from typing import Any
 
 from fwcompat._config import Config
@@ -295,19 +296,24 @@ def _match(
         if failed is not None:
             failed.append(-1)
         return by_rule(scope.trie.walk(document, ctx, fold_case=fold))
-    found = [] if scope.fallback.empty else scope.fallback.walk(document, ctx, fold_case=fold)
-    found += _plain_matches(scope, document, ctx)
-    for index in sorted(located):
+    # The rules left to Python, the plain ones and the located ones are apart: each
+    # rule's places are gathered in one place, already in document order.
+    matched = (
+        {} if scope.fallback.empty else by_rule(scope.fallback.walk(document, ctx, fold_case=fold))
+    )
+    for index, path, value in _plain_matches(scope, document, ctx):
+        matched[index] = [(path, value)]  # a plain path is one place
+    for index, raw in located.items():
         step = scope.steps[index]
         predicate = step.compiled.predicate
-        places = _located(step, located[index], document)
+        places = _located(step, raw, document)
         if places is None:  # not understood: walk this rule's path in Python
-            found += [(index, s, v) for _, s, v in step.trie.walk(document, ctx)]
-            continue
-        for segments, value in places:
-            if predicate(value, segments[-1] if segments else "", ctx):
-                found.append((index, segments, value))
-    return by_rule(found)
+            places = [(s, v) for _, s, v in step.trie.walk(document, ctx)]
+        else:
+            places = [p for p in places if predicate(p[1], p[0][-1] if p[0] else "", ctx)]
+        if places:
+            matched[index] = places
+    return matched
 
 
 _SCALARS = frozenset({str, int, bool, type(None)})  # not float: -0.0 == 0.0, shown apart
@@ -323,9 +329,9 @@ def _plain_matches(
     say of scalar values (or absence) is remembered when they see only the value: by all
     the values at once, or else path by path."""
     paths = scope.plain_paths
-    values = [
-        document.get(p[0], MISSING) if len(p) == 1 else lookup(document, p) for p, _, _ in paths
-    ]
+    values = list(map(document.get, scope.plain_firsts, repeat(MISSING)))  # one native loop
+    for k in scope.plain_nested:  # the few paths deeper than a member of the document
+        values[k] = lookup(document, paths[k][0])
     types = tuple(map(type, values))
     memo = scope.plain_memo
     if not scope.plain_local or not _KEYED.issuperset(types):

@@ -21,6 +21,7 @@ replaced under a rule's path, the document itself replaced.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from ._conditions import Context
@@ -33,6 +34,7 @@ from ._steps import Step, Steps, edit, refused, report, validate
 __all__ = ["index_first", "run_once"]
 
 Tables = Mapping[str, Mapping[str, str]]
+_FIRST = itemgetter(0)
 Edit = tuple[tuple[Segment, ...], bool, int]  # where, a removal?, the rule's index
 Window = tuple[tuple[tuple[int, tuple[tuple[str, ...], ...]], ...], int]
 Index = tuple[bool, dict[str, tuple[int, ...]], tuple[int, ...], tuple[int, ...], Window]
@@ -114,7 +116,11 @@ class _Edited:
 Shape = tuple[tuple[int, tuple[tuple[Segment, ...], ...]], ...]  # rules and their places
 Kept = tuple[tuple[int, tuple[int, ...] | None], ...]  # per rule: the places kept (None: all)
 Pairs = tuple[tuple[int, tuple[Segment, ...]], ...]  # (rule, place) to ask again
-Planned = tuple[Kept, tuple[Edit, ...], Pairs, tuple[int, ...], tuple[int, ...]]
+# ... the rules to report, the elements an edit falls inside, and the elements an edit
+# falls in or at (None: an edit of the split member itself, so the whole schema is asked)
+Planned = tuple[
+    Kept, tuple[Edit, ...], Pairs, tuple[int, ...], tuple[int, ...], tuple[int, ...] | None
+]
 
 
 def _first_matches(scope: Steps, shape: Shape) -> tuple[Kept, list[Edit]] | None:
@@ -147,10 +153,10 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
     the (rule, place) pairs to ask again, and the rules to report, in order; None when the
     general loop must decide. A pure function of the rules and places matched, so
     remembered per scope by them."""
-    shape = tuple([(index, tuple([p[0] for p in matched[index]])) for index in sorted(matched)])
+    shape = tuple([(index, tuple(map(_FIRST, matched[index]))) for index in sorted(matched)])
     key = ("planned", shape)
     memo = scope.memo
-    small = sum(len(places) for _, places in shape) <= 64  # a large shape is not kept
+    small = sum(map(len, matched.values())) <= 64  # a large shape is not kept
     known: Any = memo.get(key, memo) if small else memo  # one lookup: threads may clear it
     if known is not memo:
         return known  # type: ignore[no-any-return]
@@ -162,7 +168,8 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
         pairs = _to_ask(scope, edits) if edits and not late else ()
         if not late and pairs is not None:
             order = tuple(sorted({*(index for index, _ in kept), *scope.schemas}))
-            planned = (kept, tuple(edits), pairs, order, _items(scope, edits))
+            items = _items(scope, edits)
+            planned = (kept, tuple(edits), pairs, order, items, _parts(scope, edits))
     if small and keepable(key):
         if len(memo) >= 256:
             memo.clear()
@@ -269,14 +276,14 @@ def _asked_again(
 
 
 def _valid_by_parts(
-    scope: Steps, root: Any, failed: list[int], edits: tuple[Edit, ...], ok: frozenset[int]
+    scope: Steps, root: Any, failed: list[int], parts: tuple[int, ...] | None, ok: frozenset[int]
 ) -> bool:
     """Whether the schema surely holds on the edited document, asked message by message:
     a message that passed the split gate before the edits and that no edit touched, or
     that passes it after the edits (``ok``), is not asked again. False also when it
     cannot tell (then the whole schema is asked)."""
     checks = scope.split.checks() if scope.split is not None else None
-    if checks is None or -1 in failed or type(root) is not dict:
+    if checks is None or parts is None or -1 in failed or type(root) is not dict:
         return False
     _, _, shallow, one = checks
     name = scope.split.name if scope.split is not None else ""
@@ -284,13 +291,7 @@ def _valid_by_parts(
         return False
     items: list[Any] = root.get(name) or []
     again = set(failed)
-    for segments, _, _ in edits:
-        if segments[0] == name:
-            if len(segments) < 2:
-                return False
-            if not isinstance(segments[1], int):
-                return False
-            again.add(segments[1])
+    again.update(parts)
     try:
         if not shallow(root):
             return False
@@ -298,6 +299,19 @@ def _valid_by_parts(
         return all(one(items[i]) for i in sorted(again) if isinstance(i, int) and i < len(items))
     except (ValueError, TypeError, OverflowError, RecursionError):
         return False
+
+
+def _parts(scope: Steps, edits: list[Edit]) -> tuple[int, ...] | None:
+    """The elements of the split member that an edit falls in or at; None when an edit
+    is at the member itself or at a member of it that is not an element."""
+    name = scope.split.name if scope.split is not None else ""
+    out: set[int] = set()
+    for segments, _, _ in edits:
+        if segments[0] == name:
+            if len(segments) < 2 or not isinstance(segments[1], int):
+                return None
+            out.add(segments[1])
+    return tuple(sorted(out))
 
 
 def _items(scope: Steps, edits: list[Edit]) -> tuple[int, ...]:
@@ -344,15 +358,28 @@ def _edited(
     first), and the refused fixes, worded with the document as the rule saw it."""
     values: dict[int, list[Any]] = {}
     early: dict[int, Found] = {}
+    # Removals commute: the places kept never overlap (a place at or under an earlier
+    # edit is asked again, not kept). So the document's own members are removed together,
+    # before the next step that reads the document (a replacement, a refused fix).
+    members: list[Segment] = []
     for index, places in kept.items():
         step = scope.steps[index]
         if step.edits and step.action == "remove":  # nothing to remember: no replacement
             for segments, _ in reversed(places):
-                doc.remove(segments)
-        elif step.edits:
+                if len(segments) == 1:
+                    members.append(segments[0])
+                else:
+                    doc.remove(segments)
+            continue
+        if members and (step.edits or (step.refuse and places)):
+            doc.remove_members(members)
+            members = []
+        if step.edits:
             values[index] = [edit(step, s, v, doc, tables) for s, v in reversed(places)]
         elif step.refuse and places:
             refused(step, places, doc.root, tables, set(), early.setdefault(index, []))
+    if members:
+        doc.remove_members(members)
     return values, early
 
 
@@ -369,7 +396,7 @@ def run_once(
     planned = _planned(scope, matched)
     if planned is None:
         return None
-    keep, edits, pairs, order, items = planned
+    keep, _, pairs, order, items, parts = planned
     kept = {
         index: matched[index] if at is None else [matched[index][j] for j in at]
         for index, at in keep
@@ -387,7 +414,7 @@ def run_once(
     for index in sorted({*order, *added}) if added else order:
         step = scope.steps[index]
         if step.compiled.schema is not None:
-            if not _valid_by_parts(scope, doc.root, failed, edits, ok):
+            if not _valid_by_parts(scope, doc.root, failed, parts, ok):
                 validate(step, doc.root, rejected, found, tables)
             continue
         if index in early:
@@ -395,16 +422,15 @@ def run_once(
             rejected.update(segments for segments, _ in kept[index])
             continue
         places = kept.get(index, [])
-        more = added.get(index)
-        if more:
-            places = sorted([*places, *more], key=lambda p: position(p[0]))
+        if added and index in added:
+            places = sorted([*places, *added[index]], key=lambda p: position(p[0]))
         if not places:
             continue
-        replacements = values.get(index)
-        if replacements is None:  # a removal or a note: no replacement
+        if index not in values:  # a removal or a note: no replacement
             for segments, value in reversed(places):
                 report(step, segments, value, None, rejected, found)
             continue
+        replacements = values[index]
         for i, (segments, value) in enumerate(reversed(places)):
             report(step, segments, value, replacements[i], rejected, found)
     return doc.root, found

@@ -26,15 +26,20 @@ def reread(document: Any, raw: tuple[Any, ...]) -> Place | None:
     node = document
     segments: list[Segment] = []
     last = len(raw) - 1
-    for depth, seg in enumerate(raw):
-        if isinstance(node, dict):
-            key = seg if isinstance(seg, str) else str(seg)
+    for depth, seg in enumerate(raw):  # the exact types first: no call for plain JSON
+        kind = type(node)
+        if kind is dict or (kind is not list and isinstance(node, dict)):
+            key = seg if type(seg) is str or isinstance(seg, str) else str(seg)
             if key not in node:
                 return ((*segments, key), MISSING) if depth == last else None
-            segments.append(key)
+            segments += (key,)
             node = node[key]
-        elif isinstance(node, (list, tuple)) and isinstance(seg, int) and 0 <= seg < len(node):
-            segments.append(seg)
+        elif (
+            (kind is list or isinstance(node, (list, tuple)))
+            and (type(seg) is int or isinstance(seg, int))
+            and 0 <= seg < len(node)
+        ):
+            segments += (seg,)
             node = node[seg]
         else:
             return None
@@ -46,12 +51,12 @@ def lookup(document: Any, tokens: tuple[str, ...]) -> Any:
     or unreachable (then no rule can see it: callers check the parent exists)."""
     node = document
     for token in tokens[:-1]:
-        if not isinstance(node, dict) or token not in node:
+        if (type(node) is not dict and not isinstance(node, dict)) or token not in node:
             return UNREACHABLE
         node = node[token]
     if not tokens:
         return node
-    if not isinstance(node, dict):
+    if type(node) is not dict and not isinstance(node, dict):
         return UNREACHABLE
     return node.get(tokens[-1], MISSING)
 

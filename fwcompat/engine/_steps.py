@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from string import Formatter
 from typing import Any
 
 from fwcompat._diagnostics import Diagnostic, Fix, Severity
@@ -44,11 +45,40 @@ class Step:
     """The rule's action (read on every match: kept here, not looked up each time)."""
     edits: bool = field(init=False, compare=False, repr=False)
     """Whether the rule changes the request where it fires."""
+    blind: bool = field(init=False, compare=False, repr=False)
+    """Whether its diagnostic does not depend on the matched value (its words name only
+    the place): then it is remembered by place alone, the value not previewed."""
 
     def __post_init__(self) -> None:
-        action = self.compiled.rule.action
+        rule = self.compiled.rule
+        action = rule.action
+        edits = not self.refuse and action in ("remove", "replace")
         object.__setattr__(self, "action", action)
-        object.__setattr__(self, "edits", not self.refuse and action in ("remove", "replace"))
+        object.__setattr__(self, "edits", edits)
+        raised = edits and self.severity is Severity.ERROR and rule.severity is not Severity.ERROR
+        named = _named(rule.message)
+        blind = not raised and named is not None and named <= _PLACE_ONLY
+        object.__setattr__(self, "blind", blind)
+
+
+_PLACE_ONLY = frozenset({"key", "pointer", "where"})
+"""Placeholders that follow from the place alone (see :class:`Fields`)."""
+
+
+def _named(template: str) -> frozenset[str] | None:
+    """The placeholders a message template names; None when one is not a plain name
+    (an attribute, an index, a nested field), or the template does not parse."""
+    names: set[str] = set()
+    try:
+        for _, name, spec, _ in Formatter().parse(template):
+            if name is None:
+                continue
+            if not name.isidentifier() or (spec and "{" in spec):
+                return None
+            names.add(name)
+    except ValueError:
+        return None
+    return frozenset(names)
 
 
 Check = Callable[[Any], bool]
@@ -120,6 +150,16 @@ class Steps:
     plain_memo: dict[Any, tuple[Any, ...]] = field(default_factory=dict, compare=False, repr=False)
     """The plain rules that fire on a scalar value at a path, by path and typed value (data
     only, bounded): a client sends the same model and fields again and again."""
+    plain_firsts: tuple[str, ...] = field(init=False, compare=False, repr=False)
+    """The first member of each of :attr:`plain_paths` (read in one native loop)."""
+    plain_nested: tuple[int, ...] = field(init=False, compare=False, repr=False)
+    """Which of :attr:`plain_paths` go deeper than a member of the document."""
+
+    def __post_init__(self) -> None:
+        paths = self.plain_paths
+        object.__setattr__(self, "plain_firsts", tuple(p[0] if p else "" for p, _, _ in paths))
+        nested = tuple(k for k, (p, _, _) in enumerate(paths) if len(p) != 1)
+        object.__setattr__(self, "plain_nested", nested)
 
 
 def edit(
@@ -151,9 +191,12 @@ def report(
     if step.action == "reject":
         rejected.add(segments)
     if type(replacement) in _REMEMBERED:
-        kind = type(value)
-        if kind in _REMEMBERED or value is MISSING:
-            seen: Any = value
+        kind: Any = type(value)
+        seen: Any = None
+        if step.blind:  # its words name only the place: the value is not shown
+            kind = None
+        elif kind in _REMEMBERED or value is MISSING:
+            seen = value
         elif kind is list:  # its words show it only through a short preview
             seen = short(value)
         elif kind is dict:  # and, for an object, its type and name

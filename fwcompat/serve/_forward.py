@@ -52,6 +52,23 @@ def _connection_tokens(headers: Any) -> frozenset[bytes]:
     return frozenset(tokens)
 
 
+def _without_hop_by_hop(raw: Any, drop: frozenset[bytes]) -> list[tuple[bytes, bytes]]:
+    """``raw`` without the fields in ``drop`` (the hop-by-hop ones among them) nor the ones a
+    ``Connection:`` field lists: one pass, a second only when there is a ``Connection:``."""
+    out = []
+    connection = False
+    for name, value in raw:
+        lower = name.lower()
+        if lower in drop:
+            connection = connection or lower == b"connection"
+        else:
+            out.append((name, value))
+    if connection:
+        tokens = _connection_tokens(raw)
+        out = [(k, v) for k, v in out if k.lower() not in tokens]
+    return out
+
+
 class Forwarder:
     """ASGI app forwarding checked ``POST`` requests to ``upstream + path``.
 
@@ -75,6 +92,10 @@ class Forwarder:
         self._url = URL(self.url)
         self.path = path
         self.upstream_key = upstream_key
+        # What is not passed upstream: hop-by-hop fields, what the client recomputes, and the
+        # client's credentials when the proxy sends its own key.
+        drop = HOP_BY_HOP | _RECOMPUTED
+        self._drop = drop | _CREDENTIALS if upstream_key is not None else drop
         self.connect_timeout = connect_timeout
         self.max_connections = max_connections
         # sock_read: the longest wait for any bytes, headers or body (httpx's read timeout).
@@ -114,14 +135,8 @@ class Forwarder:
             self._session = None
 
     def _headers(self, raw: Any) -> list[tuple[str, str]]:
-        drop = HOP_BY_HOP | _RECOMPUTED
-        for name, _ in raw:
-            if name.lower() == b"connection":
-                drop = drop | _connection_tokens(raw)
-                break
-        if self.upstream_key is not None:
-            drop |= _CREDENTIALS
-        out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw if k.lower() not in drop]
+        kept = _without_hop_by_hop(raw, self._drop)
+        out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in kept]
         if self.upstream_key is not None:
             out.append(("x-api-key", self.upstream_key))
         out.append(("connection", "keep-alive"))  # the proxy's own, with the upstream
@@ -215,9 +230,7 @@ class Forwarder:
         record.upstream_status = response.status
         whole = False
         try:
-            raw = response.raw_headers
-            drop = HOP_BY_HOP | _connection_tokens(raw)
-            headers = [(k, v) for k, v in raw if k.lower() not in drop]
+            headers = _without_hop_by_hop(response.raw_headers, HOP_BY_HOP)
             content_type = response.headers.get("content-type", "")
             encoding = response.headers.get("content-encoding", "identity").strip().lower()
             record.stream = content_type.startswith("text/event-stream")

@@ -463,3 +463,101 @@ def test_a_stream_chunk_goes_straight_to_the_stream_meter() -> None:
     assert names == ["feed"] * len(chunks)
     meter.report()
     assert usages[0] is not None and usages[0].output_tokens == 4
+
+
+def test_request_headers_are_filtered_in_one_pass(monkeypatch: Any) -> None:
+    """The headers that go upstream take one pass over the client's; the fields a
+    ``Connection:`` field lists (before or after it) are looked for only when there is one."""
+    import fwcompat.serve._forward as forward
+
+    scans: list[int] = []
+    real = forward._connection_tokens
+    monkeypatch.setattr(forward, "_connection_tokens", lambda raw: scans.append(1) or real(raw))
+    forwarder = forward.Forwarder(
+        "http://127.0.0.1:9", path="/v1/messages", connect_timeout=1, read_timeout=1,
+        max_connections=1, upstream_key="sk-proxy",
+    )  # fmt: skip
+    plain = [
+        (b"Host", b"proxy"), (b"content-type", b"application/json"), (b"X-Api-Key", b"client"),
+        (b"content-length", b"2"), (b"Transfer-Encoding", b"chunked"), (b"x-request-id", b"r1"),
+    ]  # fmt: skip
+    assert forwarder._headers(plain) == [
+        ("content-type", "application/json"), ("x-request-id", "r1"),
+        ("x-api-key", "sk-proxy"), ("connection", "keep-alive"),
+    ]  # fmt: skip
+    assert scans == []
+    listed = [(b"x-hop", b"1"), (b"Connection", b"keep-alive, X-Hop"), (b"accept", b"*/*")]
+    assert forwarder._headers(listed) == [
+        ("accept", "*/*"), ("x-api-key", "sk-proxy"), ("connection", "keep-alive"),
+    ]  # fmt: skip
+    assert scans == [1]
+
+
+class _CountedName(bytes):
+    """A header name that counts its lower-case copies."""
+
+    copies = 0
+
+    def lower(self) -> bytes:
+        _CountedName.copies += 1
+        return bytes.lower(self)
+
+
+def test_the_middleware_makes_no_lower_case_copy_of_a_field_it_does_not_look_for() -> None:
+    """The middleware's header passes (content-length and -encoding, the request id, the
+    rebuilt headers, the usage meter's content-type) skip a field by its length first."""
+    raw = json.dumps(BODY).encode()
+    headers = [
+        *HEADERS,
+        (_CountedName(b"user-agent"), b"claude-cli/2"),
+        (_CountedName(b"Accept"), b"application/json"),
+        (b"content-length", str(len(raw)).encode()),
+    ]
+    seen: list[Any] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["headers"])
+        await receive()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(_CountedName(b"x-upstream"), b"1"),
+                                (b"content-type", b"application/json")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": b'{"usage": {}}'})
+
+    middleware = CompatMiddleware(app, on_usage=lambda *args: None)
+    scope = {"type": "http", "method": "POST", "path": "/v1/messages", "headers": headers}
+    sent = [{"type": "http.request", "body": raw, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return sent.pop(0) if sent else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        pass
+
+    _CountedName.copies = 0
+    asyncio.run(middleware(scope, receive, send))
+    assert [name for name, _ in seen[0]][-3:] == [b"user-agent", b"Accept", b"content-length"]
+    assert _CountedName.copies == 0
+
+
+def test_the_body_guard_counts_colons_without_a_byte_by_byte_count() -> None:
+    """The fast body reader's guard (``fwcompat._fastjson``) compares the ``:`` of the text and
+    of orjson's output by removing them (a ``memchr`` pass), not with ``bytes.count`` of one
+    byte (about 2.7x the cost on the 10.5 kB body)."""
+    raw = json.dumps(BODY).encode()
+    called: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "c_call":
+            called.append(arg.__name__)
+
+    sys.setprofile(profile)
+    try:
+        document = http._fast_decode(raw)
+    finally:
+        sys.setprofile(None)
+    assert document == BODY
+    assert "count" not in called
+    assert called.count("replace") == 2  # the text's colons, and the output's
+    from fwcompat._fastjson import _colons
+
+    assert _colons(b'{"a": ":", "b": 1}') == 3

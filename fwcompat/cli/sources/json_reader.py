@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from fwcompat._fastjson import UNSURE, guarded_loads, import_orjson
 from fwcompat.cli._codes import DUPLICATE_KEY
 
 from .json_positions import (
@@ -44,12 +45,7 @@ def load_orjson() -> Any:
     """Import orjson now; the module, or None when it is not installed."""
     global _orjson
     if _orjson is _NOT_YET:
-        try:
-            import orjson
-        except ImportError:  # optional: the standard library reads alone
-            _orjson = None
-        else:
-            _orjson = orjson
+        _orjson = import_orjson()  # None: the standard library reads alone
     return _orjson
 
 
@@ -66,32 +62,15 @@ def _orjson_for(size: int) -> Any:
 
 _LONG_INT = re.compile(r"-?\d{4301,}")
 _DUPLICATES: list[str] = []
-_UNSURE = object()
-"""What :func:`_fast_parse` returns when the standard library's reader must decide."""
 
 
 def _fast_parse(body: str) -> Any:
-    """The document as orjson reads ``body``, or :data:`_UNSURE`.
-
-    orjson keeps the last of duplicate keys without a word, and reads an integer past 64
-    bits as a float. The guard costs two counts: outside strings, a ``:`` only separates a
-    member's key from its value, and the strings are the same in the text and in orjson's
-    own output of the document, so the ``:`` counts differ exactly when a member was
-    dropped. A text that writes a colon as an escape (``\\u003a``) could hide one, and an
-    output float with an exponent (``e+``) may be such an integer: those, and every text
-    orjson refuses, go to the standard library.
-    """
+    """The document as orjson reads ``body`` (once it is imported; see :data:`ORJSON_AFTER`),
+    or :data:`~fwcompat._fastjson.UNSURE` when the standard library's reader must decide."""
     orjson = _orjson_for(len(body))
-    if orjson is None or ("\\" in body and "\\u003" in body):
-        return _UNSURE
-    try:
-        document = orjson.loads(body)
-        out = orjson.dumps(document)
-    except (ValueError, TypeError, RecursionError):  # orjson's decode and encode errors
-        return _UNSURE
-    if (b"+" in out and b"e+" in out) or body.count(":") != out.count(b":"):
-        return _UNSURE
-    return document
+    if orjson is None:
+        return UNSURE
+    return guarded_loads(orjson, body)
 
 
 def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -121,7 +100,7 @@ def _parse_json(text: str, start: int, line_base: int) -> tuple[Any, list[str]]:
     """Parse JSON text; returns (document, duplicated keys). Raises SourceError."""
     body = text[start:] if start else text
     document = _fast_parse(body)
-    if document is not _UNSURE:
+    if document is not UNSURE:
         return document, []
     del _DUPLICATES[:]
     try:
