@@ -7,7 +7,11 @@ from typing import Any
 from hypothesis import strategies as st
 
 JSON_SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
 )
 JSON = st.recursive(
     JSON_SCALARS,
