@@ -443,7 +443,7 @@ def print_table(
         "CPU us/req: each process's CPU time (/proc) over the requests it served. "
         "Where the cores are saturated (c=64), latency follows the sum of the three CPU rows."
     )
-    ratios = [r for r in RATIOS if r[1] in names]
+    ratios = [r for r in RATIOS if r[1] in names and r[2] in names]
     head = f"{'case':<16}{'metric':<19}" + "".join(f"{n:>16}" for n in names)
     head += "".join(f"{label:>15}" for label, _, _ in ratios)
     print(head)
