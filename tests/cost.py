@@ -3,7 +3,8 @@
 No test asserts on a clock (issue 21). Growth is tested on quantities that do not depend
 on the machine's load:
 
-- :func:`calls`: Python and C function calls made by a piece of work (``sys.setprofile``);
+- :func:`calls`: Python and C function calls made by a piece of work (``sys.setprofile``),
+  and :func:`calls_where` for the calls one predicate keeps;
 - :func:`allocated`: bytes allocated and held at the peak of each step (``tracemalloc``);
 - :class:`ScannedBytes`: bytes whose searching and splitting methods count what they scan.
 
@@ -22,11 +23,17 @@ from typing import Any, SupportsIndex
 
 def calls(work: Callable[[], object]) -> int:
     """How many Python and C function calls ``work()`` makes (a deterministic count)."""
+    return calls_where(work, lambda frame, event, arg: event in ("call", "c_call"))
+
+
+def calls_where(work: Callable[[], object], counted: Callable[[FrameType, str, Any], bool]) -> int:
+    """How many of the profile events of ``work()`` (``sys.setprofile``'s frame, event and
+    argument) ``counted`` keeps: the calls of one function, from one caller, of one C method."""
     count = 0
 
     def profile(frame: FrameType, event: str, arg: Any) -> None:
         nonlocal count
-        if event in ("call", "c_call"):
+        if counted(frame, event, arg):
             count += 1
 
     gc.collect()

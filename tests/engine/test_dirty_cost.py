@@ -11,7 +11,6 @@ import dataclasses
 import random
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import fwcompat
@@ -21,7 +20,7 @@ from fwcompat.engine import _onepass
 from fwcompat.engine._findings import document_order
 from fwcompat.engine._interpreter import Plan, run_plan
 from fwcompat.engine._steps import _diagnostic
-from tests.cost import calls
+from tests.cost import calls, calls_where
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from requests import agent_turns, dirty
@@ -39,19 +38,12 @@ def _run(plan: Plan, body: Any) -> Any:
 
 def _called_from(caller: str, work: Any) -> int:
     """How many Python functions ``caller`` (a function name) calls during ``work()``."""
-    count = 0
-
-    def profile(frame: FrameType, event: str, arg: Any) -> None:
-        nonlocal count
-        if event == "call" and frame.f_back is not None and frame.f_back.f_code.co_name == caller:
-            count += 1
-
-    sys.setprofile(profile)
-    try:
-        work()
-    finally:
-        sys.setprofile(None)
-    return count
+    return calls_where(
+        work,
+        lambda frame, event, arg: (
+            event == "call" and frame.f_back is not None and frame.f_back.f_code.co_name == caller
+        ),
+    )
 
 
 def test_a_dirty_request_at_20_messages_makes_few_python_calls() -> None:
@@ -133,19 +125,9 @@ def test_a_diagnostic_naming_only_its_place_is_the_same_for_every_value() -> Non
 
 def _named_calls(name: str, work: Any) -> int:
     """How many times a Python function called ``name`` runs during ``work()``."""
-    count = 0
-
-    def profile(frame: FrameType, event: str, arg: Any) -> None:
-        nonlocal count
-        if event == "call" and frame.f_code.co_name == name:
-            count += 1
-
-    sys.setprofile(profile)
-    try:
-        work()
-    finally:
-        sys.setprofile(None)
-    return count
+    return calls_where(
+        work, lambda frame, event, arg: event == "call" and frame.f_code.co_name == name
+    )
 
 
 def test_plain_path_rules_are_asked_once_per_value() -> None:

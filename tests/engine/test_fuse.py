@@ -12,9 +12,7 @@ from hypothesis import HealthCheck, given, settings
 import fwcompat
 from fwcompat._check import _prepared
 from fwcompat.engine._fuse import specialize
-from fwcompat.engine._interpreter import _when
-from fwcompat.engine._prefilter import Untranslatable, merge, no_fire_schema
-from fwcompat.engine._schema import CompiledSchema
+from tests.engine.gates import gate_halves
 from tests.strategies import ANY_BODY
 
 PACKS = ["fireworks", "fireworks-r4", "deepseek", "minimax"]
@@ -23,21 +21,10 @@ MODELS = {"deepseek": "deepseek-chat", "minimax": "MiniMax-M2"}
 
 def _unfused(pack: str) -> tuple[Any, Any]:
     """The plan's fused gate, and the two checks it stands for, run one after the other."""
-    plan = _prepared(fwcompat.Config.from_dict({"pack": pack}))
-    scope = plan.scopes["body"]
-    parts = []
-    schemas = [s.compiled.schema for s in scope.steps if s.compiled.schema is not None]
-    for index, step in enumerate(scope.steps):
-        compiled = step.compiled
-        if compiled.schema is not None:
-            continue
-        try:
-            tokens, absent = compiled.selector.tokens, compiled.matches_absent
-            parts.append(no_fire_schema(tokens, _when(compiled), absent, plan.tables, index))
-        except Untranslatable:
-            pass
-    rules = jsonschema_rs.validator_for(merge(parts))
-    schema = (schemas[0] if schemas else CompiledSchema(True)).gate()
+    scope = _prepared(fwcompat.Config.from_dict({"pack": pack})).scopes["body"]
+    schema_half, rules_half = gate_halves(pack)
+    rules = jsonschema_rs.validator_for(rules_half)
+    schema = schema_half.gate()
 
     def separately(body: Any) -> bool:
         try:

@@ -16,12 +16,9 @@ import jsonschema_rs
 import pytest
 
 import fwcompat
-from fwcompat._check import _prepared
 from fwcompat.engine._fuse import fuse, lean
-from fwcompat.engine._interpreter import _when
-from fwcompat.engine._prefilter import Untranslatable, merge, no_fire_schema
-from fwcompat.engine._schema import CompiledSchema
 from tests.cost import calls
+from tests.engine.gates import gate_halves
 
 DOCUMENTS: list[Any] = [
     None, True, 0, 1.5, "", "a", "system", "file", [], [1, "a"], {}, {"a": 1}, {"b": "x"},
@@ -88,21 +85,8 @@ def test_a_rule_on_an_enum_is_decided_per_value() -> None:
 
 def _gate(pack: str) -> Any:
     """The body gate's schema of a shipped pack, as check() compiles it."""
-    plan = _prepared(fwcompat.Config.from_dict({"pack": pack}))
-    steps = plan.scopes["body"].steps
-    schemas = [s.compiled.schema for s in steps if s.compiled.schema is not None]
-    schema = schemas[0] if schemas else CompiledSchema(True)
-    parts = []
-    for index, step in enumerate(steps):
-        compiled = step.compiled
-        if compiled.schema is not None:
-            continue
-        try:
-            tokens, absent = compiled.selector.tokens, compiled.matches_absent
-            parts.append(no_fire_schema(tokens, _when(compiled), absent, plan.tables, index))
-        except Untranslatable:
-            pass
-    fused, defs = schema._fused((merge(parts),))
+    schema, rules = gate_halves(pack)
+    fused, defs = schema._fused((rules,))
     return fused, defs
 
 

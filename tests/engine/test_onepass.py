@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
@@ -20,6 +19,7 @@ import fwcompat
 from fwcompat._check import _plan_for
 from fwcompat.engine import _interpreter
 from fwcompat.engine._interpreter import Plan, make_plan, run_plan
+from tests.cost import calls_where
 from tests.strategies import ANY_BODY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -63,13 +63,6 @@ def test_the_one_pass_run_agrees_on_the_benchmark_and_the_rule_examples() -> Non
 
 def _native_calls(work: Any) -> tuple[int, int]:
     """(jsonschema-rs calls, rules asked again by the general loop) made by ``work()``."""
-    native = 0
-
-    def profile(frame: FrameType, event: str, arg: Any) -> None:
-        nonlocal native
-        if event == "c_call" and getattr(arg, "__name__", "") in ("is_valid", "iter_errors"):
-            native += 1
-
     asked: list[Any] = []
     original = _interpreter._matched_again
 
@@ -78,11 +71,14 @@ def _native_calls(work: Any) -> tuple[int, int]:
         return original(*args)
 
     _interpreter._matched_again = spy  # type: ignore[assignment]
-    sys.setprofile(profile)
     try:
-        work()
+        native = calls_where(
+            work,
+            lambda frame, event, arg: (
+                event == "c_call" and getattr(arg, "__name__", "") in ("is_valid", "iter_errors")
+            ),
+        )
     finally:
-        sys.setprofile(None)
         _interpreter._matched_again = original  # type: ignore[assignment]
     return native, len(asked)
 
