@@ -6,6 +6,7 @@ on the machine's load:
 - :func:`calls`: Python and C function calls made by a piece of work (``sys.setprofile``),
   and :func:`calls_where` for the calls one predicate keeps;
 - :func:`allocated`: bytes allocated and held at the peak of each step (``tracemalloc``);
+- :func:`spied`: the arguments of every call of one module function;
 - :class:`ScannedBytes`: bytes whose searching and splitting methods count what they scan.
 
 Wall-clock figures live in ``benchmarks/``, printed side by side, never asserted.
@@ -13,10 +14,11 @@ Wall-clock figures live in ``benchmarks/``, printed side by side, never asserted
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import sys
 import tracemalloc
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType
 from typing import Any, SupportsIndex
 
@@ -45,6 +47,24 @@ def calls_where(work: Callable[[], object], counted: Callable[[FrameType, str, A
         sys.setprofile(None)
         gc.enable()
     return count
+
+
+@contextlib.contextmanager
+def spied(module: Any, name: str) -> Iterator[list[tuple[Any, ...]]]:
+    """Within the block, ``module.name`` still runs, and the positional arguments of each of
+    its calls are appended to the list this yields; the function is put back afterwards."""
+    original = getattr(module, name)
+    seen: list[tuple[Any, ...]] = []
+
+    def spy(*args: Any) -> Any:
+        seen.append(args)
+        return original(*args)
+
+    setattr(module, name, spy)
+    try:
+        yield seen
+    finally:
+        setattr(module, name, original)
 
 
 def growth(work: Callable[[int], Callable[[], object]], small: int, large: int) -> float:

@@ -20,7 +20,7 @@ from fwcompat.engine import _onepass
 from fwcompat.engine._findings import document_order
 from fwcompat.engine._interpreter import Plan, run_plan
 from fwcompat.engine._steps import _diagnostic
-from tests.cost import calls, calls_where
+from tests.cost import calls, calls_where, spied
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from requests import agent_turns, dirty
@@ -166,15 +166,7 @@ def test_the_one_pass_is_worked_out_once_per_shape_of_matches() -> None:
     """The places each rule keeps, the edits and the places to ask again depend only on
     which rules matched where: a second body of the same shape reuses them."""
     plan = _plan_for(None)
-    seen: list[Any] = []
-    original = _onepass._first_matches
-
-    def spy(*args: Any) -> Any:
-        seen.append(args[1])
-        return original(*args)
-
-    _onepass._first_matches = spy  # type: ignore[assignment]
-    try:
+    with spied(_onepass, "_first_matches") as seen:
         plan.scopes["body"].memo.clear()
         first = _run(plan, dirty(agent_turns(20)))
         again = _run(plan, dirty(agent_turns(20)))
@@ -182,8 +174,6 @@ def test_the_one_pass_is_worked_out_once_per_shape_of_matches() -> None:
         moved = dirty(agent_turns(20))
         del moved["speed"]
         fewer = _run(plan, moved)
-    finally:
-        _onepass._first_matches = original  # type: ignore[assignment]
     assert first == again and len(seen) == 2  # the same shape at 20 and 22 messages
     assert [d.path for d in other.diagnostics] == [d.path for d in first.diagnostics]
     assert len(fewer.diagnostics) == len(first.diagnostics) - 1

@@ -19,7 +19,7 @@ import fwcompat
 from fwcompat._check import _plan_for
 from fwcompat.engine import _interpreter
 from fwcompat.engine._interpreter import Plan, make_plan, run_plan
-from tests.cost import calls_where
+from tests.cost import calls_where, spied
 from tests.strategies import ANY_BODY
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -63,23 +63,13 @@ def test_the_one_pass_run_agrees_on_the_benchmark_and_the_rule_examples() -> Non
 
 def _native_calls(work: Any) -> tuple[int, int]:
     """(jsonschema-rs calls, rules asked again by the general loop) made by ``work()``."""
-    asked: list[Any] = []
-    original = _interpreter._matched_again
-
-    def spy(*args: Any) -> Any:
-        asked.append(args[0])
-        return original(*args)
-
-    _interpreter._matched_again = spy  # type: ignore[assignment]
-    try:
+    with spied(_interpreter, "_matched_again") as asked:
         native = calls_where(
             work,
             lambda frame, event, arg: (
                 event == "c_call" and getattr(arg, "__name__", "") in ("is_valid", "iter_errors")
             ),
         )
-    finally:
-        _interpreter._matched_again = original  # type: ignore[assignment]
     return native, len(asked)
 
 
