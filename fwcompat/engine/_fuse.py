@@ -25,6 +25,8 @@ __all__ = ["fuse", "specialize"]
 
 Resolve = Callable[[str], Any]
 _STRUCTURE = frozenset({"properties", "additionalProperties", "items", "allOf"})
+_THROUGH_REF = _STRUCTURE | {"not"}
+"""A constraint with one of these is fused into the schema a ``$ref`` names."""
 _UNSPECIALIZED = frozenset(
     {"if", "then", "else", "$ref", "oneOf", "dependentSchemas", "dependentRequired"}
 )
@@ -41,8 +43,7 @@ def fuse(schema: Any, constraint: Any, resolve: Resolve) -> Any:
         return _both(schema, constraint)
     if set(schema) == {"$ref"}:
         target = resolve(schema["$ref"])
-        wanted = _STRUCTURE | {"not"}
-        if isinstance(target, Mapping) and (wanted & set(constraint) or _union(target)):
+        if isinstance(target, Mapping) and (_THROUGH_REF & set(constraint) or _union(target)):
             return fuse(target, constraint, resolve)
         return _both(schema, constraint)
     if "$ref" in schema or "patternProperties" in schema or "unevaluatedProperties" in schema:

@@ -37,7 +37,7 @@ from fwcompat.engine._tables import pack_tables
 
 from ._conditions import Context
 from ._findings import CopyOnWrite, Found, document_order, under
-from ._json import keepable
+from ._json import keepable, remember
 from ._onepass import index_first, run_once
 from ._paths import MISSING, PathTrie, Segment, is_index
 from ._places import UNREACHABLE, Place, by_rule, lookup, position, reread
@@ -344,10 +344,7 @@ def _plain_matches(
             for k, (path, rules, _) in enumerate(paths)
             for index in _plain_firing(scope, rules, path, values[k], ctx)
         )
-        if keepable(key):
-            if len(memo) >= 256:
-                memo.clear()
-            memo[key] = firing
+        remember(memo, key, firing)
     return [(index, paths[k][0], values[k]) for index, k in firing]
 
 
@@ -367,10 +364,8 @@ def _plain_by_path(
         firing = memo.get(key) if key is not None else None
         if firing is None:
             firing = _plain_firing(scope, rules, path, value, ctx)
-            if key is not None and keepable(key):
-                if len(memo) >= 256:
-                    memo.clear()
-                memo[key] = firing
+            if key is not None:
+                remember(memo, key, firing)
         if firing:
             found += [(index, path, value) for index in firing]
     return found
@@ -592,8 +587,5 @@ def _header_findings(plan: Plan, headers: Any) -> tuple[dict[str, Any], tuple[Di
 
 def _remember(plan: Plan, key: tuple[Any, ...] | None, value: Any, kept: Any = ()) -> None:
     """Store an answer, unless its key or what it ``kept`` of the request is large."""
-    if key is None or not keepable(key) or not keepable(kept):
-        return
-    if len(plan.memo) >= _MEMO_SIZE:
-        plan.memo.clear()
-    plan.memo[key] = value
+    if key is not None and keepable(kept):
+        remember(plan.memo, key, value, _MEMO_SIZE)

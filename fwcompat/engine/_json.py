@@ -23,6 +23,7 @@ __all__ = [
     "json_equal",
     "keepable",
     "non_json",
+    "remember",
     "short",
 ]
 
@@ -58,6 +59,15 @@ def keepable(key: Any) -> bool:
         elif kind is int and not -(1 << 64) < item < (1 << 64):
             return False
     return True
+
+
+def remember(memo: dict[Any, Any], key: Any, value: Any, size: int = 256) -> None:
+    """Store ``value`` under ``key`` in one of the engine's memos, unless the key is not
+    :func:`keepable`; a full memo starts over (entries never outlive ``size`` others)."""
+    if keepable(key):
+        if len(memo) >= size:
+            memo.clear()
+        memo[key] = value
 
 
 def is_integer(x: Any) -> bool:

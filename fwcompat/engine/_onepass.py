@@ -26,7 +26,7 @@ from typing import Any
 
 from ._conditions import Context
 from ._findings import CopyOnWrite, Found
-from ._json import keepable
+from ._json import remember
 from ._paths import MISSING, Segment
 from ._places import Place, position, reread
 from ._steps import Step, Steps, edit, refused, report, validate
@@ -170,10 +170,8 @@ def _planned(scope: Steps, matched: dict[int, list[Place]]) -> Planned | None:
             order = tuple(sorted({*(index for index, _ in kept), *scope.schemas}))
             items = _items(scope, edits)
             planned = (kept, tuple(edits), pairs, order, items, _parts(scope, edits))
-    if small and keepable(key):
-        if len(memo) >= 256:
-            memo.clear()
-        memo[key] = planned
+    if small:
+        remember(memo, key, planned)
     return planned
 
 
@@ -242,10 +240,8 @@ def _to_ask(
         if not gone:  # at or under a removed member, what the rule matched is gone
             out.append((index, place))  # type: ignore[union-attr]
     result = None if out is None else tuple(out)
-    if len(edits) <= 64 and keepable(key):  # small only, as _planned: the key holds places
-        if len(memo) >= 256:
-            memo.clear()
-        memo[key] = result
+    if len(edits) <= 64:  # small only, as _planned: the key holds places
+        remember(memo, key, result)
     return result
 
 

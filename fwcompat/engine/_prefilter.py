@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._conditions import Context, compile_condition
+from ._json import remember
 from ._paths import MISSING, WILDCARD, is_index
 from ._tables import GlobTable
 
@@ -509,9 +510,7 @@ def _report(
         tag = tags.get(key, -1)
         if tag == -1:
             tag = _tag_at(schema, key[1])
-            if len(tags) >= 256:
-                tags.clear()
-            tags[key] = tag
+            remember(tags, key, tag)
         if tag is None:
             return False
         out.setdefault(tag, []).append(path)

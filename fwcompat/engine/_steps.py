@@ -18,7 +18,7 @@ from fwcompat.engine._replacements import computed_replacement
 
 from ._conditions import Context
 from ._findings import CopyOnWrite, Fields, Found, diagnostic, shown, under
-from ._json import keepable, short
+from ._json import remember, short
 from ._paths import MISSING, PathTrie, Segment, format_pointer
 from ._places import Place
 from ._prefilter import Locator
@@ -214,10 +214,7 @@ def report(
         said = step.said.get(key)
         if said is None:
             said = _diagnostic(step, segments, value, replacement)
-            if keepable(key):
-                if len(step.said) >= 64:
-                    step.said.clear()
-                step.said[key] = said
+            remember(step.said, key, said, 64)
         found.append((segments, said))
         return
     found.append((segments, _diagnostic(step, segments, value, replacement)))
