@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fwcompat._config import coerce_config
+from fwcompat._fastjson import import_orjson
 from fwcompat._sse import SSEDecoder, SSEEvent, aiter_sse, iter_sse, iter_sse_lines
 from fwcompat.rulepacks import load_pack
 
@@ -306,11 +307,7 @@ def usage_from_response(response: Any, pack: Any = None) -> Usage | None:
 @functools.cache
 def _orjson() -> Any:
     """orjson (the ``fast`` extra) imported on first use; ``None`` when not installed."""
-    try:
-        import orjson
-    except ImportError:
-        return None
-    return orjson
+    return import_orjson()
 
 
 def _read_event(data: bytes) -> Any:
